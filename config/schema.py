@@ -1,0 +1,196 @@
+"""The PMO configuration file, as typed models (DESIGN.md section 3).
+
+These models check the *shape* of the file: types, required keys, durations, time ranges.
+Cross-references (unknown team, status owned twice, cycles...) are checked in
+`config.validate`, which sees the whole file at once.  Field names here are the YAML keys.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from config.durations import parse_duration
+
+Seconds = Annotated[int, BeforeValidator(parse_duration)]
+"""A duration written as `4h`, `90m`, `2h30m`, `14d` (or a bare number of seconds), stored as seconds."""
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class StatusId(_Strict):
+    """A Jira status given by id (`{id: "10001"}`), for workflows whose names are ambiguous."""
+
+    id: str
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+
+StatusRef = str | StatusId
+"""A status by name (matched case-insensitively, trimmed) or by Jira status id."""
+
+
+def parse_time_range(text: str) -> tuple[int, int]:
+    """`"09:00-17:00"` -> (32400, 61200) seconds after local midnight; `24:00` allowed as an end."""
+    match = _TIME_RANGE.match(text)
+    if not match:
+        raise ValueError(f"'{text}' is not a time range; write it like \"09:00-17:00\"")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 3600 + m1 * 60, h2 * 3600 + m2 * 60
+    if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 3600:
+        raise ValueError(f"'{text}' has an impossible time of day")
+    if end <= start:
+        raise ValueError(f"'{text}' ends before it starts; split overnight shifts over two days")
+    return start, end
+
+
+def expand_day_key(key: str) -> list[str]:
+    """`mon-fri` -> [mon, tue, wed, thu, fri]; `sat` -> [sat]."""
+    parts = [p.strip().lower() for p in key.split("-")]
+    if len(parts) == 1 and parts[0] in WEEKDAYS:
+        return parts
+    if len(parts) == 2 and parts[0] in WEEKDAYS and parts[1] in WEEKDAYS:
+        first, last = WEEKDAYS.index(parts[0]), WEEKDAYS.index(parts[1])
+        if first <= last:
+            return list(WEEKDAYS[first : last + 1])
+    raise ValueError(f"'{key}' is not a day or day range; use mon..sun or a range like mon-fri")
+
+
+class Holidays(_Strict):
+    country: str | None = None
+    """Country code for the `holidays` package (e.g. DE, CN, US)."""
+    subdivision: str | None = None
+    """Subdivision code (e.g. BE for Berlin, NY for New York)."""
+    extra: list[str] = Field(default_factory=list)
+    """Additional non-working dates, YYYY-MM-DD."""
+    working: list[str] = Field(default_factory=list)
+    """Dates that are working days although the weekly hours or the country say otherwise."""
+
+
+class Calendar(_Strict):
+    timezone: str
+    hours: dict[str, list[str]]
+    holidays: Holidays = Field(default_factory=Holidays)
+
+    @field_validator("hours")
+    @classmethod
+    def _check_hours(cls, hours: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, ranges in hours.items():
+            expand_day_key(key)
+            for text in ranges:
+                parse_time_range(text)
+        return hours
+
+    def weekly_intervals(self) -> dict[str, list[tuple[int, int]]]:
+        """Working intervals per weekday (seconds after local midnight), sorted."""
+        week: dict[str, list[tuple[int, int]]] = {day: [] for day in WEEKDAYS}
+        for key, ranges in self.hours.items():
+            for day in expand_day_key(key):
+                week[day].extend(parse_time_range(text) for text in ranges)
+        return {day: sorted(intervals) for day, intervals in week.items()}
+
+
+AlwaysOpen = Literal["24x7"]
+
+
+class StatusSet(_Strict):
+    queue: list[StatusRef] = Field(default_factory=list)
+    """Statuses where work waits for the team; leaving one is the team's first response."""
+    active: list[StatusRef] = Field(default_factory=list)
+    """Statuses where the team works on the issue."""
+
+
+class Team(_Strict):
+    calendar: str
+    statuses: StatusSet = Field(default_factory=StatusSet)
+
+
+class Match(_Strict):
+    projects: list[str]
+    issue_types: list[str] | None = None
+
+
+class Handoff(_Strict):
+    from_team: str = Field(alias="from")
+    to_team: str = Field(alias="to")
+
+
+class When(_Strict):
+    priority: list[str] | None = None
+    issue_type: list[str] | None = None
+
+
+class Goal(_Strict):
+    response: Seconds | None = None
+    resolution: Seconds | None = None
+
+
+class SlaRow(_Strict):
+    provider: str
+    requester: str | None = None
+    """Only hand-offs from this team (`done` for reopened work) match the row."""
+    when: When | None = None
+    response: Seconds | None = None
+    resolution: Seconds | None = None
+    rework: Seconds | None = None
+    """Resolution goal for rework requests; without it rework is not clocked against a goal."""
+    at_risk: float | None = Field(default=None, gt=0, le=1)
+
+
+class Process(_Strict):
+    match: Match
+    stages: list[str] | None = None
+    handoffs: list[Handoff] | None = None
+    pause: list[StatusRef] = Field(default_factory=list)
+    done: list[StatusRef] | None = None
+    """Done statuses; when absent, every status in Jira's "done" category."""
+    reopen_window: Seconds = 14 * 86400
+    at_risk: float = Field(default=0.75, gt=0, le=1)
+    ownership: dict[str, StatusSet] = Field(default_factory=dict)
+    """Per-process override of which team owns which statuses."""
+    unmapped_goal: Goal | None = None
+    """Goals for unmapped (non-routine) hand-offs; without it they are not clocked against a goal."""
+    sla: list[SlaRow] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_flow(self) -> Process:
+        if self.stages is None and self.handoffs is None:
+            raise ValueError("a process needs `stages: [team, ...]` or `handoffs: [{from: team, to: team}, ...]`")
+        if self.stages is not None and self.handoffs is not None:
+            raise ValueError("give either `stages` or `handoffs`, not both")
+        return self
+
+    def forward_rules(self) -> list[tuple[str, str]]:
+        if self.handoffs is not None:
+            return [(h.from_team, h.to_team) for h in self.handoffs]
+        stages = self.stages or []
+        return list(zip(stages, stages[1:], strict=False))
+
+
+class Weights(_Strict):
+    timeliness: float = Field(default=0.5, ge=0, le=1)
+    quality: float = Field(default=0.5, ge=0, le=1)
+
+
+class Scoring(_Strict):
+    weights: Weights = Field(default_factory=Weights)
+    timezone: str = "UTC"
+    periods: list[Literal["week", "month"]] = Field(default_factory=lambda: ["week", "month"])
+
+
+class BatonConfig(_Strict):
+    version: Literal[1] = 1
+    calendars: dict[str, Calendar | AlwaysOpen]
+    teams: dict[str, Team]
+    processes: dict[str, Process]
+    scoring: Scoring = Field(default_factory=Scoring)

@@ -1,0 +1,60 @@
+"""The one door into the engine: transitions -> requests -> clocks -> scores.
+
+Every caller (webhook processing, replay, backfill, CLI queries, JSON API, benchmarks) goes
+through these functions so that all of them compute the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+
+import pandas as pd
+
+from config.schema import BatonConfig
+
+Period = Literal["week", "month"]
+Breakdown = Literal["process", "pair", "issue_type"]
+
+
+def derive_requests(
+    transitions: pd.DataFrame,
+    issues: pd.DataFrame,
+    config: BatonConfig,
+    status_categories: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Derive internal service requests from transition logs (DESIGN.md section 4).
+
+    `transitions` has `scoring.model.TRANSITION_COLUMNS` (any order of rows, duplicates allowed);
+    `issues` has `ISSUE_COLUMNS`; `status_categories` maps a status id, and `name:<lowercase name>`,
+    to Jira's category key (`new`/`indeterminate`/`done`) for processes without explicit done statuses.
+    Returns a frame with `REQUEST_COLUMNS`; a pure function of its inputs.
+    """
+    raise NotImplementedError
+
+
+def evaluate_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
+    """Add `response_state`/`resolution_state` and bring open clocks' elapsed time up to `now`."""
+    raise NotImplementedError
+
+
+def scorecards(
+    requests: pd.DataFrame,
+    config: BatonConfig,
+    now: datetime,
+    period: Period = "week",
+    by: Breakdown | None = None,
+) -> pd.DataFrame:
+    """One row per (period, team[, breakdown key]) with the fields of DESIGN.md section 5."""
+    raise NotImplementedError
+
+
+def handoff_matrix(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
+    """Requester x provider: volume, timeliness, rejection rate."""
+    raise NotImplementedError
+
+
+def unmapped_report(requests: pd.DataFrame) -> pd.DataFrame:
+    """Unmapped hand-offs per (from team, to team, from status, to status): count and example issues."""
+    raise NotImplementedError

@@ -1,0 +1,30 @@
+"""`baton`: the one command-line entry point. Each area registers its commands from its own module."""
+
+from __future__ import annotations
+
+import click
+
+from webhooks.cli import (
+    backfill_cmd,
+    config_cmd,
+    dashboard_cmd,
+    db_cmd,
+    inbox_cmd,
+    query_cmd,
+    replay_cmd,
+    serve_cmd,
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="baton")
+def main() -> None:
+    """Baton: internal service levels for Jira hand-offs.
+
+    Every command takes --config FILE (default $BATON_CONFIG) and --db URL
+    (default $BATON_DATABASE_URL, else ./baton.db).
+    """
+
+
+for _module in (config_cmd, db_cmd, replay_cmd, query_cmd, serve_cmd, inbox_cmd, backfill_cmd, dashboard_cmd):
+    _module.register(main)
