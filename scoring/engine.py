@@ -27,8 +27,8 @@ def derive_requests(
     """Derive internal service requests from transition logs (DESIGN.md section 4).
 
     `transitions` has `scoring.model.TRANSITION_COLUMNS` (any order of rows, duplicates allowed);
-    `issues` has `ISSUE_COLUMNS`; `status_categories` maps a status id, and `name:<lowercase name>`,
-    to Jira's category key (`new`/`indeterminate`/`done`) for processes without explicit done statuses.
+    `issues` has `ISSUE_COLUMNS`; `status_categories` maps status keys (`config.ownership.keys_of`:
+    `id:<id>` and `name:<normalised name>`) to Jira's category key (`new`/`indeterminate`/`done`) for processes without explicit done statuses.
     Returns a frame with `REQUEST_COLUMNS`; a pure function of its inputs.
     """
     raise NotImplementedError
