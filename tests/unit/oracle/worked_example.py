@@ -1,0 +1,63 @@
+"""DESIGN.md section 4's worked example: its config and PROJ-1's transitions (Europe/Berlin times)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from config.schema import BatonConfig
+from scoring.model import IssueFacts, Transition
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+CONFIG = BatonConfig.model_validate(
+    {
+        "version": 1,
+        "calendars": {"berlin": {"timezone": "Europe/Berlin", "hours": {"mon-fri": ["09:00-17:00"]}}},
+        "teams": {
+            "dev": {"calendar": "berlin", "statuses": {"active": ["In Development"]}},
+            "qa": {"calendar": "berlin", "statuses": {"queue": ["Ready for QA"], "active": ["In QA"]}},
+            "ops": {"calendar": "berlin", "statuses": {"queue": ["Ready to Deploy"], "active": ["Deploying"]}},
+        },
+        "processes": {
+            "delivery": {
+                "match": {"projects": ["PROJ"]},
+                "stages": ["dev", "qa", "ops"],
+                "done": ["Done"],
+                "reopen_window": "14d",
+                "sla": [
+                    {"provider": "qa", "response": "4h", "resolution": "16h"},
+                    {"provider": "ops", "response": "8h", "resolution": "24h"},
+                ],
+            }
+        },
+    }
+)
+
+FACTS = IssueFacts(issue_id="10001", issue_key="PROJ-1", project="PROJ", issue_type="Story", priority="Medium")
+
+
+def berlin(day: int, hour: int, minute: int = 0) -> datetime:
+    """An instant in March 2026, given in Berlin time, as UTC."""
+    return datetime(2026, 3, day, hour, minute, tzinfo=BERLIN).astimezone(UTC)
+
+
+_STEPS = [
+    (berlin(2, 10), "To Do", "In Development"),
+    (berlin(2, 11), "In Development", "Ready for QA"),
+    (berlin(2, 16), "Ready for QA", "In QA"),
+    (berlin(3, 11), "In QA", "In Development"),
+    (berlin(3, 16), "In Development", "Ready for QA"),
+    (berlin(4, 9, 30), "Ready for QA", "In QA"),
+    (berlin(4, 12), "In QA", "Ready to Deploy"),
+    (berlin(6, 10), "Ready to Deploy", "Deploying"),
+    (berlin(6, 11), "Deploying", "Done"),
+]
+
+TRANSITIONS = [
+    Transition(FACTS.issue_id, at, None, frm, None, to, str(100 + i), "alice", "PROJ-1")
+    for i, (at, frm, to) in enumerate(_STEPS)
+]
+
+REOPEN = Transition(FACTS.issue_id, berlin(9, 10), None, "Done", None, "In Development", "200", "bob", "PROJ-1")
+"""The follow-up: the next Monday 10:00 the issue goes Done -> In Development."""
