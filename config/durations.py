@@ -17,7 +17,9 @@ def parse_duration(value: object) -> object:
             raise ValueError("a duration cannot be negative")
         return int(value)
     if not isinstance(value, str):
-        return value
+        raise ValueError(
+            f"expected a duration like \"4h\", \"90m\", \"2h30m\" or \"14d\", got {_kind(value)}"
+        )
     text = value.strip().lower().replace(" ", "")
     if not text:
         raise ValueError("empty duration; write it like \"4h\", \"90m\" or \"2h30m\"")
@@ -26,16 +28,26 @@ def parse_duration(value: object) -> object:
         raise ValueError(f"'{value}' is not a duration; write it like \"4h\", \"90m\", \"2h30m\" or \"14d\"")
     units = [unit for _, unit in parts]
     if len(set(units)) != len(units):
-        raise ValueError(f"'{value}' repeats a unit")
+        raise ValueError(f"'{value}' repeats a unit; write each unit once, largest first, like \"2h30m\"")
     seconds = sum(float(num) * _UNIT_SECONDS[unit] for num, unit in parts)
     if seconds <= 0:
-        raise ValueError(f"'{value}' is zero; a goal must be longer than that")
-    return int(round(seconds))
+        raise ValueError(f"'{value}' is zero; a goal must be longer than that, e.g. \"30m\"")
+    return round(seconds)
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
 
 
 def format_duration(seconds: float) -> str:
     """Seconds -> the shortest `2h30m`-style text (for summaries and tables)."""
-    total = int(round(seconds))
+    total = round(seconds)
     if total == 0:
         return "0m"
     days, rest = divmod(total, 86400)

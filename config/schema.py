@@ -7,10 +7,19 @@ Cross-references (unknown team, status owned twice, cycles...) are checked in
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from config.durations import parse_duration
 
@@ -48,9 +57,15 @@ def parse_time_range(text: str) -> tuple[int, int]:
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     start, end = h1 * 3600 + m1 * 60, h2 * 3600 + m2 * 60
     if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 3600:
-        raise ValueError(f"'{text}' has an impossible time of day")
+        raise ValueError(
+            f"'{text}' has an impossible time of day; hours go 00-23 (24:00 only as an end), "
+            "minutes 00-59, e.g. \"09:00-17:00\""
+        )
     if end <= start:
-        raise ValueError(f"'{text}' ends before it starts; split overnight shifts over two days")
+        raise ValueError(
+            f"'{text}' ends before it starts; split an overnight shift over two days, "
+            "e.g. mon: [\"22:00-24:00\"], tue: [\"00:00-06:00\"]"
+        )
     return start, end
 
 
@@ -66,6 +81,28 @@ def expand_day_key(key: str) -> list[str]:
     raise ValueError(f"'{key}' is not a day or day range; use mon..sun or a range like mon-fri")
 
 
+def _check_day_key(key: str) -> str:
+    expand_day_key(key)
+    return key
+
+
+def _check_time_range(text: str) -> str:
+    parse_time_range(text)
+    return text
+
+
+def _one_or_many(value: object) -> object:
+    """`mon-fri: "09:00-17:00"` is accepted as shorthand for a one-interval list."""
+    return [value] if isinstance(value, str) else value
+
+
+DayKey = Annotated[str, AfterValidator(_check_day_key)]
+"""`mon`..`sun` or a range such as `mon-fri` (validated where it is written, for precise error lines)."""
+TimeRange = Annotated[str, AfterValidator(_check_time_range)]
+"""`"09:00-17:00"`; validated per item so an error points at the exact interval."""
+DayHours = Annotated[list[TimeRange], BeforeValidator(_one_or_many)]
+
+
 class Holidays(_Strict):
     country: str | None = None
     """Country code for the `holidays` package (e.g. DE, CN, US)."""
@@ -78,8 +115,10 @@ class Holidays(_Strict):
 
 
 class Calendar(_Strict):
+    """A business calendar: IANA timezone, weekly working intervals, holidays."""
+
     timezone: str
-    hours: dict[str, list[str]]
+    hours: dict[DayKey, DayHours]
     holidays: Holidays = Field(default_factory=Holidays)
 
     @field_validator("hours")
@@ -174,7 +213,7 @@ class Process(_Strict):
         if self.handoffs is not None:
             return [(h.from_team, h.to_team) for h in self.handoffs]
         stages = self.stages or []
-        return list(zip(stages, stages[1:], strict=False))
+        return list(itertools.pairwise(stages))
 
 
 class Weights(_Strict):
@@ -182,10 +221,17 @@ class Weights(_Strict):
     quality: float = Field(default=0.5, ge=0, le=1)
 
 
+Period = Literal["week", "month"]
+
+
+def _default_periods() -> list[Period]:
+    return ["week", "month"]
+
+
 class Scoring(_Strict):
     weights: Weights = Field(default_factory=Weights)
     timezone: str = "UTC"
-    periods: list[Literal["week", "month"]] = Field(default_factory=lambda: ["week", "month"])
+    periods: list[Period] = Field(default_factory=_default_periods)
 
 
 class BatonConfig(_Strict):

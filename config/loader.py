@@ -1,0 +1,370 @@
+"""Load the PMO configuration file: YAML with line numbers -> schema -> semantic checks.
+
+Every problem is collected and raised together in one `ConfigError`, each with its YAML path and
+line, so an analyst fixes a file in one pass. Shape problems come from pydantic (config/schema.py);
+their locations are mapped back to the YAML node they came from (the nearest existing ancestor when a
+key is missing). Cross-reference problems come from `config.validate`. When some entries are broken in
+shape, the rest of the file is still checked for cross-reference problems (references to the broken
+entries' names are then not reported as unknown).
+
+This module is the only place in `config/` that reads a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+import os
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarbool import ScalarBoolean
+
+from config.errors import ConfigError, Problem, YamlPath
+from config.schema import BatonConfig
+from config.validate import validate_config
+
+__all__ = ["fingerprint", "load_config", "load_config_text", "locator"]
+
+_NAMED_SECTIONS = ("calendars", "teams", "processes")
+_MISSING = object()
+
+# How each branch of a union reads in an error message (keys are pydantic's branch tags).
+_BRANCH_WORDS = {
+    "Calendar": "a calendar mapping (timezone, hours, holidays)",
+    "literal['24x7']": "the text 24x7",
+    "str": "a status name",
+    "StatusId": '{id: "<Jira status id>"}',
+}
+
+
+def load_config(path: str | os.PathLike[str]) -> BatonConfig:
+    """Read and validate a config file; raise `ConfigError` listing every problem."""
+    filename = os.fspath(path)
+    try:
+        with open(filename, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError([Problem((), None, f"cannot read the file: {reason}")], filename) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem((), None, f"the file is not UTF-8 text: {exc.reason}")], filename) from exc
+    return load_config_text(text, filename)
+
+
+def load_config_text(text: str, filename: str = "<text>") -> BatonConfig:
+    """Validate config text (as if read from `filename`); raise `ConfigError` listing every problem."""
+    doc = _parse_yaml(text, filename)
+    locate = locator(doc)
+    if doc is None:
+        raise ConfigError(
+            [Problem((), 1, "the file is empty; start from config/examples/delivery.yaml")], filename
+        )
+    if not isinstance(doc, CommentedMap):
+        raise ConfigError(
+            [Problem((), 1, "the file must be a mapping with calendars, teams and processes")], filename
+        )
+    data = _plain(doc)
+    try:
+        config = BatonConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = _schema_problems(exc, data, locate)
+        problems.extend(_semantic_problems_despite(data, exc, locate))
+        raise ConfigError(_unique(problems), filename) from None
+    problems = validate_config(config, locate)
+    if problems:
+        raise ConfigError(problems, filename)
+    return config
+
+
+def fingerprint(config: BatonConfig) -> str:
+    """Stable hash of the normalised config (durations in seconds, defaults filled in, keys sorted).
+
+    Two files that mean the same thing (different comments, layout, `4h` vs `240m`) share a
+    fingerprint; the store compares it to notice a config change and re-derive history."""
+    normal = config.model_dump(mode="json", by_alias=True)
+    blob = json.dumps(normal, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# --- YAML -------------------------------------------------------------------------------------
+
+
+def _parse_yaml(text: str, filename: str) -> Any:
+    yaml = YAML(typ="rt")
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        hint = ""
+        if "found character '\\t'" in what:
+            hint = "; indent with spaces, not tabs"
+        elif "duplicate key" in what:
+            hint = "; each key may appear once in a mapping"
+        raise ConfigError([Problem((), line, f"YAML syntax error: {what}{hint}")], filename) from None
+    except YAMLError as exc:
+        raise ConfigError([Problem((), None, f"YAML syntax error: {exc}")], filename) from None
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip nodes -> plain dict/list/str/int/float/bool for pydantic.
+
+    Unquoted dates (`2026-12-24`) come back as text so `holidays.extra` reads as written."""
+    if isinstance(node, Mapping):
+        return {_plain(key): _plain(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_plain(item) for item in node]
+    if isinstance(node, ScalarBoolean):
+        return bool(node)
+    if isinstance(node, dt.date):
+        return node.isoformat()
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool):
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def locator(doc: Any) -> Callable[[YamlPath], int | None]:
+    """A function YAML path -> 1-based line of that key or item (nearest existing ancestor)."""
+
+    def locate(path: YamlPath) -> int | None:
+        node, line = doc, (1 if doc is not None else None)
+        for part in path:
+            if isinstance(node, CommentedMap):
+                key = _find_key(node, part)
+                if key is _MISSING:
+                    break
+                line = node.lc.key(key)[0] + 1
+                node = node[key]
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+                line = node.lc.item(part)[0] + 1
+                node = node[part]
+            else:
+                break
+        return line
+
+    return locate
+
+
+def _find_key(node: CommentedMap, part: object) -> object:
+    if part in node:
+        return part
+    for key in node:  # keys the YAML parser typed (dates, numbers) are plain text in our paths
+        if _plain(key) == part:
+            return key
+    return _MISSING
+
+
+# --- schema errors -> problems ----------------------------------------------------------------
+
+
+def _walk(data: Any, loc: Sequence[str | int], error_type: str) -> tuple[YamlPath, YamlPath, str | None]:
+    """Split a pydantic location into the YAML path it points at, the path where a union was
+    tried (if any) and that union branch's tag."""
+    node: Any = data
+    path: list[str | int] = []
+    union_at: YamlPath = ()
+    tag: str | None = None
+    for index, part in enumerate(loc):
+        last = index == len(loc) - 1
+        if _has(node, part):
+            path.append(part)
+            node = node[part]  # type: ignore[index]
+        elif part == "[key]":
+            node = _MISSING
+        elif last and error_type == "missing":
+            path.append(part)
+            node = _MISSING
+        elif isinstance(part, str) and tag is None:
+            union_at, tag = tuple(path), part
+        else:
+            path.append(part)
+            node = _MISSING
+    return tuple(path), union_at, tag
+
+
+def _has(node: object, part: str | int) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _lookup(data: Any, path: YamlPath) -> Any:
+    node = data
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _schema_problems(
+    exc: ValidationError, data: Any, locate: Callable[[YamlPath], int | None]
+) -> list[Problem]:
+    plain: list[Problem] = []
+    unions: dict[YamlPath, list[tuple[str, ErrorDetails, YamlPath]]] = {}
+    for err in exc.errors():
+        path, union_at, tag = _walk(data, err["loc"], err["type"])
+        if tag is None:
+            plain.append(Problem(path, locate(path), _message(err, path)))
+        else:
+            unions.setdefault(union_at, []).append((tag, err, path))
+    for union_at, tried in unions.items():
+        plain.extend(_union_problems(union_at, tried, data, locate))
+    return plain
+
+
+def _union_problems(
+    union_at: YamlPath,
+    tried: list[tuple[str, ErrorDetails, YamlPath]],
+    data: Any,
+    locate: Callable[[YamlPath], int | None],
+) -> list[Problem]:
+    """A value that fits no branch of a union: report the branch the value was evidently meant for
+    (a mapping -> the model branch), or one line naming what would fit."""
+    value = _lookup(data, union_at)
+    modelled = [t for t in tried if t[0][:1].isupper()]
+    if isinstance(value, dict) and modelled:
+        return [Problem(path, locate(path), _message(err, path)) for _, err, path in modelled]
+    wanted = " or ".join(dict.fromkeys(_BRANCH_WORDS.get(tag, tag) for tag, _, _ in tried))
+    return [Problem(union_at, locate(union_at), f"expected {wanted}, got {_show(value)}")]
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value)
+    return f"{type(value).__name__} {value!r}"
+
+
+def _message(err: ErrorDetails, path: YamlPath) -> str:
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    key = path[-1] if path else ""
+    if kind == "missing":
+        return f"required key `{key}` is missing"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(path[:-1])
+        hint = ""
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        if close:
+            hint = f"; did you mean `{close[0]}`?"
+        elif allowed:
+            hint = f"; allowed here: {', '.join(allowed)}"
+        return f"unknown key `{key}`{hint}"
+    if kind in ("value_error", "assertion_error"):
+        error = ctx.get("error")
+        return str(error) if error is not None else err["msg"]
+    if kind == "string_type":
+        return f"expected text, got {_show(value)}"
+    if kind == "list_type":
+        return f"expected a list such as [a, b], got {_show(value)}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping of keys to values, got {_show(value)}"
+    if kind in ("float_type", "float_parsing", "int_type", "int_parsing"):
+        return f"expected a number, got {_show(value)}"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected')}, got {_show(value)}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"{err['msg'].replace('Input should be', 'must be')} (got {value!r})"
+    return f"{err['msg']} (got {_show(value)})"
+
+
+def _allowed_keys(path: YamlPath) -> list[str]:
+    """The keys the schema accepts at a YAML path (for "did you mean" hints)."""
+    model: Any = BatonConfig
+    for part in path:
+        model = _step(model, part)
+        if model is None:
+            return []
+    model = _unwrap_model(model)
+    if model is None:
+        return []
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    model = _unwrap_model(annotation)
+    if model is not None:
+        for name, field in model.model_fields.items():
+            if part in (name, field.alias):
+                return field.annotation
+        return None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _step(args[0], part)
+    if origin in (dict, Mapping) and len(args) == 2:
+        return args[1]
+    if origin in (list, Sequence) and args:
+        return args[0]
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            found = _step(arg, part)
+            if found is not None:
+                return found
+    return None
+
+
+def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap_model(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        models = [m for m in map(_unwrap_model, typing.get_args(annotation)) if m is not None]
+        return models[0] if len(models) == 1 else None
+    return None
+
+
+# --- semantic checks on the parts whose shape is right ----------------------------------------
+
+
+def _semantic_problems_despite(
+    data: Any, exc: ValidationError, locate: Callable[[YamlPath], int | None]
+) -> list[Problem]:
+    """Drop the named entries (a calendar, team or process) that failed the schema, validate the
+    rest, and run the semantic checks on it; names of dropped entries still count as known."""
+    broken: dict[str, set[str]] = {section: set() for section in _NAMED_SECTIONS}
+    for err in exc.errors():
+        loc = err["loc"]
+        if len(loc) >= 2 and loc[0] in _NAMED_SECTIONS and isinstance(data.get(loc[0]), dict):
+            broken[str(loc[0])].add(str(loc[1]))
+        elif len(loc) >= 1 and loc[0] == "scoring":
+            continue
+        else:
+            return []  # the file's top level is wrong: nothing reliable to cross-check
+    pruned = dict(data)
+    for section, names in broken.items():
+        if names:
+            pruned[section] = {k: v for k, v in data[section].items() if k not in names}
+    if any(err["loc"][:1] == ("scoring",) for err in exc.errors()):
+        pruned.pop("scoring", None)
+    try:
+        config = BatonConfig.model_validate(pruned)
+    except ValidationError:
+        return []
+    return validate_config(config, locate, known_calendars=broken["calendars"], known_teams=broken["teams"])
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))

@@ -1,0 +1,332 @@
+"""Semantic checks: the cross-references and rules a schema cannot see (DESIGN.md section 3).
+
+`validate_config(config, locate)` returns every problem, each with the YAML path it is about and the
+line `locate` finds for it. Paths use the YAML keys (`from`/`to`, not the Python field names).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import itertools
+import re
+import zoneinfo
+from collections.abc import Callable, Collection, Iterable, Iterator
+
+import holidays
+
+from config.errors import Problem, YamlPath
+from config.ownership import Claim, process_claims, status_key
+from config.schema import (
+    WEEKDAYS,
+    BatonConfig,
+    Calendar,
+    Process,
+    StatusRef,
+    expand_day_key,
+    parse_time_range,
+)
+
+Locate = Callable[[YamlPath], int | None]
+
+WEIGHT_TOLERANCE = 1e-9
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def validate_config(
+    config: BatonConfig,
+    locate: Locate | None = None,
+    *,
+    known_calendars: Collection[str] = (),
+    known_teams: Collection[str] = (),
+) -> list[Problem]:
+    """Every semantic problem in `config`. `known_*` are names that exist in the file but were left
+    out of `config` (because their own entry is broken) and must not be reported as unknown."""
+    find: Locate = locate or (lambda path: None)
+    checks = _Checks(
+        config, find, set(config.calendars) | set(known_calendars), set(config.teams) | set(known_teams)
+    )
+    return list(checks.run())
+
+
+class _Checks:
+    def __init__(self, config: BatonConfig, locate: Locate, calendars: set[str], teams: set[str]) -> None:
+        self.config = config
+        self.locate = locate
+        self.calendars = calendars
+        self.teams = teams
+
+    def problem(self, path: YamlPath, message: str) -> Problem:
+        return Problem(path, self.locate(path), message)
+
+    def run(self) -> Iterator[Problem]:
+        for name, calendar in self.config.calendars.items():
+            if isinstance(calendar, Calendar):
+                yield from self.calendar(name, calendar)
+        for name, team in self.config.teams.items():
+            if team.calendar not in self.calendars:
+                yield self.problem(
+                    ("teams", name, "calendar"),
+                    f"unknown calendar '{team.calendar}'{_suggest(team.calendar, self.calendars, 'calendars')}",
+                )
+        for name, process in self.config.processes.items():
+            yield from self.process(name, process)
+        yield from self.ownership()
+        yield from self.scoring()
+
+    # --- calendars ---------------------------------------------------------------------------
+
+    def calendar(self, name: str, calendar: Calendar) -> Iterator[Problem]:
+        base: YamlPath = ("calendars", name)
+        if not _known_timezone(calendar.timezone):
+            yield self.problem((*base, "timezone"), _timezone_message(calendar.timezone))
+        if not calendar.hours:
+            yield self.problem(
+                (*base, "hours"),
+                'no working hours; write e.g. mon-fri: ["09:00-17:00"], or use `24x7` for an always-open calendar',
+            )
+        yield from self.overlaps(base, calendar)
+        yield from self.holidays(base, calendar)
+
+    def overlaps(self, base: YamlPath, calendar: Calendar) -> Iterator[Problem]:
+        seen: dict[str, list[tuple[int, int, str, YamlPath]]] = {day: [] for day in WEEKDAYS}
+        reported: set[YamlPath] = set()
+        for key, ranges in calendar.hours.items():
+            for index, text in enumerate(ranges):
+                start, end = parse_time_range(text)
+                path: YamlPath = (*base, "hours", key, index)
+                for day in expand_day_key(key):
+                    for other_start, other_end, other_text, other_path in seen[day]:
+                        if start < other_end and other_start < end and path not in reported:
+                            reported.add(path)
+                            where = "" if other_path[:-1] == path[:-1] else f" (hours.{other_path[-2]})"
+                            yield self.problem(
+                                path,
+                                f"'{text.strip()}' overlaps '{other_text.strip()}'{where} on {day}; "
+                                "intervals within a day must not overlap",
+                            )
+                    seen[day].append((start, end, text, path))
+
+    def holidays(self, base: YamlPath, calendar: Calendar) -> Iterator[Problem]:
+        spec = calendar.holidays
+        path: YamlPath = (*base, "holidays")
+        supported = holidays.list_supported_countries()
+        if spec.country is not None:
+            country = spec.country.strip().upper()
+            if country not in supported:
+                yield self.problem(
+                    (*path, "country"),
+                    f"unknown holiday country '{spec.country}'; use an ISO 3166 code the `holidays` package "
+                    "supports, e.g. DE, CN, US, GB",
+                )
+            elif spec.subdivision is not None:
+                subdivisions = [str(s) for s in supported[country]]
+                if spec.subdivision.strip().upper() not in {s.upper() for s in subdivisions}:
+                    listed = ", ".join(subdivisions[:30]) if subdivisions else "none"
+                    yield self.problem(
+                        (*path, "subdivision"),
+                        f"unknown subdivision '{spec.subdivision}' of {country}; known: {listed}",
+                    )
+        elif spec.subdivision is not None:
+            yield self.problem((*path, "subdivision"), "a subdivision needs a `country` (e.g. country: DE)")
+        for field in ("extra", "working"):
+            for index, text in enumerate(getattr(spec, field)):
+                if not _valid_date(text):
+                    yield self.problem(
+                        (*path, field, index),
+                        f"'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2026-12-24",
+                    )
+
+    # --- processes ---------------------------------------------------------------------------
+
+    def process(self, name: str, process: Process) -> Iterator[Problem]:
+        base: YamlPath = ("processes", name)
+        if not process.match.projects:
+            yield self.problem((*base, "match", "projects"), "no projects: the process would match no issue")
+        yield from self.flow(base, process)
+        participants = {team for rule in process.forward_rules() for team in rule} | set(process.stages or [])
+        for team, path in _process_team_refs(base, process):
+            if team not in self.teams:
+                yield self.problem(path, f"unknown team '{team}'{_suggest(team, self.teams, 'teams')}")
+        for index, row in enumerate(process.sla):
+            row_path: YamlPath = (*base, "sla", index)
+            if row.provider not in self.teams:
+                yield self.problem(
+                    (*row_path, "provider"),
+                    f"unknown team '{row.provider}'{_suggest(row.provider, self.teams, 'teams')}",
+                )
+            elif row.provider not in participants:
+                yield self.problem(
+                    (*row_path, "provider"),
+                    f"team '{row.provider}' is not in this process's stages or handoffs "
+                    f"({', '.join(sorted(participants)) or 'none'}); add it there or remove this row",
+                )
+            if row.requester is not None and row.requester != "done" and row.requester not in self.teams:
+                yield self.problem(
+                    (*row_path, "requester"),
+                    f"unknown team '{row.requester}'{_suggest(row.requester, self.teams, 'teams')}"
+                    " (or `done` for work reopened from done)",
+                )
+
+    def flow(self, base: YamlPath, process: Process) -> Iterator[Problem]:
+        if process.handoffs is not None:
+            if not process.handoffs:
+                yield self.problem((*base, "handoffs"), "names no team; list rules like {from: dev, to: qa}")
+                return
+            rules = [(h.from_team, h.to_team, (*base, "handoffs", i)) for i, h in enumerate(process.handoffs)]
+        else:
+            stages = process.stages or []
+            if not stages:
+                yield self.problem(
+                    (*base, "stages"), "names no team; list the teams in order, e.g. [dev, qa, ops]"
+                )
+                return
+            rules = [(a, b, (*base, "stages", i + 1)) for i, (a, b) in enumerate(itertools.pairwise(stages))]
+        graph: dict[str, list[tuple[str, YamlPath]]] = {}
+        for source, target, path in rules:
+            if source == target:
+                yield self.problem(
+                    path, f"'{source}' hands off to itself; work inside one team is not a hand-off"
+                )
+                continue
+            graph.setdefault(source, []).append((target, path))
+        for cycle, path in _cycles(graph):
+            yield self.problem(
+                path,
+                f"cycle in the forward hand-offs: {' -> '.join(cycle)}; forward rules must not loop "
+                "(sending work back is a return, which Baton detects by itself)",
+            )
+
+    def ownership(self) -> Iterator[Problem]:
+        # A conflict between two global team definitions shows up in every process; report it once.
+        conflicts: dict[tuple[YamlPath, YamlPath], tuple[Claim, Claim, list[str]]] = {}
+        for name, process in self.config.processes.items():
+            claims = process_claims(self.config, name)
+            first: dict[str, Claim] = {}
+            for claim in claims:
+                earlier = first.setdefault(claim.key, claim)
+                if earlier is not claim:
+                    entry = conflicts.setdefault((earlier.path, claim.path), (earlier, claim, []))
+                    entry[2].append(name)
+            yield from self.pause_and_done(name, process, first)
+        for (_, path), (earlier, claim, processes) in conflicts.items():
+            shown = self.claim_text(claim)
+            where = (
+                f"process '{processes[0]}'" if len(processes) == 1 else f"processes {', '.join(processes)}"
+            )
+            if earlier.team == claim.team:
+                message = f"status {shown} is listed twice for team '{claim.team}' ({earlier.role} and {claim.role})"
+            else:
+                message = (
+                    f"status {shown} is owned twice in {where}: by '{earlier.team}' ({earlier.role}) "
+                    f"and '{claim.team}' ({claim.role}); give it to one team, or override with "
+                    "`ownership:` in the process"
+                )
+            yield self.problem(path, message)
+
+    def claim_text(self, claim: Claim) -> str:
+        """The status as the analyst wrote it (claims only carry the normalised key)."""
+        if claim.path[0] == "teams":
+            statuses = self.config.teams[str(claim.path[1])].statuses
+        else:
+            statuses = self.config.processes[str(claim.path[1])].ownership[str(claim.path[3])]
+        return _show_ref(getattr(statuses, claim.role)[int(claim.path[-1])])
+
+    def pause_and_done(self, name: str, process: Process, owners: dict[str, Claim]) -> Iterator[Problem]:
+        base: YamlPath = ("processes", name)
+        pause_keys: dict[str, int] = {}
+        lists: list[tuple[str, list[StatusRef]]] = [("pause", process.pause), ("done", process.done or [])]
+        for field, refs in lists:
+            for index, ref in enumerate(refs):
+                key = status_key(ref)
+                path: YamlPath = (*base, field, index)
+                if key in owners:
+                    owner = owners[key]
+                    yield self.problem(
+                        path,
+                        f"{field} status {_show_ref(ref)} is also owned by team '{owner.team}' ({owner.role}) "
+                        "in this process; a status is either a team's, a pause or a done status",
+                    )
+                elif field == "pause":
+                    pause_keys[key] = index
+                elif key in pause_keys:
+                    yield self.problem(path, f"status {_show_ref(ref)} is both a pause and a done status")
+
+    # --- scoring -----------------------------------------------------------------------------
+
+    def scoring(self) -> Iterator[Problem]:
+        scoring = self.config.scoring
+        total = scoring.weights.timeliness + scoring.weights.quality
+        if abs(total - 1.0) > WEIGHT_TOLERANCE:
+            yield self.problem(
+                ("scoring", "weights"),
+                f"weights must add up to 1: timeliness {scoring.weights.timeliness:g} + quality "
+                f"{scoring.weights.quality:g} = {total:g} (an omitted weight counts as 0.5)",
+            )
+        if not _known_timezone(scoring.timezone):
+            yield self.problem(("scoring", "timezone"), _timezone_message(scoring.timezone))
+
+
+def _process_team_refs(base: YamlPath, process: Process) -> Iterable[tuple[str, YamlPath]]:
+    for index, team in enumerate(process.stages or []):
+        yield team, (*base, "stages", index)
+    for index, rule in enumerate(process.handoffs or []):
+        yield rule.from_team, (*base, "handoffs", index, "from")
+        yield rule.to_team, (*base, "handoffs", index, "to")
+    for team in process.ownership:
+        yield team, (*base, "ownership", team)
+
+
+def _cycles(graph: dict[str, list[tuple[str, YamlPath]]]) -> Iterator[tuple[list[str], YamlPath]]:
+    """Each elementary cycle once (by its set of edges), with the path of the edge that closes it."""
+    seen: set[frozenset[tuple[str, str]]] = set()
+
+    def visit(node: str, trail: list[str]) -> Iterator[tuple[list[str], YamlPath]]:
+        for target, path in graph.get(node, []):
+            if target in trail:
+                cycle = [*trail[trail.index(target) :], target]
+                edges = frozenset(itertools.pairwise(cycle))
+                if edges not in seen:
+                    seen.add(edges)
+                    yield cycle, path
+            else:
+                yield from visit(target, [*trail, target])
+
+    for start in list(graph):
+        yield from visit(start, [start])
+
+
+def _known_timezone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def _timezone_message(name: str) -> str:
+    close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else "; use an IANA name such as Europe/Berlin or UTC"
+    return f"unknown timezone '{name}'{hint}"
+
+
+def _valid_date(text: str) -> bool:
+    if not _DATE.match(text.strip()):
+        return False
+    try:
+        dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _suggest(name: str, known: Iterable[str], what: str) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; known {what}: {', '.join(names)}" if names else f"; no {what} are defined"
+
+
+def _show_ref(ref: StatusRef) -> str:
+    return f"'{ref}'" if isinstance(ref, str) else f"id {ref.id}"
