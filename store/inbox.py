@@ -1,0 +1,329 @@
+"""The durable inbox: every delivery is committed raw before it is acknowledged, then processed.
+
+Life of a delivery (`deliveries.state`):
+
+    accept_delivery   -> pending            (committed; a duplicate key returns the existing row)
+    claim_pending     -> processing         (FOR UPDATE SKIP LOCKED on PostgreSQL; committed)
+    store.pipeline    -> done | ignored | failed
+    retry             -> pending again      (operator action)
+
+`quarantined` is for deliveries kept for inspection only (e.g. malformed JSON from an authenticated
+sender): pass `state="quarantined"` to `accept_delivery`. Nothing is ever deleted.
+
+Transactions: `accept_delivery` and `claim_pending` commit (they are the durability points);
+every other function here only adds to the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from store.models import DELIVERY_SOURCES, DELIVERY_STATES, Delivery, Site, utcnow
+from store.sqlutil import dialect_name, insert_for
+
+PENDING, PROCESSING, DONE, IGNORED, FAILED, QUARANTINED = DELIVERY_STATES
+DEFAULT_STALE_AFTER = timedelta(minutes=5)
+"""A delivery left `processing` this long (its worker died) is claimable again."""
+
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+"""Never stored: credentials of the sender or of a proxy in front of us."""
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    delivery_id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BacklogStats:
+    pending: int
+    processing: int
+    failed: int
+    quarantined: int
+    oldest_pending_at: datetime | None
+    oldest_pending_age_s: float | None
+    """Seconds since the oldest pending delivery was received (None when nothing is pending)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "processing": self.processing,
+            "failed": self.failed,
+            "quarantined": self.quarantined,
+            "oldest_pending_at": self.oldest_pending_at.isoformat() if self.oldest_pending_at else None,
+            "oldest_pending_age_s": self.oldest_pending_age_s,
+        }
+
+
+def ensure_site(session: Session, site_id: str, **attrs: Any) -> Site:
+    """The site `site_id`, created if missing; given attributes (`name`, `base_url`, `webhook_secret`,
+    `webhook_token`, `config_fingerprint`) are set on it. Does not commit."""
+    unknown = set(attrs) - {"name", "base_url", "webhook_secret", "webhook_token", "config_fingerprint"}
+    if unknown:
+        raise TypeError(f"unknown site attributes: {', '.join(sorted(unknown))}")
+    values = {"id": site_id, "name": attrs.get("name") or site_id, "created_at": utcnow()}
+    values.update({k: v for k, v in attrs.items() if k != "name"})
+    session.execute(insert_for(session, Site).values(**values).on_conflict_do_nothing(index_elements=["id"]))
+    site = session.get(Site, site_id, populate_existing=True)
+    assert site is not None
+    for key, value in attrs.items():
+        setattr(site, key, value)
+    session.flush()
+    return site
+
+
+def _site_exists_or_create(session: Session, site_id: str) -> None:
+    stmt = insert_for(session, Site).values(id=site_id, name=site_id, created_at=utcnow())
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
+
+
+def content_key(body: bytes) -> str:
+    """Idempotency key of a delivery that has no id of its own: its content hash."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def clean_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
+    items = headers.items() if isinstance(headers, Mapping) else (headers or [])
+    return {str(k): str(v) for k, v in items if str(k).lower() not in SENSITIVE_HEADERS}
+
+
+def accept_delivery(
+    session: Session,
+    site_id: str,
+    *,
+    body: bytes,
+    headers: Mapping[str, str] | None = None,
+    source: str = "webhook",
+    idempotency_key: str | None = None,
+    event: str | None = None,
+    state: str = PENDING,
+    error: str | None = None,
+) -> AcceptResult:
+    """Store one raw delivery and COMMIT. A delivery whose (site, idempotency key) is already stored
+    is not stored again: the existing id comes back with `duplicate=True`.
+
+    `idempotency_key` defaults to the body's sha256. The site is created if it does not exist.
+    Credentials in headers (Authorization, Cookie) are not stored."""
+    if source not in DELIVERY_SOURCES:
+        raise ValueError(f"source must be one of {DELIVERY_SOURCES}, not {source!r}")
+    if state not in (PENDING, QUARANTINED):
+        raise ValueError("a delivery is accepted as 'pending' or 'quarantined'")
+    key = idempotency_key or content_key(body)
+    try:
+        _site_exists_or_create(session, site_id)
+        stmt = (
+            insert_for(session, Delivery)
+            .values(
+                site_id=site_id,
+                idempotency_key=key[:255],
+                source=source,
+                event=event,
+                headers=clean_headers(headers),
+                body=bytes(body),
+                received_at=utcnow(),
+                state=state,
+                attempts=0,
+                error=error,
+            )
+            .on_conflict_do_nothing(index_elements=["site_id", "idempotency_key"])
+            .returning(Delivery.id)
+        )
+        new_id = session.execute(stmt).scalar()
+        if new_id is not None:
+            session.commit()
+            return AcceptResult(int(new_id), duplicate=False)
+        existing = session.execute(
+            select(Delivery.id).where(Delivery.site_id == site_id, Delivery.idempotency_key == key[:255])
+        ).scalar_one()
+        session.commit()
+        return AcceptResult(int(existing), duplicate=True)
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def requeue_stale(session: Session, older_than: timedelta = DEFAULT_STALE_AFTER) -> int:
+    """Put deliveries stuck in `processing` (claimed longer ago than `older_than`) back to pending."""
+    cutoff = utcnow() - older_than
+    result = session.execute(
+        update(Delivery.__table__)
+        .where(Delivery.state == PROCESSING, Delivery.claimed_at < cutoff)
+        .values(state=PENDING)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def claim_pending(
+    session: Session,
+    limit: int = 100,
+    worker_id: str | None = None,
+    *,
+    site_id: str | None = None,
+    stale_after: timedelta | None = DEFAULT_STALE_AFTER,
+) -> list[int]:
+    """Claim up to `limit` pending deliveries (oldest first) for `worker_id`, mark them `processing`
+    and COMMIT; returns their ids. Concurrent claimers never get the same row: PostgreSQL uses
+    `SELECT ... FOR UPDATE SKIP LOCKED`; SQLite serialises writers, and the claim is one statement.
+    Deliveries stuck in `processing` longer than `stale_after` are claimable again."""
+    try:
+        if stale_after is not None:
+            requeue_stale(session, stale_after)
+        candidates = select(Delivery.id).where(Delivery.state == PENDING)
+        if site_id is not None:
+            candidates = candidates.where(Delivery.site_id == site_id)
+        candidates = candidates.order_by(Delivery.id).limit(limit)
+        if dialect_name(session) == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        stmt = (
+            update(Delivery.__table__)
+            .where(Delivery.id.in_(candidates.scalar_subquery()), Delivery.state == PENDING)
+            .values(
+                state=PROCESSING,
+                claimed_by=worker_id,
+                claimed_at=utcnow(),
+                attempts=Delivery.attempts + 1,
+            )
+            .returning(Delivery.id)
+        )
+        ids = sorted(int(i) for i in session.execute(stmt).scalars())
+        session.commit()
+        return ids
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _finish(session: Session, delivery_id: int, state: str, error: str | None) -> None:
+    session.execute(
+        update(Delivery.__table__)
+        .where(Delivery.id == delivery_id)
+        .values(state=state, error=error, processed_at=utcnow())
+    )
+
+
+def mark_done(session: Session, delivery_id: int) -> None:
+    _finish(session, delivery_id, DONE, None)
+
+
+def mark_ignored(session: Session, delivery_id: int, reason: str | None = None) -> None:
+    """Processed, but nothing to derive (e.g. no status change). `reason` is kept in `error`."""
+    _finish(session, delivery_id, IGNORED, reason)
+
+
+def mark_failed(session: Session, delivery_id: int, error: str) -> None:
+    _finish(session, delivery_id, FAILED, error[:10_000])
+
+
+def get_delivery(session: Session, delivery_id: int, *, site_id: str | None = None) -> Delivery | None:
+    stmt = select(Delivery).where(Delivery.id == delivery_id)
+    if site_id is not None:
+        stmt = stmt.where(Delivery.site_id == site_id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def list_deliveries(
+    session: Session,
+    state: str | None = None,
+    limit: int = 50,
+    *,
+    site_id: str | None = None,
+    before_id: int | None = None,
+) -> list[Delivery]:
+    """Deliveries newest first, optionally of one state and one site; `before_id` pages backwards."""
+    if state is not None and state not in DELIVERY_STATES:
+        raise ValueError(f"state must be one of {DELIVERY_STATES}, not {state!r}")
+    stmt = select(Delivery)
+    if state is not None:
+        stmt = stmt.where(Delivery.state == state)
+    if site_id is not None:
+        stmt = stmt.where(Delivery.site_id == site_id)
+    if before_id is not None:
+        stmt = stmt.where(Delivery.id < before_id)
+    return list(session.execute(stmt.order_by(Delivery.id.desc()).limit(limit)).scalars())
+
+
+def retry(
+    session: Session,
+    ids: Iterable[int] | None = None,
+    *,
+    all_failed: bool = False,
+    site_id: str | None = None,
+) -> list[int]:
+    """Put deliveries back to `pending`: the given ids (any finished state) and/or every failed one.
+    Returns the ids requeued. Deliveries already pending or processing are left alone."""
+    wanted = [int(i) for i in ids or ()]
+    if not wanted and not all_failed:
+        return []
+    stmt = update(Delivery.__table__).values(state=PENDING, claimed_by=None, claimed_at=None)
+    conditions = []
+    if wanted:
+        conditions.append(Delivery.id.in_(wanted) & Delivery.state.in_([DONE, IGNORED, FAILED, QUARANTINED]))
+    if all_failed:
+        conditions.append(Delivery.state == FAILED)
+
+    stmt = stmt.where(or_(*conditions))
+    if site_id is not None:
+        stmt = stmt.where(Delivery.site_id == site_id)
+    return sorted(int(i) for i in session.execute(stmt.returning(Delivery.id)).scalars())
+
+
+def backlog_stats(
+    session: Session, *, site_id: str | None = None, now: datetime | None = None
+) -> BacklogStats:
+    """How much is waiting: counts per unfinished state and the age of the oldest pending delivery."""
+    counts_stmt = select(Delivery.state, func.count()).where(
+        Delivery.state.in_([PENDING, PROCESSING, FAILED, QUARANTINED])
+    )
+    oldest_stmt = select(func.min(Delivery.id)).where(Delivery.state == PENDING)
+    if site_id is not None:
+        counts_stmt = counts_stmt.where(Delivery.site_id == site_id)
+        oldest_stmt = oldest_stmt.where(Delivery.site_id == site_id)
+    counts = dict(session.execute(counts_stmt.group_by(Delivery.state)).tuples().all())
+    oldest_id = session.execute(oldest_stmt).scalar()
+    oldest_at = None
+    if oldest_id is not None:
+        oldest_at = session.execute(select(Delivery.received_at).where(Delivery.id == oldest_id)).scalar()
+    age = None
+    if oldest_at is not None:
+        age = max(0.0, ((now or utcnow()) - oldest_at).total_seconds())
+    return BacklogStats(
+        pending=int(counts.get(PENDING, 0)),
+        processing=int(counts.get(PROCESSING, 0)),
+        failed=int(counts.get(FAILED, 0)),
+        quarantined=int(counts.get(QUARANTINED, 0)),
+        oldest_pending_at=oldest_at,
+        oldest_pending_age_s=age,
+    )
+
+
+__all__ = [
+    "DONE",
+    "FAILED",
+    "IGNORED",
+    "PENDING",
+    "PROCESSING",
+    "QUARANTINED",
+    "AcceptResult",
+    "BacklogStats",
+    "accept_delivery",
+    "backlog_stats",
+    "claim_pending",
+    "clean_headers",
+    "content_key",
+    "ensure_site",
+    "get_delivery",
+    "list_deliveries",
+    "mark_done",
+    "mark_failed",
+    "mark_ignored",
+    "requeue_stale",
+    "retry",
+]
