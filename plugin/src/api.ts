@@ -1,0 +1,98 @@
+// The one way the gadgets get data: Forge Remote inside Jira Cloud, plain fetch everywhere else.
+import type {
+  GadgetConfig,
+  MatrixResponse,
+  RequestsResponse,
+  ScorecardsResponse,
+  TeamsResponse,
+  UnmappedResponse,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+type Getter = (path: string) => Promise<unknown>;
+
+const SHARE_KEY = 'baton.share';
+
+/** A share link's token: from `?share=` (kept for this tab) or from an earlier page of this tab. */
+export function shareToken(): string | null {
+  const fromUrl = new URLSearchParams(location.search).get('share');
+  try {
+    if (fromUrl) sessionStorage.setItem(SHARE_KEY, fromUrl);
+    return fromUrl ?? sessionStorage.getItem(SHARE_KEY);
+  } catch {
+    return fromUrl;
+  }
+}
+
+function apiRoot(): string {
+  // `/gadgets/<name>` and `/` both talk to `/api/v1` on the same origin.
+  return new URL('/api/v1', location.origin).toString();
+}
+
+export function httpGetter(): Getter {
+  const token = shareToken();
+  return async (path: string) => {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (token) headers['X-Baton-Share'] = token;
+    const res = await fetch(apiRoot() + path, { headers, credentials: 'same-origin' });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new ApiError((body as { error?: string }).error ?? res.statusText, res.status);
+    return body;
+  };
+}
+
+export function forgeGetter(invokeRemote: (i: { path: string; method: 'GET' }) => Promise<{ status: number; body?: unknown }>): Getter {
+  return async (path: string) => {
+    const res = await invokeRemote({ path: '/api/v1' + path, method: 'GET' });
+    if (res.status >= 400) {
+      const msg = (res.body as { error?: string } | undefined)?.error ?? `HTTP ${res.status}`;
+      throw new ApiError(msg, res.status);
+    }
+    return res.body;
+  };
+}
+
+function qs(params: Record<string, string | number | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export class Api {
+  constructor(private readonly get: Getter) {}
+
+  teams(): Promise<TeamsResponse> {
+    return this.get('/teams') as Promise<TeamsResponse>;
+  }
+  scorecards(cfg: GadgetConfig, weeks = 12): Promise<ScorecardsResponse> {
+    return this.get(
+      '/scorecards' + qs({ team: cfg.team, process: cfg.process, period: cfg.period ?? 'week', weeks }),
+    ) as Promise<ScorecardsResponse>;
+  }
+  atRisk(cfg: GadgetConfig): Promise<RequestsResponse> {
+    return this.get(
+      '/requests' + qs({ state: 'at_risk,breached', open: 1, provider: cfg.team, process: cfg.process }),
+    ) as Promise<RequestsResponse>;
+  }
+  pairRequests(requester: string, provider: string, cfg: GadgetConfig): Promise<RequestsResponse> {
+    return this.get('/requests' + qs({ requester, provider, process: cfg.process, limit: 50 })) as Promise<RequestsResponse>;
+  }
+  issueRequests(issue: string): Promise<RequestsResponse> {
+    return this.get('/requests' + qs({ issue })) as Promise<RequestsResponse>;
+  }
+  matrix(cfg: GadgetConfig): Promise<MatrixResponse> {
+    return this.get('/handoffs/matrix' + qs({ process: cfg.process })) as Promise<MatrixResponse>;
+  }
+  unmapped(cfg: GadgetConfig): Promise<UnmappedResponse> {
+    return this.get('/handoffs/unmapped' + qs({ process: cfg.process })) as Promise<UnmappedResponse>;
+  }
+}

@@ -1,0 +1,149 @@
+// Baton gadgets: one bundle, three hosts.
+//  - Jira Cloud (Forge Custom UI): module key picks the gadget, data through Forge Remote,
+//    `context.extension.entryPoint === 'edit'` renders the configuration form.
+//  - Standalone (Flask `/`): all four gadgets in a grid, data through fetch on the same origin.
+//  - One gadget (Flask `/gadgets/<name>`, also the iframe of Jira Data Center gadget XML).
+import './style.css';
+import { Api, ApiError, forgeGetter, httpGetter } from './api';
+import { renderAtRisk } from './atrisk';
+import { h, message } from './dom';
+import { renderMatrix } from './matrix';
+import { configControls, redrawCharts, renderScorecard } from './scorecard';
+import { applyThemeFromQuery, onThemeChange } from './theme';
+import type { GadgetConfig } from './types';
+import { renderGlance, renderUnmapped } from './unmapped';
+
+export const GADGETS = ['scorecard', 'matrix', 'at-risk', 'unmapped'] as const;
+type GadgetName = (typeof GADGETS)[number] | 'glance';
+
+const MODULE_TO_GADGET: Record<string, GadgetName> = {
+  'baton-scorecard': 'scorecard',
+  'baton-matrix': 'matrix',
+  'baton-at-risk': 'at-risk',
+  'baton-unmapped': 'unmapped',
+  'baton-sla-glance': 'glance',
+};
+
+const app = document.getElementById('app') as HTMLElement;
+
+function errorBox(name: string, e: unknown): HTMLElement {
+  const status = e instanceof ApiError ? e.status : 0;
+  const text =
+    status === 401
+      ? 'Not signed in: open the share link Baton printed at start-up (or ask your Jira admin for one).'
+      : status === 403
+        ? 'This Jira site is not connected to Baton: ask your admin to add it (docs/plugin.md).'
+        : `Could not load data: ${(e as Error)?.message ?? e}`;
+  return h('section', { class: 'gadget', 'data-gadget': name, 'data-error': String(status) }, message(text, 'error'));
+}
+
+async function renderGadget(api: Api, name: GadgetName, cfg: GadgetConfig, onConfig?: (c: GadgetConfig) => void, extra?: { issue?: string }): Promise<HTMLElement> {
+  try {
+    switch (name) {
+      case 'scorecard':
+        return await renderScorecard(api, cfg, { controls: Boolean(onConfig), onConfig });
+      case 'matrix':
+        return await renderMatrix(api, cfg);
+      case 'at-risk':
+        return await renderAtRisk(api, cfg);
+      case 'unmapped':
+        return await renderUnmapped(api, cfg);
+      case 'glance':
+        return await renderGlance(api, extra?.issue ?? '');
+    }
+  } catch (e) {
+    return errorBox(name, e);
+  }
+}
+
+function configFromQuery(): GadgetConfig {
+  const q = new URLSearchParams(location.search);
+  const period = q.get('period');
+  return {
+    team: q.get('team') ?? undefined,
+    process: q.get('process') ?? undefined,
+    period: period === 'month' ? 'month' : 'week',
+  };
+}
+
+function pushConfig(cfg: GadgetConfig): void {
+  const q = new URLSearchParams(location.search);
+  for (const k of ['team', 'process', 'period'] as const) {
+    const v = cfg[k];
+    if (v) q.set(k, v);
+    else q.delete(k);
+  }
+  history.replaceState(null, '', `${location.pathname}?${q.toString()}`);
+}
+
+async function standalone(): Promise<void> {
+  const api = new Api(httpGetter());
+  const m = location.pathname.match(/\/gadgets\/([a-z-]+)\/?$/);
+  const only = m && (GADGETS as readonly string[]).includes(m[1]) ? (m[1] as GadgetName) : null;
+  let cfg = configFromQuery();
+
+  const draw = async () => {
+    const names: GadgetName[] = only ? [only] : [...GADGETS];
+    const onConfig = (c: GadgetConfig) => {
+      cfg = c;
+      pushConfig(c);
+      void draw();
+    };
+    const parts = await Promise.all(names.map((n) => renderGadget(api, n, cfg, onConfig)));
+    const header = only
+      ? null
+      : h('header', { class: 'page-head' }, h('h1', {}, 'Baton'), h('span', { class: 'muted' }, 'Internal service levels for Jira hand-offs'));
+    app.replaceChildren(...(header ? [header] : []), h('main', { class: only ? 'single' : 'grid' }, ...parts));
+    document.body.dataset.ready = 'true';
+  };
+  await draw();
+}
+
+async function forge(): Promise<void> {
+  const bridge = await import('@forge/bridge');
+  await bridge.view.theme.enable().catch(() => undefined);
+  const ctx = (await bridge.view.getContext()) as unknown as {
+    moduleKey: string;
+    extension?: { entryPoint?: string; gadgetConfiguration?: GadgetConfig; issue?: { key?: string } };
+  };
+  const api = new Api(forgeGetter(bridge.invokeRemote as never));
+  const name = MODULE_TO_GADGET[ctx.moduleKey] ?? 'scorecard';
+  const cfg: GadgetConfig = { period: 'week', ...(ctx.extension?.gadgetConfiguration ?? {}) };
+
+  if (ctx.extension?.entryPoint === 'edit') {
+    let draft = { ...cfg };
+    try {
+      const teams = await api.teams();
+      const form = h(
+        'form',
+        {
+          class: 'gadget edit',
+          onsubmit: (e: Event) => {
+            e.preventDefault();
+            void bridge.view.submit({ ...draft, refresh: draft.refresh ?? 15 });
+          },
+        },
+        h('h2', { class: 'gadget-title' }, 'Configure'),
+        configControls(teams, { ...draft, team: draft.team ?? teams.teams[0] }, (c) => (draft = c), name === 'scorecard' || name === 'at-risk'),
+        h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), h('button', { type: 'button', onclick: () => void bridge.view.close() }, 'Cancel')),
+      );
+      app.replaceChildren(form);
+    } catch (e) {
+      app.replaceChildren(errorBox(name, e));
+    }
+    return;
+  }
+  app.replaceChildren(await renderGadget(api, name, cfg, undefined, { issue: ctx.extension?.issue?.key }));
+  document.body.dataset.ready = 'true';
+}
+
+function inForge(): boolean {
+  return typeof (window as unknown as { __bridge?: unknown }).__bridge !== 'undefined';
+}
+
+applyThemeFromQuery();
+onThemeChange(redrawCharts);
+(inForge() ? forge() : standalone()).catch((e) => {
+  app.replaceChildren(message(`Baton failed to start: ${(e as Error).message}`, 'error'));
+  document.body.dataset.ready = 'error';
+});
