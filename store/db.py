@@ -103,10 +103,10 @@ def unavailable_message(url: str | URL, error: BaseException | None = None) -> s
     detail = f" ({str(error).strip().splitlines()[0]})" if error is not None and str(error).strip() else ""
     if is_sqlite(url):
         return (
-            f"could not open {shown}{detail}: check that the directory exists and is writable; "
-            f"set --db or {DATABASE_ENV}"
+            f"could not open {shown}: check that the directory exists and is writable; "
+            f"set --db or {DATABASE_ENV}{detail}"
         )
-    return f"could not connect to {shown}{detail}: is PostgreSQL running? set --db or {DATABASE_ENV}"
+    return f"could not connect to {shown}: is PostgreSQL running? set --db or {DATABASE_ENV}{detail}"
 
 
 def _original(error: OperationalError) -> BaseException:
