@@ -23,7 +23,13 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target Alembic revision.")
 def upgrade_cmd(db_url: str | None, revision: str) -> None:
     """Migrate the database to the latest schema (safe to run again: does nothing when up to date)."""
-    from store.db import DatabaseUnavailable, current_revision, display_url, resolve_database_url, upgrade_database
+    from store.db import (
+        DatabaseUnavailable,
+        current_revision,
+        display_url,
+        resolve_database_url,
+        upgrade_database,
+    )
 
     url = resolve_database_url(db_url)
     try:
@@ -43,7 +49,13 @@ def upgrade_cmd(db_url: str | None, revision: str) -> None:
 @db_option()
 def current_cmd(db_url: str | None) -> None:
     """Print the database's schema revision and whether it is the latest."""
-    from store.db import DatabaseUnavailable, current_revision, display_url, head_revision, resolve_database_url
+    from store.db import (
+        DatabaseUnavailable,
+        current_revision,
+        display_url,
+        head_revision,
+        resolve_database_url,
+    )
 
     url = resolve_database_url(db_url)
     try:
