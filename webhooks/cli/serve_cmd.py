@@ -1,9 +1,246 @@
-"""CLI commands (placeholder: filled in by the area that owns them)."""
+"""`baton serve` (the HTTP service) and `baton worker` (inbox processing for production).
+
+Embedded (default): SQLite, the database is upgraded automatically, deliveries are processed in the
+serving processes right after they are stored. Production (`--production`): gunicorn with several
+workers that only receive; `baton worker` processes (any number, on any host) process the inbox.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
 import click
+
+from webhooks.cli.common import config_option, db_option
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _export(env: dict[str, str | None]) -> None:
+    """Settings reach gunicorn's workers through the environment (`Settings.from_env`)."""
+    for name, value in env.items():
+        if value is not None:
+            os.environ[name] = value
+
+
+def _database_ready(url: str, upgrade: bool) -> None:
+    from store.db import DatabaseUnavailable, current_revision, head_revision, upgrade_database
+
+    try:
+        if upgrade:
+            upgrade_database(url)
+        elif current_revision(url) != head_revision():
+            _fail(
+                "the database schema is not up to date: run `baton db upgrade --db URL` once before serving"
+            )
+    except DatabaseUnavailable as error:
+        _fail(str(error))
+
+
+def gunicorn_options(
+    bind: str, workers: int, threads: int, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """webhooks.gunicorn_conf's settings with command-line overrides."""
+    import webhooks.gunicorn_conf as conf
+
+    options = {
+        name: getattr(conf, name)
+        for name in dir(conf)
+        if not name.startswith("_")
+        and name not in {"os", "shutil", "tempfile", "Any", "annotations", "raw_env"}
+    }
+    options.update(bind=bind, workers=workers, threads=threads, **(extra or {}))
+    return options
+
+
+def run_gunicorn(options: dict[str, Any]) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class BatonServer(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if key in self.cfg.settings and value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from webhooks.app import create_app
+
+            return create_app()
+
+    BatonServer().run()
 
 
 def register(group: click.Group) -> None:
-    """Attach this module's commands to the `baton` group."""
+    @group.command("serve")
+    @config_option()
+    @db_option()
+    @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
+    @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+    @click.option(
+        "--production", is_flag=True, help="Receive only; process with `baton worker` (PostgreSQL)."
+    )
+    @click.option(
+        "--workers",
+        type=int,
+        default=None,
+        help="Gunicorn workers (default: 2 embedded, 2 x cores + 1 production).",
+    )
+    @click.option("--threads", type=int, default=None, help="Threads per worker (default 4).")
+    @click.option("--no-upgrade", is_flag=True, help="Embedded: do not upgrade the database schema on start.")
+    @click.option("--demo", is_flag=True, help="Demo mode (set by scripts/demo).")
+    @click.option("--dev-server", is_flag=True, help="Use Flask's development server instead of gunicorn.")
+    def serve(
+        config_path: str | None,
+        db_url: str | None,
+        host: str,
+        port: int,
+        production: bool,
+        workers: int | None,
+        threads: int | None,
+        no_upgrade: bool,
+        demo: bool,
+        dev_server: bool,
+    ) -> None:
+        """Serve the Jira webhook endpoint, gadgets, JSON API, /healthz and /metrics.
+
+        \b
+        Embedded (default): upgrades the database, processes deliveries in the server.
+        --production: gunicorn workers only receive; run `baton worker` processes next to it.
+        The webhook secret comes from $BATON_WEBHOOK_SECRET (never from the command line).
+        """
+        from store.db import is_sqlite, resolve_database_url
+
+        url = resolve_database_url(db_url)
+        if production and is_sqlite(url):
+            click.echo(
+                "warning: --production on SQLite: fine for one host, but use PostgreSQL to scale out",
+                err=True,
+            )
+        if not config_path:
+            click.echo(
+                "warning: no --config/$BATON_CONFIG: deliveries are stored but not processed", err=True
+            )
+        _database_ready(url, upgrade=not production and not no_upgrade)
+        _export(
+            {
+                "BATON_DATABASE_URL": url,
+                "BATON_CONFIG": os.path.abspath(config_path) if config_path else None,
+                "BATON_MODE": "production" if production else "embedded",
+                "BATON_DEMO": "1" if demo else None,
+            }
+        )
+        if dev_server:
+            from webhooks.app import create_app
+
+            create_app().run(host=host, port=port, threaded=True)
+            return
+        try:
+            import gunicorn  # noqa: F401
+        except ImportError:  # e.g. Windows: no gunicorn
+            click.echo("warning: gunicorn is not installed; using Flask's development server", err=True)
+            from webhooks.app import create_app
+
+            create_app().run(host=host, port=port, threaded=True)
+            return
+        default_workers = (2 * (os.cpu_count() or 1) + 1) if production else 2
+        run_gunicorn(gunicorn_options(f"{host}:{port}", workers or default_workers, threads or 4))
+
+    @group.command("worker")
+    @config_option(required=True)
+    @db_option()
+    @click.option("--processes", type=int, default=1, show_default=True, help="Worker processes to run.")
+    @click.option(
+        "--batch", type=int, default=200, show_default=True, help="Deliveries claimed per transaction."
+    )
+    @click.option(
+        "--poll", type=float, default=1.0, show_default=True, help="Seconds to wait when the inbox is empty."
+    )
+    @click.option(
+        "--exit-when-idle", is_flag=True, help="Stop once the inbox is empty (batch jobs, benchmarks)."
+    )
+    @click.option(
+        "--metrics-port", type=int, default=None, help="Expose this worker's /metrics on 127.0.0.1:PORT."
+    )
+    def worker(
+        config_path: str,
+        db_url: str | None,
+        processes: int,
+        batch: int,
+        poll: float,
+        exit_when_idle: bool,
+        metrics_port: int | None,
+    ) -> None:
+        """Process the inbox: claim deliveries (FOR UPDATE SKIP LOCKED on PostgreSQL), record
+        transitions, re-derive requests. Run as many as needed, on any host; stop with SIGTERM."""
+        from store.db import resolve_database_url
+
+        url = resolve_database_url(db_url)
+        _load_config_or_fail(config_path)
+        if processes <= 1:
+            _worker_process(url, config_path, batch, poll, exit_when_idle, metrics_port)
+            return
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        children = [
+            context.Process(
+                target=_worker_process, args=(url, config_path, batch, poll, exit_when_idle, None)
+            )
+            for _ in range(processes)
+        ]
+        for child in children:
+            child.start()
+
+        def forward(signum: int, _frame: Any) -> None:
+            for child in children:
+                if child.pid is not None:
+                    os.kill(child.pid, signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGINT, forward)
+        for child in children:
+            child.join()
+        if any(child.exitcode for child in children):
+            sys.exit(1)
+
+
+def _load_config_or_fail(path: str) -> Any:
+    from config.loader import load_config
+
+    try:
+        return load_config(path)
+    except Exception as error:
+        _fail(f"cannot load the configuration {path}: {error}; check it with `baton config check {path}`")
+
+
+def _worker_process(
+    url: str, config_path: str, batch: int, poll: float, exit_when_idle: bool, metrics_port: int | None
+) -> None:
+    from store.db import create_engine_for
+    from webhooks.logging import configure_logging
+    from webhooks.worker import run_worker
+
+    configure_logging()
+    config = _load_config_or_fail(config_path)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    engine = create_engine_for(url)
+    try:
+        run_worker(engine, config, batch=batch, poll_interval=poll, stop=stop, exit_when_idle=exit_when_idle)
+    finally:
+        engine.dispose()

@@ -1,0 +1,125 @@
+"""The Flask application factory. Importing this module does nothing; `create_app()` builds an app.
+
+    gunicorn -c python:webhooks.gunicorn_conf 'webhooks.app:create_app()'
+
+Everything the app needs (database, configuration path, credentials, mode) comes from one
+`Settings` value, by default read from the environment (`webhooks.settings`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import Engine
+
+from webhooks.errors import register_error_handlers
+from webhooks.health import health_blueprint, inbox_api_blueprint, read_backlog
+from webhooks.logging import configure_logging
+from webhooks.metrics import metrics_blueprint
+from webhooks.receiver import SiteDirectory, noop_blueprint, receiver_blueprint
+from webhooks.settings import DEFAULT_SITE, Settings
+from webhooks.worker import Drainer, load_config_lazily
+
+log = logging.getLogger("baton.webhooks")
+
+
+@dataclass
+class Baton:
+    """What the app's parts share; `app.extensions["baton"]`."""
+
+    settings: Settings
+    engine: Engine
+    drainer: Drainer | None
+    sites: SiteDirectory
+
+
+def _inbox_accept(engine: Engine) -> Any:
+    """Store one raw delivery (or quarantine a malformed one) and commit before returning."""
+    from sqlalchemy.orm import Session
+
+    from store import inbox
+
+    def accept(
+        site: str,
+        body: bytes,
+        headers: dict[str, str],
+        idempotency_key: str,
+        event: str | None,
+        quarantine_reason: str | None,
+    ) -> tuple[int, bool]:
+        with Session(engine, expire_on_commit=False) as session:
+            # accept_delivery commits: the raw delivery is durable before the 2xx is sent.
+            result = inbox.accept_delivery(
+                session,
+                site,
+                body=body,
+                headers=headers,
+                source="webhook",
+                idempotency_key=idempotency_key,
+                event=event,
+                state=inbox.PENDING if quarantine_reason is None else inbox.QUARANTINED,
+                error=quarantine_reason,
+            )
+        return int(result.delivery_id), bool(result.duplicate)
+
+    return accept
+
+
+def register_blueprints(app: Flask, baton: Baton) -> None:
+    """Every HTTP area of the service, registered in one place."""
+    settings = baton.settings
+    wake = baton.drainer.wake if baton.drainer is not None else (lambda: None)
+    app.register_blueprint(receiver_blueprint(settings, baton.sites, _inbox_accept(baton.engine), wake))
+    app.register_blueprint(health_blueprint(baton.engine, lambda: {"mode": settings.mode}))
+    app.register_blueprint(metrics_blueprint(lambda: read_backlog(baton.engine)))
+    app.register_blueprint(inbox_api_blueprint(baton.engine, settings.admin_token))
+    if settings.bench_noop:
+        app.register_blueprint(noop_blueprint())
+
+    # --- Gadgets / JSON API (owned by the gadgets/API colleague: webhooks/api.py, webhooks/gadgets.py).
+    # --- Register those blueprints here, one line each, e.g.:
+    # ---     from webhooks.api import api_blueprint; app.register_blueprint(api_blueprint(baton))
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the service. `settings=None` reads them from the environment."""
+    from store.db import create_engine_for, resolve_database_url
+
+    settings = settings or Settings.from_env()
+    configure_logging()
+    app = Flask("webhooks")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    engine = create_engine_for(resolve_database_url(settings.database_url))
+    drainer = None
+    if settings.embedded:
+        drainer = Drainer(engine, load_config_lazily(settings.config_path))
+    baton = Baton(settings=settings, engine=engine, drainer=drainer, sites=SiteDirectory(engine, settings))
+    app.extensions["baton"] = baton
+    if not settings.background_processing and drainer is not None:
+        baton.drainer = None  # tests drain explicitly with `drain(app)`
+        app.extensions["baton_drainer"] = drainer
+
+    register_error_handlers(app)
+    register_blueprints(app, baton)
+    if not (settings.webhook_secret or settings.webhook_token):
+        log.warning(
+            "the default site has no webhook secret or token: any sender can post deliveries; "
+            "set BATON_WEBHOOK_SECRET (and the same secret on the Jira webhook)",
+            extra={"event": "unauthenticated_default_site", "site": DEFAULT_SITE},
+        )
+    log.info("app created", extra={"event": "app_created", **settings.safe_summary()})
+    return app
+
+
+def drain(app: Flask) -> int:
+    """Process everything pending now, in this thread (tests and the CLI)."""
+    baton: Baton = app.extensions["baton"]
+    drainer = baton.drainer or app.extensions.get("baton_drainer")
+    if drainer is None:
+        drainer = Drainer(baton.engine, load_config_lazily(baton.settings.config_path))
+    return drainer.drain_now()

@@ -1,0 +1,52 @@
+"""Gunicorn settings for Baton (`gunicorn -c python:webhooks.gunicorn_conf 'webhooks.app:create_app()'`).
+
+Environment knobs: `BATON_BIND` (default 127.0.0.1:8000), `BATON_WORKERS` (default 2 x cores + 1),
+`BATON_THREADS` (threads per worker, default 4), `BATON_TIMEOUT` (default 30 s).
+
+The access log never contains the query string (it may hold a site's `?token=`), nor headers.
+Prometheus metrics from all workers are aggregated through `PROMETHEUS_MULTIPROC_DIR`, created here
+when unset and wiped when the server starts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Any
+
+bind = os.environ.get("BATON_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("BATON_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
+worker_class = "gthread"
+threads = int(os.environ.get("BATON_THREADS", "4"))
+timeout = int(os.environ.get("BATON_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# Jira's admin webhooks carry only small JSON bodies; the app enforces BATON_MAX_BODY_BYTES too.
+limit_request_line = 8190
+limit_request_fields = 100
+preload_app = False  # each worker builds its own app (and its own database pool) after the fork
+accesslog = os.environ.get("BATON_ACCESS_LOG") or None
+access_log_format = (
+    '{"remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"bytes":%(B)s,"ms":%(M)s}'
+)
+errorlog = "-"
+loglevel = os.environ.get("BATON_LOG_LEVEL", "info")
+proc_name = "baton"
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="baton-prometheus-")
+raw_env = [f"PROMETHEUS_MULTIPROC_DIR={os.environ['PROMETHEUS_MULTIPROC_DIR']}"]
+
+
+def on_starting(server: Any) -> None:
+    """Stale metric files from a previous run would be summed in: start from an empty directory."""
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from webhooks.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)

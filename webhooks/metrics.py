@@ -1,0 +1,111 @@
+"""Prometheus metrics: deliveries by outcome, processing latency, inbox backlog.
+
+Under gunicorn several processes serve; with `PROMETHEUS_MULTIPROC_DIR` set (before this module is
+imported; `baton serve --production` does it) counters and histograms are written to files there and
+`/metrics` aggregates all processes. The backlog is read from the database at scrape time, so it is
+right whichever process answers and whichever processes drain the inbox.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Blueprint, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+DELIVERIES = Counter(
+    "baton_deliveries_total",
+    "Webhook deliveries by outcome (accepted, duplicate, unauthorized, too_large, unsupported_type, malformed, unknown_site, error).",
+    ["outcome"],
+)
+ACK_SECONDS = Histogram(
+    "baton_ack_seconds",
+    "Time from request start to acknowledgement of a delivery (after the inbox commit).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+PROCESSED = Counter(
+    "baton_processed_total",
+    "Inbox deliveries processed, by result (processed, failed).",
+    ["result"],
+)
+PROCESSING_SECONDS = Histogram(
+    "baton_processing_seconds",
+    "Time to process one batch of inbox deliveries (transitions, re-derivation, scores).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+
+BacklogReader = Callable[[], tuple[int, float | None]]
+"""Returns (pending deliveries, age in seconds of the oldest one or None)."""
+
+
+class BacklogCollector(Collector):
+    def __init__(self, read: BacklogReader) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Any]:
+        try:
+            pending, oldest_age = self._read()
+        except Exception:  # the database being down must not break /metrics
+            up = GaugeMetricFamily("baton_database_up", "1 if the database answered the last scrape.")
+            up.add_metric([], 0)
+            yield up
+            return
+        up = GaugeMetricFamily("baton_database_up", "1 if the database answered the last scrape.")
+        up.add_metric([], 1)
+        yield up
+        backlog = GaugeMetricFamily("baton_inbox_backlog", "Deliveries stored but not yet processed.")
+        backlog.add_metric([], pending)
+        yield backlog
+        age = GaugeMetricFamily("baton_inbox_oldest_age_seconds", "Age of the oldest unprocessed delivery.")
+        age.add_metric([], oldest_age or 0.0)
+        yield age
+
+
+def _registry(read_backlog: BacklogReader) -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = CollectorRegistry()
+        registry.register(_ProcessLocal())
+    registry.register(BacklogCollector(read_backlog))
+    return registry
+
+
+class _ProcessLocal(Collector):
+    """The metrics above, as this single process holds them (no multiprocess directory)."""
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client import REGISTRY
+
+        yield from REGISTRY.collect()
+
+
+def metrics_blueprint(read_backlog: BacklogReader) -> Blueprint:
+    bp = Blueprint("metrics", __name__)
+
+    @bp.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(_registry(read_backlog)), mimetype=CONTENT_TYPE_LATEST)
+
+    return bp
+
+
+def mark_process_dead(pid: int) -> None:
+    """Gunicorn `child_exit` hook: drop a dead worker's live gauges from the multiprocess files."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)

@@ -1,0 +1,189 @@
+"""`POST /webhooks/jira[/<site>]`: receive, verify, persist, acknowledge. Nothing else.
+
+Parsing into transitions and re-deriving requests happen after the acknowledgement, from the inbox
+(`webhooks.worker`), so the request path stays short and a processing bug can never lose a delivery.
+
+Order of checks: body size (413) -> content type (415) -> site (404) -> credentials (401) -> JSON
+(400, raw body quarantined) -> inbox commit -> 202 (new) or 200 (duplicate, `{"duplicate": true}`).
+The 2xx is only sent once the raw delivery is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import Engine
+
+from connector.signatures import SIGNATURE_HEADER, SignatureError, verify_signature, verify_token
+from webhooks.delivery import (
+    RETRY_HEADER,
+    NotJson,
+    delivery_identity,
+    is_json_content_type,
+    kept_headers,
+    parse_body,
+)
+from webhooks.errors import MalformedPayload, PayloadTooLarge, UnknownSite, UnsupportedContentType
+from webhooks.metrics import ACK_SECONDS, DELIVERIES
+from webhooks.settings import DEFAULT_SITE, Settings
+
+log = logging.getLogger("baton.webhooks.receiver")
+
+SITE_CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class SiteCredentials:
+    site: str
+    secret: str | None
+    token: str | None
+
+
+class SiteDirectory:
+    """Which sites exist and how each authenticates; cached briefly so a delivery costs one write."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._cache: dict[str, tuple[float, SiteCredentials | None]] = {}
+
+    def credentials(self, site: str) -> SiteCredentials | None:
+        cached = self._cache.get(site)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < SITE_CACHE_SECONDS:
+            return cached[1]
+        found = self._load(site)
+        self._cache[site] = (now, found)
+        return found
+
+    def _load(self, site: str) -> SiteCredentials | None:
+        from sqlalchemy.orm import Session
+
+        from store.models import Site
+
+        with Session(self._engine) as session:
+            row = session.get(Site, site)
+            secret, token = (row.webhook_secret, row.webhook_token) if row is not None else (None, None)
+        if site == DEFAULT_SITE:
+            # The environment wins for the default site: that is where operators set it.
+            return SiteCredentials(
+                site, self._settings.webhook_secret or secret, self._settings.webhook_token or token
+            )
+        if row is None:
+            return None
+        return SiteCredentials(site, secret, token)
+
+
+def authenticate(credentials: SiteCredentials, body: bytes) -> None:
+    """Raise SignatureError unless the delivery carries the site's credential.
+
+    A site with a secret requires a valid signature; a site with only a URL token requires the
+    token. A site with neither accepts any delivery (warned about at start-up)."""
+    if credentials.secret:
+        verify_signature(credentials.secret, body, request.headers.get(SIGNATURE_HEADER))
+    elif credentials.token:
+        verify_token(credentials.token, request.args.get("token"))
+
+
+Accept = Callable[..., tuple[int, bool]]
+"""`accept(site, body, headers, idempotency_key, event, quarantine_reason) -> (delivery_id, duplicate)`."""
+
+
+def receiver_blueprint(
+    settings: Settings, sites: SiteDirectory, accept: Accept, on_stored: Callable[[], None]
+) -> Blueprint:
+    bp = Blueprint("receiver", __name__)
+
+    @bp.post("/webhooks/jira", defaults={"site": DEFAULT_SITE})
+    @bp.post("/webhooks/jira/<site>")
+    def receive(site: str) -> tuple[Response, int]:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            status, body = _receive(site)
+            outcome = body.get("outcome", "accepted")
+            return jsonify(body), status
+        except SignatureError as error:
+            outcome = "unauthorized"
+            log.warning(
+                "delivery rejected",
+                extra={"event": "delivery_rejected", "site": site, "reason": error.code},
+            )
+            raise
+        except (PayloadTooLarge, UnsupportedContentType, UnknownSite, MalformedPayload) as error:
+            outcome = error.code
+            log.warning(
+                "delivery rejected", extra={"event": "delivery_rejected", "site": site, "reason": error.code}
+            )
+            raise
+        finally:
+            DELIVERIES.labels(outcome=outcome).inc()
+            ACK_SECONDS.observe(time.perf_counter() - started)
+
+    def _receive(site: str) -> tuple[int, dict[str, object]]:
+        limit = settings.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(f"the body has {request.content_length} bytes; the limit is {limit}")
+        if not is_json_content_type(request.content_type):
+            raise UnsupportedContentType(
+                f"content type '{(request.content_type or 'none')[:80]}' is not JSON"
+            )
+        credentials = sites.credentials(site)
+        if credentials is None:
+            raise UnknownSite(f"no Jira site named '{site[:64]}' is registered")
+        raw = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH (chunked bodies too)
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
+        authenticate(credentials, raw)
+
+        headers = kept_headers(request.headers)
+        try:
+            payload = parse_body(raw)
+        except NotJson as error:
+            identity = delivery_identity(site, headers, raw, None)
+            delivery_id, _ = accept(site, raw, headers, identity.idempotency_key, None, str(error))
+            log.warning(
+                "malformed delivery quarantined",
+                extra={"event": "delivery_quarantined", "site": site, "delivery_id": delivery_id},
+            )
+            raise MalformedPayload(f"{error}", delivery_id=delivery_id) from None
+
+        identity = delivery_identity(site, headers, raw, payload)
+        delivery_id, duplicate = accept(site, raw, headers, identity.idempotency_key, identity.event, None)
+        log.info(
+            "delivery stored" if not duplicate else "duplicate delivery acknowledged",
+            extra={
+                "event": "delivery_duplicate" if duplicate else "delivery_accepted",
+                "site": site,
+                "delivery_id": delivery_id,
+                "webhook_event": identity.event,
+                "retry": request.headers.get(RETRY_HEADER),
+                "bytes": len(raw),
+            },
+        )
+        if duplicate:
+            return 200, {"duplicate": True, "delivery_id": delivery_id, "outcome": "duplicate"}
+        on_stored()
+        return 202, {"duplicate": False, "delivery_id": delivery_id, "outcome": "accepted"}
+
+    return bp
+
+
+def noop_blueprint() -> Blueprint:
+    """`/bench/noop`: the benchmark's ceiling, the same server answering without touching anything."""
+    bp = Blueprint("bench_noop", __name__)
+
+    @bp.post("/bench/noop")
+    def noop() -> Response:
+        request.get_data(cache=False)
+        return Response(status=204)
+
+    return bp
+
+
+def current_settings() -> Settings:
+    return current_app.extensions["baton"].settings  # type: ignore[no-any-return]

@@ -1,0 +1,193 @@
+"""Draining the inbox: deliveries -> transitions -> re-derived requests, after the acknowledgement.
+
+Two ways to run the same `store.pipeline.process_pending`:
+- embedded (`Drainer`): one background thread in each serving process, woken after every stored
+  delivery, so the request path only commits the raw body;
+- production (`run_worker`, i.e. `baton worker`): separate processes that claim inbox rows
+  (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so receivers and workers scale independently.
+
+A failure inside processing leaves the delivery in the inbox with its error (`baton inbox list`);
+the loop keeps going.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine
+
+from webhooks.metrics import PROCESSED, PROCESSING_SECONDS
+
+log = logging.getLogger("baton.webhooks.worker")
+
+DEFAULT_BATCH = 200
+IDLE_POLL_SECONDS = 5.0
+"""Embedded: how often the drainer looks at the inbox without being woken (rows left by a crash)."""
+
+ConfigLoader = Callable[[], Any]
+
+
+def load_config_lazily(path: str | None) -> ConfigLoader:
+    """Load the PMO configuration once, on first use; None without a path (store, don't process)."""
+    loaded: dict[str, Any] = {}
+
+    def get() -> Any:
+        if "config" not in loaded:
+            if path is None:
+                loaded["config"] = None
+            else:
+                from config.loader import load_config
+
+                loaded["config"] = load_config(path)
+        return loaded["config"]
+
+    return get
+
+
+def _counts(result: Any) -> tuple[int, int]:
+    """(deliveries handled, of which failed) from whatever `process_pending` returns."""
+    if result is None:
+        return 0, 0
+    if isinstance(result, int):
+        return result, 0
+    handled = getattr(result, "claimed", None)
+    if handled is None:
+        handled = (
+            getattr(result, "processed", 0) + getattr(result, "ignored", 0) + getattr(result, "failed", 0)
+        )
+    return int(handled), int(getattr(result, "failed", 0) or 0)
+
+
+def drain_batch(
+    engine: Engine, config: Any, limit: int = DEFAULT_BATCH, worker: str | None = None
+) -> tuple[int, Any]:
+    """Process up to `limit` pending deliveries; returns (deliveries handled, pipeline result)."""
+    from store.pipeline import process_pending
+
+    started = time.perf_counter()
+    kwargs: dict[str, Any] = {"limit": limit}
+    if worker is not None:
+        kwargs["worker"] = worker
+    try:
+        result = process_pending(engine, config, **kwargs)
+    except TypeError:  # pipeline without a `worker` parameter
+        kwargs.pop("worker", None)
+        result = process_pending(engine, config, **kwargs)
+    handled, failed = _counts(result)
+    if handled:
+        PROCESSING_SECONDS.observe(time.perf_counter() - started)
+        PROCESSED.labels(result="processed").inc(handled - failed)
+        if failed:
+            PROCESSED.labels(result="failed").inc(failed)
+    return handled, result
+
+
+def drain_all(engine: Engine, config: Any, limit: int = DEFAULT_BATCH, worker: str | None = None) -> int:
+    """Process until the inbox has nothing pending; returns the number of deliveries handled."""
+    total = 0
+    while True:
+        handled, _ = drain_batch(engine, config, limit, worker)
+        if not handled:
+            return total
+        total += handled
+
+
+class Drainer:
+    """Embedded mode: drains the inbox in a background thread of the serving process.
+
+    The thread starts on the first `wake()` in the process that calls it (so gunicorn's fork happens
+    before any thread exists) and is a daemon: a killed server loses no delivery, only the work in
+    flight, which the next drain picks up again."""
+
+    def __init__(self, engine: Engine, config: ConfigLoader, batch: int = DEFAULT_BATCH) -> None:
+        self._engine = engine
+        self._config = config
+        self._batch = batch
+        self._wakeup = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._stopping = False
+        self._warned_no_config = False
+
+    def wake(self) -> None:
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="baton-drainer", daemon=True)
+                self._thread.start()
+        self._wakeup.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping = True
+        self._wakeup.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def drain_now(self) -> int:
+        """Drain synchronously in the caller's thread (tests, CLI)."""
+        config = self._config()
+        if config is None:
+            return 0
+        return drain_all(self._engine, config, self._batch, worker=f"embedded-{os.getpid()}")
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wakeup.wait(IDLE_POLL_SECONDS)
+            self._wakeup.clear()
+            if self._stopping:
+                return
+            try:
+                config = self._config()
+                if config is None:
+                    if not self._warned_no_config:
+                        log.warning(
+                            "no PMO configuration: deliveries are stored but not processed; set BATON_CONFIG",
+                            extra={"event": "processing_disabled"},
+                        )
+                        self._warned_no_config = True
+                    continue
+                drain_all(self._engine, config, self._batch, worker=f"embedded-{os.getpid()}")
+            except Exception as error:  # keep the thread alive; the rows stay in the inbox
+                log.exception(
+                    "inbox drain failed", extra={"event": "drain_failed", "error": type(error).__name__}
+                )
+                time.sleep(1.0)
+
+
+def run_worker(
+    engine: Engine,
+    config: Any,
+    *,
+    batch: int = DEFAULT_BATCH,
+    poll_interval: float = 1.0,
+    stop: threading.Event | None = None,
+    exit_when_idle: bool = False,
+    name: str | None = None,
+) -> int:
+    """`baton worker`: claim and process inbox rows until stopped; returns deliveries handled."""
+    stop = stop or threading.Event()
+    worker = name or f"worker-{os.uname().nodename}-{os.getpid()}"
+    total = 0
+    log.info("worker started", extra={"event": "worker_started", "worker": worker, "batch": batch})
+    while not stop.is_set():
+        try:
+            handled, _ = drain_batch(engine, config, batch, worker)
+        except Exception as error:
+            log.exception(
+                "worker batch failed", extra={"event": "worker_batch_failed", "error": type(error).__name__}
+            )
+            stop.wait(poll_interval)
+            continue
+        total += handled
+        if handled == 0:
+            if exit_when_idle:
+                break
+            stop.wait(poll_interval)
+    log.info("worker stopped", extra={"event": "worker_stopped", "worker": worker, "handled": total})
+    return total
