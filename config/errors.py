@@ -21,7 +21,7 @@ def dotted(path: YamlPath) -> str:
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
-    return out or "(top level)"
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +37,11 @@ class Problem:
         return dotted(self.path)
 
     def format(self, filename: str) -> str:
-        """`FILE:LINE: dotted.yaml.path: message` (without `:LINE` when the line is unknown)."""
+        """`FILE:LINE: dotted.yaml.path: message`; without `:LINE` when the line is unknown and without
+        the path for problems of the whole file (YAML syntax, unreadable file)."""
         where = f"{filename}:{self.line}" if self.line is not None else filename
+        if not self.path:
+            return f"{where}: {self.message}"
         return f"{where}: {self.dotted_path}: {self.message}"
 
     def sort_key(self) -> tuple[int, str]:

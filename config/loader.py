@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
@@ -99,8 +101,20 @@ def fingerprint(config: BatonConfig) -> str:
 # --- YAML -------------------------------------------------------------------------------------
 
 
+class _Constructor(RoundTripConstructor):
+    """Round-trip constructor that leaves timestamps as the text written: `2026-13-01` must become a
+    clear "not a date" problem with its line, not a crash inside the YAML parser."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        return self.construct_scalar(node)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
 def _parse_yaml(text: str, filename: str) -> Any:
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     try:
         return yaml.load(text)
     except MarkedYAMLError as exc:
@@ -110,8 +124,10 @@ def _parse_yaml(text: str, filename: str) -> Any:
         hint = ""
         if "found character '\\t'" in what:
             hint = "; indent with spaces, not tabs"
-        elif "duplicate key" in what:
-            hint = "; each key may appear once in a mapping"
+        duplicate = re.search(r'found duplicate key "([^"]*)"', what)
+        if duplicate:
+            what = f"duplicate key '{duplicate.group(1)}'"
+            hint = "; each key may appear only once in a mapping"
         raise ConfigError([Problem((), line, f"YAML syntax error: {what}{hint}")], filename) from None
     except YAMLError as exc:
         raise ConfigError([Problem((), None, f"YAML syntax error: {exc}")], filename) from None
@@ -185,7 +201,7 @@ def _walk(data: Any, loc: Sequence[str | int], error_type: str) -> tuple[YamlPat
         last = index == len(loc) - 1
         if _has(node, part):
             path.append(part)
-            node = node[part]  # type: ignore[index]
+            node = node[part]
         elif part == "[key]":
             node = _MISSING
         elif last and error_type == "missing":
