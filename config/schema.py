@@ -24,7 +24,8 @@ from pydantic import (
 from config.durations import parse_duration
 
 Seconds = Annotated[int, BeforeValidator(parse_duration)]
-"""A duration written as `4h`, `90m`, `2h30m`, `14d` (or a bare number of seconds), stored as seconds."""
+"""A duration written as `4h`, `90m`, `2h30m`, `14d` (or a bare number of seconds), stored as seconds.
+`d` is always 24 hours: for SLA goals (working time) write hours, for the reopen window days."""
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
