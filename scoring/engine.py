@@ -13,6 +13,10 @@ from typing import Literal
 import pandas as pd
 
 from config.schema import BatonConfig
+from scoring import clocks as _clocks
+from scoring import derive as _derive
+from scoring import handoffs as _handoffs
+from scoring import scores as _scores
 
 Period = Literal["week", "month"]
 Breakdown = Literal["process", "pair", "issue_type"]
@@ -31,12 +35,12 @@ def derive_requests(
     `id:<id>` and `name:<normalised name>`) to Jira's category key (`new`/`indeterminate`/`done`) for processes without explicit done statuses.
     Returns a frame with `REQUEST_COLUMNS`; a pure function of its inputs.
     """
-    raise NotImplementedError
+    return _derive.derive(transitions, issues, config, status_categories)
 
 
 def evaluate_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
     """Add `response_state`/`resolution_state` and bring open clocks' elapsed time up to `now`."""
-    raise NotImplementedError
+    return _clocks.evaluate_clocks(requests, config, now)
 
 
 def scorecards(
@@ -47,14 +51,14 @@ def scorecards(
     by: Breakdown | None = None,
 ) -> pd.DataFrame:
     """One row per (period, team[, breakdown key]) with the fields of DESIGN.md section 5."""
-    raise NotImplementedError
+    return _scores.scorecards(requests, config, now, period=period, by=by)
 
 
 def handoff_matrix(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
     """Requester x provider: volume, timeliness, rejection rate."""
-    raise NotImplementedError
+    return _handoffs.handoff_matrix(requests, config, now)
 
 
 def unmapped_report(requests: pd.DataFrame) -> pd.DataFrame:
     """Unmapped hand-offs per (from team, to team, from status, to status): count and example issues."""
-    raise NotImplementedError
+    return _handoffs.unmapped_report(requests)

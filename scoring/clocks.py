@@ -1,0 +1,163 @@
+"""SLA goals (first matching row) and clock states as of `now` (docs/semantics.md 'Clocks')."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from config.schema import BatonConfig, SlaRow
+from scoring.calendar import business_calendar
+
+if TYPE_CHECKING:
+    from scoring.rules import CompiledRules, ProcessRules
+
+FloatArray = npt.NDArray[np.float64]
+ObjArray = npt.NDArray[np.object_]
+
+
+def _contains(values: list[str] | None, value: Any) -> bool:
+    if values is None:
+        return True
+    if value is None:
+        return False
+    text = str(value).casefold()
+    return any(v.casefold() == text for v in values)
+
+
+def matching_row(
+    process: ProcessRules, provider: str, requester: str | None, issue_type: Any, priority: Any
+) -> SlaRow | None:
+    for row in process.sla:
+        if row.provider != provider:
+            continue
+        if row.requester is not None and row.requester != requester:
+            continue
+        if row.when is not None and not (
+            _contains(row.when.priority, priority) and _contains(row.when.issue_type, issue_type)
+        ):
+            continue
+        return row
+    return None
+
+
+def goal_of(
+    process: ProcessRules,
+    provider: str,
+    requester: str | None,
+    kind: str,
+    issue_type: Any,
+    priority: Any,
+) -> tuple[float, float, float]:
+    """(response goal s, resolution goal s, at-risk ratio); NaN for no goal."""
+    nan = float("nan")
+    if kind == "unmapped":
+        goal = process.unmapped_goal
+        if goal is None:
+            return nan, nan, process.at_risk
+        return (
+            float(goal.response) if goal.response is not None else nan,
+            float(goal.resolution) if goal.resolution is not None else nan,
+            process.at_risk,
+        )
+    row = matching_row(process, provider, requester, issue_type, priority)
+    if row is None:
+        return nan, nan, process.at_risk
+    risk = row.at_risk if row.at_risk is not None else process.at_risk
+    if kind == "rework":
+        if row.rework is None:
+            return nan, nan, risk
+        return (float(row.response) if row.response is not None else nan, float(row.rework), risk)
+    return (
+        float(row.response) if row.response is not None else nan,
+        float(row.resolution) if row.resolution is not None else nan,
+        risk,
+    )
+
+
+def goals_for(
+    rules: CompiledRules,
+    process: ObjArray,
+    provider: ObjArray,
+    requester: ObjArray,
+    kind: ObjArray,
+    issue_type: ObjArray,
+    priority: ObjArray,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Goals of many requests: computed once per distinct (process, provider, requester, kind, type,
+    priority) combination."""
+    n = len(process)
+    by_name = {p.name: p for p in rules.processes}
+    combos: dict[tuple[Any, ...], int] = {}
+    codes = np.empty(n, dtype=np.int64)
+    for i, key in enumerate(zip(process, provider, requester, kind, issue_type, priority, strict=True)):
+        code = combos.get(key)
+        if code is None:
+            code = len(combos)
+            combos[key] = code
+        codes[i] = code
+    table = np.array(
+        [goal_of(by_name[k[0]], k[1], k[2], k[3], k[4], k[5]) for k in combos], dtype=np.float64
+    ).reshape(-1, 3)
+    if n == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    return table[codes, 0], table[codes, 1], table[codes, 2]
+
+
+def _state(elapsed: FloatArray, goal: FloatArray, ratio: FloatArray, running: npt.NDArray[np.bool_]) -> ObjArray:
+    has_goal = ~np.isnan(goal)
+    breached = elapsed > goal
+    at_risk = elapsed >= ratio * goal
+    stopped = np.where(breached, "breached", "met")
+    live = np.where(breached, "breached", np.where(at_risk, "at_risk", "running"))
+    out = np.where(has_goal, np.where(running, live, stopped), "none")
+    return np.asarray(out, dtype=object)
+
+
+def _seconds(column: pd.Series) -> FloatArray:
+    ts = pd.to_datetime(column, utc=True)
+    ns = pd.DatetimeIndex(ts).as_unit("ns").asi8.astype(np.float64)
+    return np.where(pd.isna(ts).to_numpy(), np.nan, ns / 1e9)
+
+
+def evaluate_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
+    """Bring open clocks up to `now` (unless paused) and add `response_state`/`resolution_state`.
+
+    Expects a frame straight from `derive` (its elapsed times measured to `clock_at`); evaluating an
+    already evaluated frame again would count the time since `clock_at` twice."""
+    out = requests.copy()
+    n = len(out)
+    if n == 0:
+        out["response_state"] = pd.Series([], dtype=object)
+        out["resolution_state"] = pd.Series([], dtype=object)
+        return out
+    now_s = pd.Timestamp(now).tz_convert("UTC").value / 1e9 if pd.Timestamp(now).tzinfo else (
+        pd.Timestamp(now).tz_localize("UTC").value / 1e9
+    )
+    res_open = pd.isna(out["resolved_at"]).to_numpy()
+    resp_open = pd.isna(out["first_response_at"]).to_numpy()
+    paused = out["paused"].to_numpy(dtype=bool) & res_open
+    # open clocks run on from `clock_at`; a response clock still running after its request was
+    # resolved runs on from the resolution (later pauses are not the request's)
+    base = np.where(res_open, _seconds(out["clock_at"]), _seconds(out["resolved_at"]))
+    res_el = out["resolution_elapsed_s"].to_numpy(dtype=np.float64).copy()
+    resp_el = out["response_elapsed_s"].to_numpy(dtype=np.float64).copy()
+    extra = np.zeros(n)
+    grow = (res_open | resp_open) & ~paused & ~np.isnan(base) & (base < now_s)
+    if grow.any():
+        providers = out["provider"].to_numpy(dtype=object)
+        for team in np.unique(providers[grow]):
+            sel = grow & (providers == team)
+            calendar = business_calendar(config.calendars[config.teams[str(team)].calendar])
+            extra[sel] = calendar.elapsed(base[sel], np.full(int(sel.sum()), now_s))
+    res_el = res_el + np.where(res_open, extra, 0.0)
+    resp_el = resp_el + np.where(resp_open, extra, 0.0)
+    out["resolution_elapsed_s"] = res_el
+    out["response_elapsed_s"] = resp_el
+    ratio = out["at_risk_ratio"].to_numpy(dtype=np.float64)
+    out["response_state"] = _state(resp_el, out["response_goal_s"].to_numpy(dtype=np.float64), ratio, resp_open)
+    out["resolution_state"] = _state(res_el, out["resolution_goal_s"].to_numpy(dtype=np.float64), ratio, res_open)
+    return out

@@ -1,0 +1,420 @@
+"""Transitions -> internal service requests (DESIGN.md section 4, docs/semantics.md), vectorised.
+
+The hot path has no per-transition Python loop:
+
+1. rows are de-duplicated on (issue, change id) and sorted per issue by (at, creation first, change id);
+2. distinct (status id, status name) pairs get a code once; per process a small table gives each code
+   its class (unowned / pause / done / owned), owning team and queue flag;
+3. the effective `from` of a row leaving a pause status is forward-filled from the last non-pause `to`;
+4. every row gets an action from the classification table (vectorised `np.select`);
+5. requests are the opening rows; each is closed by the next closing row of its issue (at most one open
+   request per issue); first responses, paused time and rejections are array operations
+   (`np.searchsorted` over sorted keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cmp_to_key
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from config.schema import BatonConfig
+from scoring.calendar import business_calendar
+from scoring.clocks import goals_for
+from scoring.model import CREATION_CHANGE_ID, DONE_REQUESTER, REQUEST_COLUMNS
+from scoring.rules import DONE, NONE, OWNED, PAUSE, UNOWNED, CompiledRules, rules_for
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+# Actions of a transition (the rows of DESIGN.md section 4's table).
+A_NOOP = 0  # e.g. a transition to no status
+A_PAUSE = 1
+A_PROGRESS = 2
+A_FORWARD = 3
+A_RETURN = 4
+A_TO_DONE = 5
+A_UNMAPPED = 6
+A_RELEASE = 7
+A_INTAKE = 8
+
+_OPENING = np.zeros(9, dtype=bool)
+_OPENING[[A_FORWARD, A_RETURN, A_UNMAPPED, A_INTAKE]] = True
+_CLOSING = np.zeros(9, dtype=bool)
+_CLOSING[[A_FORWARD, A_RETURN, A_TO_DONE, A_UNMAPPED, A_RELEASE, A_INTAKE]] = True
+# Outcome codes: 0 delivered, 1 returned, 2 handed_off, 3 released.
+_OUTCOMES = np.array(["delivered", "returned", "handed_off", "released"], dtype=object)
+_OUTCOME_OF = np.full(9, -1, dtype=np.int64)
+_OUTCOME_OF[[A_FORWARD, A_TO_DONE]] = 0
+_OUTCOME_OF[A_RETURN] = 1
+_OUTCOME_OF[A_UNMAPPED] = 2
+_OUTCOME_OF[[A_RELEASE, A_INTAKE]] = 3
+_KINDS = np.array(["new", "rework", "unmapped"], dtype=object)
+_KIND_OF = np.full(9, -1, dtype=np.int64)
+_KIND_OF[[A_FORWARD, A_INTAKE]] = 0
+_KIND_OF[A_RETURN] = 1
+_KIND_OF[A_UNMAPPED] = 2
+
+NAT = np.iinfo(np.int64).min
+
+
+def empty_requests() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in REQUEST_COLUMNS})
+
+
+def _obj(values: Any) -> npt.NDArray[np.object_]:
+    arr: npt.NDArray[np.object_] = np.array(values, dtype=np.object_)
+    if arr.size:
+        arr[pd.isna(arr)] = None
+    return arr
+
+
+def _utc_ns(column: pd.Series) -> IntArray:
+    at = pd.to_datetime(column, utc=True)
+    return np.asarray(pd.DatetimeIndex(at).as_unit("ns").asi8, dtype=np.int64)
+
+
+def _timestamps(ns: IntArray) -> pd.Series:
+    return pd.Series(pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC"))
+
+
+def _cmp_change(a: str, b: str) -> int:
+    if a.isascii() and a.isdigit() and b.isascii() and b.isdigit():
+        ka: tuple[int, str] | str = (len(a), a)
+        kb: tuple[int, str] | str = (len(b), b)
+        return (ka > kb) - (ka < kb)  # type: ignore[operator]
+    return (a > b) - (a < b)
+
+
+def _change_ranks(uniques: npt.NDArray[np.object_]) -> IntArray:
+    """Rank of each distinct change id in the per-issue order (semantics.md 'Transitions and order')."""
+    texts = [str(u) for u in uniques]
+    simple = all(t.isascii() and t.isdigit() and len(t) <= 18 and (t[0] != "0" or t == "0") for t in texts)
+    if simple:
+        order = np.argsort(np.array([int(t) for t in texts], dtype=np.int64), kind="stable")
+    else:
+        def by_text(i: int, j: int) -> int:
+            return _cmp_change(texts[i], texts[j])
+
+        order = np.array(sorted(range(len(texts)), key=cmp_to_key(by_text)), dtype=np.int64)
+    ranks = np.empty(len(texts), dtype=np.int64)
+    ranks[order] = np.arange(len(texts), dtype=np.int64)
+    return ranks
+
+
+def _factorize(
+    values: npt.NDArray[np.object_], sort: bool = False
+) -> tuple[IntArray, npt.NDArray[np.object_]]:
+    codes, uniques = pd.factorize(values, use_na_sentinel=True, sort=sort)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
+def derive(
+    transitions: pd.DataFrame,
+    issues: pd.DataFrame,
+    config: BatonConfig,
+    status_categories: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    rules = rules_for(config)
+    if len(transitions) == 0 or len(issues) == 0 or not rules.processes:
+        return empty_requests()
+
+    # -- issues and their processes --------------------------------------------------------------
+    issues = issues.drop_duplicates("issue_id", keep="first")
+    iss_id = np.asarray(issues["issue_id"].astype(str).to_numpy(), dtype=object)
+    iss_project = _obj(issues["project"].to_numpy())
+    iss_type = _obj(issues["issue_type"].to_numpy())
+    iss_prio = _obj(issues["priority"].to_numpy())
+    iss_key = _obj(issues["issue_key"].to_numpy()) if "issue_key" in issues else np.full(len(issues), None)
+    combo: dict[tuple[Any, Any], int] = {}
+    iss_proc = np.empty(len(iss_id), dtype=np.int64)
+    for i, (project, itype) in enumerate(zip(iss_project, iss_type, strict=True)):
+        pair = (project, itype)
+        found = combo.get(pair)
+        if found is None:
+            found = rules.process_for(
+                str(project) if project is not None else None, str(itype) if itype is not None else None
+            )
+            combo[pair] = found
+        iss_proc[i] = found
+
+    # -- transitions: issue codes, de-duplication, order ------------------------------------------
+    t_issue = np.asarray(transitions["issue_id"].astype(str).to_numpy(), dtype=object)
+    issue_code, issue_uniques = _factorize(t_issue, sort=True)
+    issue_row = np.asarray(pd.Index(iss_id).get_indexer(issue_uniques), dtype=np.int64)
+    proc_of_issue = np.where(issue_row >= 0, iss_proc[np.clip(issue_row, 0, None)], -1)
+    keep = proc_of_issue[issue_code] >= 0
+    if not keep.any():
+        return empty_requests()
+    change = np.asarray(transitions["change_id"].astype(str).to_numpy(), dtype=object)
+    change_code, change_uniques = _factorize(change)
+    dedup_key = issue_code * (len(change_uniques) + 1) + change_code
+    _, first = np.unique(np.where(keep, dedup_key, -1), return_index=True)
+    first = first[keep[first]]
+    at_all = _utc_ns(transitions["at"])
+    ranks = _change_ranks(change_uniques)
+    created = change_uniques == CREATION_CHANGE_ID
+    cc = change_code[first]
+    order = np.lexsort((ranks[cc], ~created[cc], at_all[first], issue_code[first]))
+    rows = first[order]
+    n = len(rows)
+    icode = issue_code[rows]
+    at = at_all[rows]
+    change_sel = cc[order]
+
+    # -- status codes ------------------------------------------------------------------------------
+    def col(name: str) -> npt.NDArray[np.object_]:
+        return _obj(transitions[name].to_numpy()[rows]) if name in transitions else np.full(n, None, dtype=object)
+
+    from_id, from_name, to_id, to_name = col("from_id"), col("from_name"), col("to_id"), col("to_name")
+    id_codes, id_uniques = _factorize(np.concatenate([from_id, to_id]))
+    name_codes, name_uniques = _factorize(np.concatenate([from_name, to_name]))
+    combined = (id_codes + 1) * (len(name_uniques) + 1) + (name_codes + 1)
+    status_keys, status_codes = np.unique(np.concatenate([[0], combined]), return_inverse=True)
+    status_codes = status_codes[1:]
+    f_code, t_code = status_codes[:n], status_codes[n:]
+    n_status = len(status_keys)
+    s_id = status_keys // (len(name_uniques) + 1) - 1
+    s_name = status_keys % (len(name_uniques) + 1) - 1
+    n_proc = len(rules.processes)
+    n_team = len(rules.teams)
+    cls = np.zeros((n_proc, n_status), dtype=np.int64)
+    team = np.full((n_proc, n_status), -1, dtype=np.int64)
+    queue = np.zeros((n_proc, n_status), dtype=bool)
+    for p in rules.processes:
+        for s in range(n_status):
+            sid = str(id_uniques[s_id[s]]) if s_id[s] >= 0 else None
+            sname = str(name_uniques[s_name[s]]) if s_name[s] >= 0 else None
+            c = p.classify(sid, sname, rules.team_index, status_categories)
+            cls[p.index, s], team[p.index, s], queue[p.index, s] = c.cls, c.team, c.queue
+    fwd = np.zeros((n_proc, max(n_team, 1), max(n_team, 1)), dtype=bool)
+    up = np.zeros_like(fwd)
+    for p in rules.processes:
+        for a, b in p.forward:
+            fwd[p.index, a, b] = True
+        for a, b in p.upstream:
+            up[p.index, a, b] = True
+
+    # -- per-row classification ----------------------------------------------------------------------
+    proc = proc_of_issue[icode]
+    idx = np.arange(n, dtype=np.int64)
+    new_issue = np.ones(n, dtype=bool)
+    new_issue[1:] = icode[1:] != icode[:-1]
+    issue_start = np.maximum.accumulate(np.where(new_issue, idx, 0))
+    last_of_issue = np.empty(n, dtype=bool)
+    last_of_issue[:-1] = new_issue[1:]
+    last_of_issue[-1] = True
+    issue_end = np.empty(n, dtype=np.int64)  # index of the issue's last row
+    ends = np.flatnonzero(last_of_issue)
+    issue_end[:] = np.repeat(ends, np.diff(np.concatenate([[0], ends + 1])))
+
+    t_cls = cls[proc, t_code]
+    f_cls_raw = cls[proc, f_code]
+    none_code = 0  # status key 0 is "no id, no name"
+    # effective from: leaving a pause status -> the last non-pause `to` before it, else none.
+    nonpause_to = np.where(t_cls != PAUSE, idx, -1)
+    last_np = np.maximum.accumulate(nonpause_to)
+    prev_np = np.concatenate([[-1], last_np[:-1]])
+    eff_prev = np.where(prev_np >= issue_start, t_code[np.clip(prev_np, 0, None)], none_code)
+    e_code = np.where(f_cls_raw == PAUSE, eff_prev, f_code)
+
+    a_cls, a_team, a_queue = cls[proc, e_code], team[proc, e_code], queue[proc, e_code]
+    b_cls, b_team, b_queue = t_cls, team[proc, t_code], queue[proc, t_code]
+    a_is, b_is = a_cls == OWNED, b_cls == OWNED
+    at_c, bt_c = np.clip(a_team, 0, None), np.clip(b_team, 0, None)
+    both = a_is & b_is
+    action = np.select(
+        [
+            b_cls == PAUSE,
+            both & (a_team == b_team),
+            both & fwd[proc, at_c, bt_c],
+            b_is & ((a_is & up[proc, bt_c, at_c]) | (a_cls == DONE)),
+            b_cls == DONE,
+            both,
+            b_cls == UNOWNED,
+            b_is & ((a_cls == UNOWNED) | (a_cls == NONE)),
+        ],
+        [A_PAUSE, A_PROGRESS, A_FORWARD, A_RETURN, A_TO_DONE, A_UNMAPPED, A_RELEASE, A_INTAKE],
+        default=A_NOOP,
+    ).astype(np.int64)
+
+    # -- requests: opened by opening rows, closed by the next closing row of the issue --------------
+    is_open = _OPENING[action]
+    is_close = _CLOSING[action]
+    open_rows = np.flatnonzero(is_open)
+    n_req = len(open_rows)
+    if n_req == 0:
+        return empty_requests()
+    close_rows = np.flatnonzero(is_close)
+    pos = np.searchsorted(close_rows, open_rows, side="right")
+    cand = close_rows[np.clip(pos, 0, max(len(close_rows) - 1, 0))] if len(close_rows) else open_rows
+    closed = (pos < len(close_rows)) & (icode[cand] == icode[open_rows]) if len(close_rows) else np.zeros(
+        n_req, dtype=bool
+    )
+    close_row = np.where(closed, cand, -1)
+    provider = b_team[open_rows]
+    r_issue = icode[open_rows]
+    r_proc = proc[open_rows]
+
+    # request open just before each row (for first response) and just after it (for pauses)
+    count = np.cumsum(is_open)
+    latest_incl = count - 1  # request opened at the latest opening row <= row
+    latest_excl = count - is_open.astype(np.int64) - 1
+    close_or_end = np.where(closed, close_row, n)
+
+    def open_req(latest: IntArray, strict_close: bool) -> IntArray:
+        r = np.clip(latest, 0, None)
+        ok = (latest >= 0) & (open_rows[r] >= issue_start)
+        ok &= close_or_end[r] > idx if strict_close else close_or_end[r] >= idx
+        return np.where(ok, r, -1)
+
+    req_before = open_req(latest_excl, strict_close=False)
+    req_after = open_req(latest_incl, strict_close=True)
+
+    # first response
+    rb = np.clip(req_before, 0, None)
+    prov_b = provider[rb]
+    candidate = (
+        (req_before >= 0)
+        & (a_cls == OWNED)
+        & a_queue
+        & (a_team == prov_b)
+        & ~((b_cls == OWNED) & b_queue & (b_team == prov_b))
+        & (b_cls != PAUSE)
+    )
+    cand_rows = np.flatnonzero(candidate)
+    fr_row = np.full(n_req, -1, dtype=np.int64)
+    if len(cand_rows):
+        reqs, first_idx = np.unique(req_before[cand_rows], return_index=True)
+        fr_row[reqs] = cand_rows[first_idx]
+    opens_active = ~b_queue[open_rows]
+    fr_row = np.where(opens_active, open_rows, fr_row)
+
+    # rejections: a return marks the provider's latest delivered request of the issue within the window
+    outcome = np.where(closed, _OUTCOME_OF[action[np.clip(close_row, 0, None)]], -1)
+    rejected = np.zeros(n_req, dtype=bool)
+    rejected_at = np.full(n_req, NAT, dtype=np.int64)
+    ret_rows = np.flatnonzero(action == A_RETURN)
+    delivered = np.flatnonzero(outcome == 0)
+    if len(ret_rows) and len(delivered):
+        stride = np.int64(n + 1)
+        d_key = (r_issue[delivered] * n_team + provider[delivered]) * stride + close_row[delivered]
+        d_order = np.argsort(d_key, kind="stable")
+        d_sorted = d_key[d_order]
+        q_base = (icode[ret_rows] * n_team + b_team[ret_rows]) * stride
+        hit = np.searchsorted(d_sorted, q_base + ret_rows, side="left") - 1
+        valid = hit >= 0
+        hc = np.clip(hit, 0, None)
+        valid &= d_sorted[hc] >= q_base  # same issue and team
+        req_hit = delivered[d_order[hc]]
+        window = np.array([p.reopen_window for p in rules.processes])[proc[ret_rows]]
+        valid &= (at[ret_rows] - at[close_row[req_hit]]) <= window * 1e9
+        if valid.any():
+            marked = req_hit[valid]
+            when = at[ret_rows[valid]]
+            uniq, first_mark = np.unique(marked, return_index=True)  # ret rows are in time order
+            rejected[uniq] = True
+            rejected_at[uniq] = when[first_mark]
+
+    # -- clocks --------------------------------------------------------------------------------------
+    clock_at = at[issue_end[open_rows]]
+    opened_ns = at[open_rows]
+    resolved_ns = np.where(closed, at[np.clip(close_row, 0, None)], NAT)
+    has_fr = fr_row >= 0
+    fr_ns = np.where(has_fr, at[np.clip(fr_row, 0, None)], NAT)
+    res_end_ns = np.where(closed, resolved_ns, clock_at)
+    # a response clock without a first response keeps running: to the resolution here (paused time
+    # after the resolution is not the request's), then on to `now` in evaluate_clocks
+    resp_end_ns = np.where(has_fr, fr_ns, res_end_ns)
+    resp_end_row = np.where(has_fr, fr_row, close_or_end)
+    paused_now = ~closed & (t_cls[issue_end[open_rows]] == PAUSE)
+
+    pause_rows = np.flatnonzero((t_cls == PAUSE) & (req_after >= 0))
+    p_req = req_after[pause_rows]
+    p_end_row = np.where(last_of_issue[pause_rows], pause_rows, pause_rows + 1)
+    p_start_s = at[pause_rows] / 1e9
+    p_end_s = at[p_end_row] / 1e9
+
+    team_cal = np.array([rules.team_calendar[t] for t in rules.teams], dtype=object)
+    cal_of_req = team_cal[provider]
+    res_elapsed = np.zeros(n_req)
+    resp_elapsed = np.zeros(n_req)
+    pause_res = np.zeros(n_req)
+    pause_resp = np.zeros(n_req)
+    for cal_name in np.unique(cal_of_req):
+        calendar = business_calendar(rules.calendars[str(cal_name)])  # type: ignore[arg-type]
+        sel = cal_of_req == cal_name
+        w_open = calendar.working_time(opened_ns[sel] / 1e9)
+        res_elapsed[sel] = calendar.working_time(res_end_ns[sel] / 1e9) - w_open
+        resp_elapsed[sel] = calendar.working_time(resp_end_ns[sel] / 1e9) - w_open
+        psel = cal_of_req[p_req] == cal_name
+        if psel.any():
+            pw = calendar.working_time(p_end_s[psel]) - calendar.working_time(p_start_s[psel])
+            preq = p_req[psel]
+            pause_res += np.bincount(preq, weights=pw, minlength=n_req)
+            before_resp = pause_rows[psel] < resp_end_row[preq]
+            pause_resp += np.bincount(preq[before_resp], weights=pw[before_resp], minlength=n_req)
+    res_elapsed = np.maximum(res_elapsed - pause_res, 0.0)
+    resp_elapsed = np.maximum(resp_elapsed - pause_resp, 0.0)
+    resp_elapsed = np.where(has_fr & opens_active, 0.0, resp_elapsed)
+
+    # -- assemble ----------------------------------------------------------------------------------
+    kind_code = _KIND_OF[action[open_rows]]
+    requester_codes = np.where(a_is[open_rows] & (action[open_rows] != A_INTAKE), a_team[open_rows], -1)
+    requester_codes = np.where((action[open_rows] == A_RETURN) & (a_cls[open_rows] == DONE), -2, requester_codes)
+    team_names = np.array([*rules.teams, DONE_REQUESTER, None], dtype=object)  # -2 -> done, -1 -> None
+    requester = team_names[np.where(requester_codes >= 0, requester_codes, requester_codes + n_team + 2)]
+    provider_names = team_names[provider]
+    proc_names = np.array([p.name for p in rules.processes], dtype=object)[r_proc]
+    irow = issue_row[r_issue]
+    issue_type = iss_type[irow]
+    priority = iss_prio[irow]
+    first_req_of_issue = np.maximum.accumulate(
+        np.where(np.concatenate([[True], r_issue[1:] != r_issue[:-1]]), np.arange(n_req), 0)
+    )
+    seq = np.arange(n_req) - first_req_of_issue
+    kinds = _KINDS[kind_code]
+
+    resp_goal, res_goal, risk = goals_for(rules, proc_names, provider_names, requester, kinds, issue_type, priority)
+
+    outcome_names = np.where(outcome >= 0, _OUTCOMES[np.clip(outcome, 0, None)], None)
+    frame = pd.DataFrame(
+        {
+            "issue_id": pd.Series(issue_uniques[r_issue], dtype=object),
+            "issue_key": pd.Series(iss_key[irow], dtype=object),
+            "seq": seq.astype(np.int64),
+            "process": pd.Series(proc_names, dtype=object),
+            "provider": pd.Series(provider_names, dtype=object),
+            "requester": pd.Series(requester, dtype=object),
+            "kind": pd.Series(kinds, dtype=object),
+            "opened_at": _timestamps(opened_ns),
+            "first_response_at": _timestamps(fr_ns),
+            "resolved_at": _timestamps(resolved_ns),
+            "outcome": pd.Series(outcome_names, dtype=object),
+            "rejected": rejected,
+            "rejected_at": _timestamps(rejected_at),
+            "from_status": pd.Series(from_name[open_rows], dtype=object),
+            "to_status": pd.Series(to_name[open_rows], dtype=object),
+            "issue_type": pd.Series(issue_type, dtype=object),
+            "priority": pd.Series(priority, dtype=object),
+            "response_goal_s": resp_goal,
+            "resolution_goal_s": res_goal,
+            "at_risk_ratio": risk,
+            "response_elapsed_s": resp_elapsed,
+            "resolution_elapsed_s": res_elapsed,
+            "clock_at": _timestamps(np.where(closed, NAT, clock_at)),
+            "paused": paused_now,
+        },
+        columns=list(REQUEST_COLUMNS),
+    )
+    del change_sel, s_id, f_cls_raw
+    return frame
+
+
+def compiled(config: BatonConfig) -> CompiledRules:
+    return rules_for(config)

@@ -1,0 +1,184 @@
+"""Scorecards per team and period, with breakdowns (DESIGN.md sections 4-5, docs/semantics.md 'Scores')."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from config.schema import BatonConfig
+from scoring.clocks import evaluate_clocks
+
+Period = Literal["week", "month"]
+Breakdown = Literal["process", "pair", "issue_type"]
+
+SCORE_COLUMNS: tuple[str, ...] = (
+    "timeliness",
+    "response_timeliness",
+    "quality",
+    "score",
+    "resolved",
+    "delivered",
+    "rejected",
+    "ratio_p50",
+    "ratio_p90",
+    "rework_hours",
+    "open_at_risk",
+    "open_breached",
+)
+INTAKE_LABEL = "intake"
+"""Requester shown in `pair` keys for intake requests (which have no requester)."""
+
+
+def period_labels(instants: pd.Series, period: Period, timezone: str) -> npt.NDArray[np.object_]:
+    """`2026-W10` (ISO week) or `2026-03` (month) of each instant, in `timezone`; None for NaT."""
+    ts = pd.to_datetime(instants, utc=True).dt.tz_convert(timezone)
+    missing = ts.isna().to_numpy()
+    if period == "week":
+        iso = ts.dt.isocalendar()
+        code = iso["year"].fillna(0).to_numpy(dtype=np.int64) * 100 + iso["week"].fillna(0).to_numpy(dtype=np.int64)
+        fmt = "{}-W{:02d}"
+    else:
+        code = ts.dt.year.fillna(0).to_numpy(dtype=np.int64) * 100 + ts.dt.month.fillna(0).to_numpy(dtype=np.int64)
+        fmt = "{}-{:02d}"
+    uniq, inverse = np.unique(code, return_inverse=True)
+    labels = np.array([fmt.format(c // 100, c % 100) for c in uniq], dtype=object)
+    out = labels[inverse]
+    out[missing] = None
+    return np.asarray(out, dtype=object)
+
+
+def breakdown_key(requests: pd.DataFrame, by: Breakdown) -> npt.NDArray[np.object_]:
+    if by == "pair":
+        req = requests["requester"].to_numpy(dtype=object)
+        prov = requests["provider"].to_numpy(dtype=object)
+        return np.array(
+            [f"{r if isinstance(r, str) else INTAKE_LABEL}->{p}" for r, p in zip(req, prov, strict=True)],
+            dtype=object,
+        )
+    values: npt.NDArray[np.object_] = requests[by].to_numpy(dtype=object)
+    return np.array([None if pd.isna(v) else v for v in values], dtype=np.object_)
+
+
+def score_of(timeliness: float | None, quality: float | None, config: BatonConfig) -> float | None:
+    w = config.scoring.weights
+    parts = [(w.timeliness, timeliness), (w.quality, quality)]
+    used = [(weight, value) for weight, value in parts if value is not None and not np.isnan(value)]
+    total = sum(weight for weight, _ in used)
+    if not used or total == 0:
+        return None
+    return round(100.0 * sum(weight * value for weight, value in used) / total, 1)
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return float(num) / float(den) if den else None
+
+
+def scorecards(
+    requests: pd.DataFrame,
+    config: BatonConfig,
+    now: datetime,
+    period: Period = "week",
+    by: Breakdown | None = None,
+) -> pd.DataFrame:
+    columns = ["period", "team", *([by] if by else []), *SCORE_COLUMNS]
+    if len(requests) == 0:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    req = requests if "resolution_state" in requests else evaluate_clocks(requests, config, now)
+    tz = config.scoring.timezone
+    resolved_mask = req["resolved_at"].notna().to_numpy()
+    res_goal = req["resolution_goal_s"].to_numpy(dtype=np.float64)
+    resp_goal = req["response_goal_s"].to_numpy(dtype=np.float64)
+    res_el = req["resolution_elapsed_s"].to_numpy(dtype=np.float64)
+    res_state = req["resolution_state"].to_numpy(dtype=object)
+    resp_state = req["response_state"].to_numpy(dtype=object)
+    outcome = req["outcome"].to_numpy(dtype=object)
+    delivered = outcome == "delivered"
+    rejected = req["rejected"].to_numpy(dtype=bool) & delivered
+    kind = req["kind"].to_numpy(dtype=object)
+    key = breakdown_key(req, by) if by else None
+    team = req["provider"].to_numpy(dtype=object)
+
+    has_res_goal = ~np.isnan(res_goal)
+    has_resp_goal = ~np.isnan(resp_goal)
+    frame = pd.DataFrame(
+        {
+            "period": period_labels(req["resolved_at"], period, tz),
+            "team": team,
+            "resolved": resolved_mask.astype(np.int64),
+            "delivered": (delivered & resolved_mask).astype(np.int64),
+            "rejected": (rejected & resolved_mask).astype(np.int64),
+            "with_goal": (has_res_goal & resolved_mask).astype(np.int64),
+            "met": (has_res_goal & resolved_mask & (res_state == "met")).astype(np.int64),
+            "with_resp_goal": (has_resp_goal & resolved_mask).astype(np.int64),
+            "resp_met": (has_resp_goal & resolved_mask & (resp_state == "met")).astype(np.int64),
+            "rework_hours": np.where(resolved_mask & (kind == "rework"), res_el / 3600.0, 0.0),
+            "ratio": np.where(has_res_goal & resolved_mask, res_el / np.where(has_res_goal, res_goal, 1.0), np.nan),
+        }
+    )
+    group_cols = ["period", "team", *([by] if by else [])]
+    if by:
+        frame[by] = key
+    done = frame[resolved_mask]
+    sums = done.groupby(group_cols, dropna=False, sort=True)[
+        ["resolved", "delivered", "rejected", "with_goal", "met", "with_resp_goal", "resp_met", "rework_hours"]
+    ].sum()
+    quant = done.groupby(group_cols, dropna=False, sort=True)["ratio"].quantile(np.array([0.5, 0.9])).unstack()
+
+    # open requests: at risk / breached as of now, on the row of the period containing now
+    open_mask = ~resolved_mask
+    live_state = np.where(has_res_goal, res_state, resp_state)
+    now_label = period_labels(pd.Series([pd.Timestamp(now)]), period, tz)[0]
+    open_frame = pd.DataFrame(
+        {
+            "period": np.full(int(open_mask.sum()), now_label, dtype=object),
+            "team": team[open_mask],
+            "open_at_risk": (live_state[open_mask] == "at_risk").astype(np.int64),
+            "open_breached": (live_state[open_mask] == "breached").astype(np.int64),
+        }
+    )
+    if by:
+        assert key is not None
+        open_frame[by] = key[open_mask]
+    opens = open_frame.groupby(group_cols, dropna=False, sort=True)[["open_at_risk", "open_breached"]].sum()
+
+    table = sums.join(quant, how="outer").join(opens, how="outer").reset_index()
+    rows: list[dict[str, object]] = []
+    for rec in table.to_dict("records"):
+
+        def num(name: str, rec: dict[object, object] = rec) -> float:
+            value = rec.get(name)
+            return 0.0 if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type,call-overload,unused-ignore]
+
+        timeliness = _ratio(num("met"), num("with_goal"))
+        response = _ratio(num("resp_met"), num("with_resp_goal"))
+        quality = 1.0 - num("rejected") / num("delivered") if num("delivered") else None
+        p50, p90 = rec.get(0.5), rec.get(0.9)
+        row: dict[str, object] = {"period": rec["period"], "team": rec["team"]}
+        if by:
+            value = rec[by]
+            row[by] = None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+        row.update(
+            timeliness=timeliness,
+            response_timeliness=response,
+            quality=quality,
+            score=score_of(timeliness, quality, config),
+            resolved=int(num("resolved")),
+            delivered=int(num("delivered")),
+            rejected=int(num("rejected")),
+            ratio_p50=None if p50 is None or pd.isna(p50) else float(p50),  # type: ignore[arg-type,unused-ignore]
+            ratio_p90=None if p90 is None or pd.isna(p90) else float(p90),  # type: ignore[arg-type,unused-ignore]
+            rework_hours=num("rework_hours"),
+            open_at_risk=int(num("open_at_risk")),
+            open_breached=int(num("open_breached")),
+        )
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=columns)
+    for c in ("timeliness", "response_timeliness", "quality", "score", "ratio_p50", "ratio_p90"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out.sort_values(["period", "team", *([by] if by else [])], kind="stable", na_position="last").reset_index(
+        drop=True
+    )
