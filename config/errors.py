@@ -44,8 +44,9 @@ class Problem:
             return f"{where}: {self.message}"
         return f"{where}: {self.dotted_path}: {self.message}"
 
-    def sort_key(self) -> tuple[int, str]:
-        return (self.line if self.line is not None else 0, self.dotted_path)
+    def sort_key(self) -> int:
+        """File order; problems on one line keep the order they were found in (schema field order)."""
+        return self.line if self.line is not None else 0
 
 
 class ConfigError(Exception):
