@@ -1,0 +1,313 @@
+"""The Jira delivery endpoint's contract: status codes, bodies, what is stored, what is processed.
+
+Every recorded payload in ../shared/fixtures/jira-webhooks goes through the real HTTP endpoint
+(Flask test client) with a valid signature and must land with exactly the transitions
+`scoring.extract` reads from it. Every kind of bad input gets its status and stores/processes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from connector.signatures import (
+    MissingSignature,
+    SignatureError,
+    UnsupportedSignatureMethod,
+    parse_signature,
+    sign,
+    verify_signature,
+    verify_token,
+)
+from tests.integration.webhooks.support import (
+    EXAMPLE_CONFIG,
+    JSON,
+    SECRET,
+    delivery_count,
+    delivery_rows,
+    generated_history,
+    signed_headers,
+    transition_set,
+    webhook_fixtures,
+)
+from webhooks.app import create_app, drain
+from webhooks.delivery import delivery_identity
+from webhooks.settings import Settings
+
+FIXTURES = webhook_fixtures()
+ONE = generated_history(1)[1]  # a jira:issue_updated with one status change
+
+
+# --- signatures (no HTTP) ---------------------------------------------------------------------
+
+
+def test_atlassian_test_vector() -> None:
+    # JIRA-FACTS.md 1.3: Atlassian's own example.
+    assert sign(SECRET, b"Hello World!") == (
+        "sha256=a4771c39fbe90f317c7824e83ddef3caae9cb3d976c214ace1f2937e133263c9"
+    )
+    verify_signature(
+        SECRET, b"Hello World!", "SHA256=A4771C39FBE90F317C7824E83DDEF3CAAE9CB3D976C214ACE1F2937E133263C9"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "error"),
+    [
+        (None, MissingSignature),
+        ("", MissingSignature),
+        ("sha256", SignatureError),
+        ("sha256=", SignatureError),
+        ("md5=abcdef", UnsupportedSignatureMethod),
+        ("sha1=abcdef", UnsupportedSignatureMethod),
+    ],
+)
+def test_signature_header_errors(header: str | None, error: type[SignatureError]) -> None:
+    with pytest.raises(error):
+        parse_signature(header)
+
+
+def test_wrong_signature_and_token() -> None:
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_signature(SECRET, b"{}", sign("other secret", b"{}"))
+    with pytest.raises(SignatureError):
+        verify_token("t0ken", "wrong")
+    with pytest.raises(SignatureError):
+        verify_token("t0ken", None)
+    verify_token("t0ken", "t0ken")
+
+
+def test_idempotency_keys_prefer_identifier_then_change_then_body() -> None:
+    payload = json.loads(ONE.body)
+    with_id = delivery_identity("a", {"X-Atlassian-Webhook-Identifier": "42"}, ONE.body, payload)
+    other_site = delivery_identity("b", {"X-Atlassian-Webhook-Identifier": "42"}, ONE.body, payload)
+    by_change = delivery_identity("a", {}, ONE.body, payload)
+    reserialised = json.dumps(payload, indent=1).encode()
+    assert with_id.idempotency_key.startswith("atl:") and with_id != other_site
+    assert by_change.idempotency_key.startswith("chg:")
+    assert delivery_identity("a", {}, reserialised, payload) == by_change  # same change, other bytes
+    assert delivery_identity("a", {}, b"{}", {}).idempotency_key.startswith("body:")
+    assert by_change.event == "jira:issue_updated"
+
+
+# --- the endpoint -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(db_url: str) -> Iterator[Flask]:
+    application = create_app(
+        Settings(
+            database_url=db_url,
+            config_path=str(EXAMPLE_CONFIG),
+            webhook_secret=SECRET,
+            admin_token="admin-token",
+            background_processing=False,
+        )
+    )
+    yield application
+    application.extensions["baton"].engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def _engine(app: Flask) -> Engine:
+    return app.extensions["baton"].engine  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(("name", "body"), FIXTURES, ids=[name for name, _ in FIXTURES])
+def test_every_recorded_fixture_lands_with_its_transitions(
+    app: Flask, client: FlaskClient, name: str, body: bytes
+) -> None:
+    from scoring.extract import UnsupportedPayload, extract_payload
+
+    response = client.post("/webhooks/jira", data=body, headers=signed_headers(body))
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["duplicate"] is False
+
+    drain(app)
+
+    try:
+        expected = extract_payload(json.loads(body)).transitions
+    except UnsupportedPayload:
+        expected = ()
+    stored = transition_set(_engine(app), "default")
+    assert stored == {
+        ("default", t.issue_id, t.change_id, t.at, t.from_id, t.from_name, t.to_id, t.to_name)
+        for t in expected
+    }
+    (row,) = delivery_rows(_engine(app))
+    assert row.body == body  # byte for byte
+    assert row.state in ("done", "ignored", "failed")
+    if expected:
+        assert row.state == "done"
+    assert "X-Hub-Signature" not in row.headers
+
+
+def test_fixtures_have_status_transitions() -> None:
+    # guard: the fixture folder was found and holds the known status-changing payloads
+    assert len(FIXTURES) >= 80
+    assert any(name.endswith("issue_updated__status.json") for name, _ in FIXTURES)
+
+
+def _nothing_stored_or_processed(app: Flask) -> None:
+    assert delivery_count(_engine(app)) == 0
+    drain(app)
+    assert transition_set(_engine(app)) == set()
+
+
+BODY = ONE.body
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({"Content-Type": JSON}, 401, "missing_signature"),
+        ({"Content-Type": JSON, "X-Hub-Signature": sign("wrong secret", BODY)}, 401, "invalid_signature"),
+        ({"Content-Type": JSON, "X-Hub-Signature": "sha256=" + "0" * 64}, 401, "invalid_signature"),
+        (
+            {"Content-Type": JSON, "X-Hub-Signature": "sha512=" + "0" * 128},
+            401,
+            "unsupported_signature_method",
+        ),
+        ({"Content-Type": JSON, "X-Hub-Signature": "garbage"}, 401, "invalid_signature"),
+        (
+            {"Content-Type": "text/plain", "X-Hub-Signature": sign(SECRET, BODY)},
+            415,
+            "unsupported_content_type",
+        ),
+        ({"X-Hub-Signature": sign(SECRET, BODY)}, 415, "unsupported_content_type"),
+    ],
+    ids=["missing", "wrong-secret", "zeros", "unknown-method", "garbage", "text-plain", "no-type"],
+)
+def test_bad_requests_get_their_status_and_nothing_is_stored(
+    app: Flask, client: FlaskClient, headers: dict[str, str], status: int, code: str
+) -> None:
+    response = client.post("/webhooks/jira", data=BODY, headers=headers)
+    assert response.status_code == status
+    body = response.get_json()
+    assert body["error"] == code and body["message"] and body["hint"]
+    assert "sha256=" not in json.dumps(body)  # never echoes a signature
+    _nothing_stored_or_processed(app)
+
+
+def test_signature_of_another_body_is_rejected(app: Flask, client: FlaskClient) -> None:
+    tampered = BODY.replace(b"In Development", b"In Developmenx")
+    response = client.post("/webhooks/jira", data=tampered, headers=signed_headers(BODY))
+    assert response.status_code == 401
+    _nothing_stored_or_processed(app)
+
+
+def test_oversized_body_is_413(app: Flask, client: FlaskClient) -> None:
+    big = b'{"pad": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+    response = client.post("/webhooks/jira", data=big, headers=signed_headers(big))
+    assert response.status_code == 413
+    assert response.get_json()["error"] == "payload_too_large"
+    _nothing_stored_or_processed(app)
+
+
+def test_malformed_json_from_authenticated_sender_is_quarantined(app: Flask, client: FlaskClient) -> None:
+    broken = b'{"webhookEvent": "jira:issue_updated", "issue": {'
+    response = client.post("/webhooks/jira", data=broken, headers=signed_headers(broken))
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "malformed_payload" and "inbox show" in body["hint"]
+    (row,) = delivery_rows(_engine(app))
+    assert (row.state, row.body, row.id) == ("quarantined", broken, body["delivery_id"])
+    drain(app)
+    assert transition_set(_engine(app)) == set()
+    assert delivery_rows(_engine(app))[0].state == "quarantined"
+
+
+def test_json_that_is_not_an_object_is_quarantined(app: Flask, client: FlaskClient) -> None:
+    response = client.post("/webhooks/jira", data=b"[1, 2]", headers=signed_headers(b"[1, 2]"))
+    assert response.status_code == 400
+    assert delivery_rows(_engine(app))[0].state == "quarantined"
+
+
+def test_malformed_json_from_unauthenticated_sender_is_not_kept(app: Flask, client: FlaskClient) -> None:
+    response = client.post("/webhooks/jira", data=b"{nope", headers={"Content-Type": JSON})
+    assert response.status_code == 401
+    assert delivery_count(_engine(app)) == 0
+
+
+def test_duplicates_are_acknowledged_and_stored_once(app: Flask, client: FlaskClient) -> None:
+    first = client.post("/webhooks/jira", data=ONE.body, headers=ONE.headers())
+    retry = client.post(
+        "/webhooks/jira", data=ONE.body, headers={**ONE.headers(), "X-Atlassian-Webhook-Retry": "1"}
+    )
+    assert first.status_code == 202 and first.get_json()["duplicate"] is False
+    assert retry.status_code == 200 and retry.get_json() == {
+        "duplicate": True,
+        "delivery_id": first.get_json()["delivery_id"],
+        "outcome": "duplicate",
+    }
+    # Jira DC sends no identifier: the same change (event + issue + changelog id) is the same delivery
+    plain = signed_headers(ONE.body)
+    assert client.post("/webhooks/jira", data=ONE.body, headers=plain).status_code == 202
+    assert client.post("/webhooks/jira", data=ONE.body, headers=plain).get_json()["duplicate"] is True
+    assert delivery_count(_engine(app)) == 2
+    drain(app)
+    assert len(transition_set(_engine(app))) == 1  # one change, however often it arrived
+
+
+def test_per_site_secret_and_url_token(app: Flask, client: FlaskClient) -> None:
+    from store.inbox import ensure_site
+
+    with Session(_engine(app)) as session:
+        ensure_site(session, "cloud", webhook_secret="cloud-secret")
+        ensure_site(session, "dc", webhook_token="dc-token-123")
+        session.commit()
+    body = ONE.body
+    assert client.post("/webhooks/jira/cloud", data=body, headers=signed_headers(body)).status_code == 401
+    ok = client.post("/webhooks/jira/cloud", data=body, headers=signed_headers(body, "cloud-secret"))
+    assert ok.status_code == 202
+    plain = {"Content-Type": JSON}
+    assert client.post("/webhooks/jira/dc", data=body, headers=plain).status_code == 401
+    assert client.post("/webhooks/jira/dc?token=nope", data=body, headers=plain).status_code == 401
+    assert client.post("/webhooks/jira/dc?token=dc-token-123", data=body, headers=plain).status_code == 202
+    unknown = client.post("/webhooks/jira/nosuchsite", data=body, headers=signed_headers(body))
+    assert unknown.status_code == 404 and unknown.get_json()["error"] == "unknown_site"
+    assert {r.site_id for r in delivery_rows(_engine(app))} == {"cloud", "dc"}
+
+
+def test_healthz_metrics_and_inbox_api(app: Flask, client: FlaskClient) -> None:
+    client.post("/webhooks/jira", data=ONE.body, headers=ONE.headers())
+    client.post("/webhooks/jira", data=b"{", headers=signed_headers(b"{"))
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json()["database"] == "ok" and health.get_json()["inbox_backlog"] == 1
+    assert health.get_json()["oldest_unprocessed_age_s"] >= 0
+
+    assert client.get("/api/inbox").status_code == 401
+    assert client.get("/api/inbox", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    listing = client.get("/api/inbox", headers={"Authorization": "Bearer admin-token"}).get_json()
+    assert listing["counts"]["pending"] == 1 and listing["counts"]["quarantined"] == 1
+    assert all("body" not in d for d in listing["deliveries"])
+
+    drain(app)
+    assert client.get("/healthz").get_json()["inbox_backlog"] == 0
+    text = client.get("/metrics").get_data(as_text=True)
+    assert re.search(r'baton_deliveries_total\{outcome="accepted"\} \d', text)
+    assert "baton_inbox_backlog 0.0" in text
+    assert "baton_processing_seconds_bucket" in text
+
+
+def test_healthz_is_503_when_the_database_is_down(tmp_path: object) -> None:
+    settings = Settings(database_url="postgresql://nobody@127.0.0.1:1/none", background_processing=False)
+    client = create_app(settings).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unreachable"
+    body = ONE.body
+    stored = client.post("/webhooks/jira", data=body, headers=signed_headers(body, None))
+    assert stored.status_code == 503  # Jira retries 5xx: nothing is lost
