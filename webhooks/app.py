@@ -82,6 +82,11 @@ def register_blueprints(app: Flask, baton: Baton) -> None:
     # --- Gadgets / JSON API (owned by the gadgets/API colleague: webhooks/api.py, webhooks/gadgets.py).
     # --- Register those blueprints here, one line each, e.g.:
     # ---     from webhooks.api import api_blueprint; app.register_blueprint(api_blueprint(baton))
+    from webhooks.api import api_blueprint
+    from webhooks.gadgets import gadgets_blueprint
+
+    app.register_blueprint(api_blueprint(baton))
+    app.register_blueprint(gadgets_blueprint(baton))
 
 
 def create_app(settings: Settings | None = None) -> Flask:

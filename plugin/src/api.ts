@@ -44,7 +44,10 @@ export function httpGetter(): Getter {
     if (token) headers['X-Baton-Share'] = token;
     const res = await fetch(apiRoot() + path, { headers, credentials: 'same-origin' });
     const body = await res.json().catch(() => ({}));
-    if (!res.ok) throw new ApiError((body as { error?: string }).error ?? res.statusText, res.status);
+    if (!res.ok) {
+      const b = body as { error?: string; message?: string };
+      throw new ApiError(b.message ?? b.error ?? res.statusText, res.status);
+    }
     return body;
   };
 }
@@ -53,7 +56,8 @@ export function forgeGetter(invokeRemote: (i: { path: string; method: 'GET' }) =
   return async (path: string) => {
     const res = await invokeRemote({ path: '/api/v1' + path, method: 'GET' });
     if (res.status >= 400) {
-      const msg = (res.body as { error?: string } | undefined)?.error ?? `HTTP ${res.status}`;
+      const b = res.body as { error?: string; message?: string } | undefined;
+      const msg = b?.message ?? b?.error ?? `HTTP ${res.status}`;
       throw new ApiError(msg, res.status);
     }
     return res.body;

@@ -82,12 +82,13 @@ export interface MatrixResponse {
 }
 
 export interface UnmappedRow {
-  from_team: string | null;
-  to_team: string | null;
+  requester: string | null;
+  provider: string | null;
   from_status: string | null;
   to_status: string | null;
   count: number;
   examples: string[];
+  last_seen?: string | null;
 }
 
 export interface UnmappedResponse {

@@ -26,9 +26,9 @@ export async function renderUnmapped(api: Api, cfg: GadgetConfig): Promise<HTMLE
           ...data.rows.map((r) =>
             h(
               'tr',
-              { 'data-from': r.from_team ?? '', 'data-to': r.to_team ?? '' },
-              h('td', {}, h('strong', {}, r.from_team ?? DASH), h('div', { class: 'muted small' }, r.from_status ?? DASH)),
-              h('td', {}, h('strong', {}, r.to_team ?? DASH), h('div', { class: 'muted small' }, r.to_status ?? DASH)),
+              { 'data-from': r.requester ?? '', 'data-to': r.provider ?? '' },
+              h('td', {}, h('strong', {}, r.requester ?? DASH), h('div', { class: 'muted small' }, r.from_status ?? DASH)),
+              h('td', {}, h('strong', {}, r.provider ?? DASH), h('div', { class: 'muted small' }, r.to_status ?? DASH)),
               h('td', { class: 'r' }, num('count', r.count, count(r.count)), r.examples.length ? h('div', { class: 'muted small' }, r.examples.slice(0, 3).join(', ')) : null),
             ),
           ),

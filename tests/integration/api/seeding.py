@@ -1,0 +1,50 @@
+"""A small deterministic seed for the API and browser tests: the demo configuration, a seeded
+simulated history (scoring.simulate), requests derived by scoring.engine and stored with
+store.requests, on two sites (so isolation can be checked), with a frozen `now`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parents[3]
+DEMO_CONFIG = ROOT / "config" / "examples" / "demo.yaml"
+NOW = datetime(2026, 3, 18, 11, 30, tzinfo=UTC)  # a Wednesday: open clocks are running
+SITE_A = "acme"
+SITE_B = "globex"
+BASE_A = "https://acme.atlassian.net"
+BASE_B = "https://globex.atlassian.net"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    config_path: Path
+    now: datetime
+    requests_a: int
+    requests_b: int
+
+
+def seed(engine: Engine, n_issues: int = 160) -> Seeded:
+    from config.loader import load_config
+    from scoring import engine as scoring_engine
+    from scoring.simulate import simulate_frames, status_categories
+    from store.inbox import ensure_site
+    from store.requests import replace_requests
+
+    config = load_config(DEMO_CONFIG)
+    counts = []
+    for site, base, seed_value, n in ((SITE_A, BASE_A, 11, n_issues), (SITE_B, BASE_B, 29, n_issues // 2)):
+        transitions, issues = simulate_frames(
+            config, n, seed=seed_value, start=NOW - timedelta(weeks=13), end=NOW
+        )
+        frame = scoring_engine.derive_requests(transitions, issues, config, status_categories(config))
+        with Session(engine) as session:
+            ensure_site(session, site, name=site.title(), base_url=base)
+            replace_requests(session, site, issues["issue_id"].astype(str).tolist(), frame)
+            session.commit()
+        counts.append(len(frame))
+    return Seeded(DEMO_CONFIG, NOW, counts[0], counts[1])

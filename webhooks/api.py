@@ -1,0 +1,455 @@
+"""The JSON API behind the gadgets (and anyone with a share link or a Forge token).
+
+| endpoint | returns |
+|---|---|
+| `GET /api/v1/teams` | teams, processes and periods of the configuration (edit views) |
+| `GET /api/v1/scorecards?team=&process=&period=week\\|month&weeks=12` | per team: the current period's row and the trend |
+| `GET /api/v1/requests?state=at_risk,breached&open=1&provider=&requester=&process=&issue=&limit=` | requests with live clocks |
+| `GET /api/v1/handoffs/matrix?process=` | requester x provider: volume, timeliness, rejection rate |
+| `GET /api/v1/handoffs/unmapped?process=` | unmapped hand-offs with counts |
+
+Every endpoint authenticates (`webhooks.auth.authenticate`) and reads only the principal's site.
+Every number comes from `scoring.engine` over `store.requests.load_requests_frame` and is rounded
+by `webhooks.serialize` (ratios 4 decimals, seconds integers, scores 1 decimal), exactly like the
+CLI's JSON, so the CLI, this API and the gadgets show the same numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from sqlalchemy.orm import Session
+
+from webhooks.auth import AuthError, Principal, authenticate, security_headers
+
+log = logging.getLogger("baton.webhooks.api")
+
+API_PREFIX = "/api/v1"
+MAX_PERIODS = 104
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 200
+INTAKE = "intake"
+STATES = ("met", "breached", "at_risk", "running", "none")
+
+RATIO_FIELDS = ("timeliness", "response_timeliness", "quality", "rejection_rate", "ratio_p50", "ratio_p90")
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class Unavailable(Exception):
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+# --- rounding: one place, shared with the CLI ------------------------------------------------------
+
+
+def _local_round(name: str, value: Any) -> Any:
+    """Fallback with the serialisation rules of webhooks.serialize (used only if it is absent)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        ts = pd.Timestamp(value)
+        if pd.isna(ts):
+            return None
+        return (ts if ts.tzinfo else ts.tz_localize(UTC)).isoformat()
+    if name == "score":
+        return round(float(value), 1)
+    if name in RATIO_FIELDS:
+        return round(float(value), 4)
+    if name.endswith("_s"):
+        return round(float(value))
+    if name.endswith("_hours"):
+        return round(float(value), 2)
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _rounder() -> Callable[[str, Any], Any]:
+    try:
+        from webhooks import serialize  # the CLI's serialisation, once it exists
+    except ImportError:
+        return _local_round
+    fn = getattr(serialize, "json_value", None) or getattr(serialize, "value", None)
+    return fn if callable(fn) else _local_round
+
+
+def _records(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    try:
+        from webhooks import serialize
+
+        to_records = getattr(serialize, "frame_records", None) or getattr(serialize, "records", None)
+    except ImportError:
+        to_records = None
+    cols = list(columns) if columns is not None else list(frame.columns)
+    if to_records is not None:
+        return list(to_records(frame[cols]))
+    rnd = _rounder()
+    out: list[dict[str, Any]] = []
+    for rec in frame[cols].to_dict("records"):
+        out.append({k: _clean(k, v, rnd) for k, v in rec.items()})
+    return out
+
+
+def _clean(name: str, value: Any, rnd: Callable[[str, Any], Any]) -> Any:
+    if isinstance(value, list | tuple):
+        return [_clean(name, v, rnd) for v in value]
+    if (
+        value is not None
+        and not isinstance(value, str | bool | list)
+        and pd.api.types.is_scalar(value)
+        and pd.isna(value)
+    ):
+        return None
+    return rnd(name, value)
+
+
+# --- data access ---------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    fixed = current_app.config.get("BATON_NOW") or os.environ.get("BATON_NOW")
+    if fixed:
+        ts = pd.Timestamp(fixed)
+        return (ts if ts.tzinfo else ts.tz_localize(UTC)).to_pydatetime()
+    return datetime.now(UTC)
+
+
+def _engine_and_settings() -> tuple[Any, Any]:
+    baton = current_app.extensions.get("baton")
+    if baton is None:
+        raise Unavailable("the service is not fully started", "retry in a moment")
+    return baton.engine, baton.settings
+
+
+def _config() -> Any:
+    cached = current_app.extensions.get("baton_api_config")
+    if cached is not None:
+        return cached
+    _, settings = _engine_and_settings()
+    path = getattr(settings, "config_path", None)
+    if not path:
+        raise Unavailable(
+            "no PMO configuration is loaded", "start the service with --config FILE or BATON_CONFIG"
+        )
+    from config.loader import load_config
+
+    config = load_config(path)
+    current_app.extensions["baton_api_config"] = config
+    return config
+
+
+def _load_requests(site: str) -> pd.DataFrame:
+    engine, _ = _engine_and_settings()
+    from store.requests import load_requests_frame
+
+    with Session(engine) as session:
+        return load_requests_frame(session, site)
+
+
+def _site_base_url(site: str, principal: Principal) -> str | None:
+    if principal.site_url:
+        return principal.site_url.rstrip("/")
+    engine, _ = _engine_and_settings()
+    from store.models import Site
+
+    with Session(engine) as session:
+        row = session.get(Site, site)
+        return row.base_url.rstrip("/") if row is not None and row.base_url else None
+
+
+def _clocked(site: str, config: Any, now: datetime) -> pd.DataFrame:
+    from scoring import engine
+
+    frame = _load_requests(site)
+    return engine.evaluate_clocks(frame, config, now)
+
+
+def _arg(name: str, choices: Iterable[str] | None = None) -> str | None:
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return None
+    if choices is not None and value not in set(choices):
+        raise BadRequest(f"unknown {name} {value!r}", f"use one of: {', '.join(sorted(choices))}")
+    return value
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise BadRequest(
+            f"{name} must be a whole number, not {raw!r}", f"for example {name}={default}"
+        ) from exc
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}", f"for example {name}={default}")
+    return value
+
+
+def _period_labels(now: datetime, period: str, count: int, timezone: str) -> list[str]:
+    from scoring.scores import period_labels
+
+    ts = pd.Timestamp(now)
+    if period == "week":
+        instants = [ts - timedelta(days=7 * k) for k in range(count - 1, -1, -1)]
+    else:
+        local = ts.tz_convert(timezone)
+        anchor = local.replace(day=15, hour=12, minute=0, second=0, microsecond=0, nanosecond=0)
+        instants = [anchor - pd.DateOffset(months=k) for k in range(count - 1, -1, -1)]
+    labels = period_labels(pd.Series(instants), period, timezone)  # type: ignore[arg-type]
+    return [str(x) for x in labels]
+
+
+def _live_state(frame: pd.DataFrame) -> pd.Series:
+    has_goal = frame["resolution_goal_s"].notna()
+    return frame["resolution_state"].where(has_goal, frame["response_state"])
+
+
+def _remaining(frame: pd.DataFrame) -> pd.Series:
+    res = frame["resolution_goal_s"] - frame["resolution_elapsed_s"]
+    resp = frame["response_goal_s"] - frame["response_elapsed_s"]
+    remaining = res.where(frame["resolution_goal_s"].notna(), resp)
+    return remaining.where(frame["resolved_at"].isna())
+
+
+def _due_at(row: Mapping[str, Any], remaining_s: float | None, now: datetime, config: Any) -> str | None:
+    """When the live clock reaches its goal on the provider's calendar (if it keeps running)."""
+    if remaining_s is None or (isinstance(remaining_s, float) and math.isnan(remaining_s)):
+        return None
+    try:
+        from scoring.calendar import business_calendar
+
+        team = config.teams[row["provider"]]
+        cal = business_calendar(config.calendars[team.calendar])
+        target = abs(float(remaining_s))
+        forward = remaining_s >= 0
+        lo, hi = 0.0, 400 * 86400.0
+        for _ in range(48):
+            mid = (lo + hi) / 2
+            t = now + timedelta(seconds=mid) if forward else now - timedelta(seconds=mid)
+            worked = cal.between(now, t) if forward else cal.between(t, now)
+            if worked >= target:
+                hi = mid
+            else:
+                lo = mid
+        due = now + timedelta(seconds=hi) if forward else now - timedelta(seconds=hi)
+        return pd.Timestamp(due).floor("s").isoformat()
+    except Exception:  # the due time is a convenience; the clock itself is authoritative
+        log.debug("due time not computable", exc_info=True)
+        return None
+
+
+# --- blueprint -----------------------------------------------------------------------------------
+
+
+def api_blueprint(_baton: Any = None) -> Blueprint:
+    bp = Blueprint("baton_api", __name__, url_prefix=API_PREFIX)
+
+    @bp.before_request
+    def _authenticate() -> tuple[Response, int] | None:
+        if request.method == "OPTIONS":
+            return None
+        try:
+            g.baton_principal = authenticate(request)
+        except AuthError as exc:
+            return exc.response()
+        return None
+
+    @bp.after_request
+    def _headers(response: Response) -> Response:
+        return security_headers(response, api=True)
+
+    @bp.errorhandler(BadRequest)
+    def _bad(exc: BadRequest) -> tuple[Response, int]:
+        return jsonify(error="bad_request", message=exc.message, hint=exc.hint), 400
+
+    @bp.errorhandler(Unavailable)
+    def _unavailable(exc: Unavailable) -> tuple[Response, int]:
+        return jsonify(error="unavailable", message=exc.message, hint=exc.hint), 503
+
+    def principal() -> Principal:
+        return g.baton_principal  # type: ignore[no-any-return]
+
+    @bp.get("/teams")
+    def teams() -> Response:
+        config = _config()
+        return jsonify(
+            site=principal().site,
+            teams=list(config.teams),
+            processes=list(config.processes),
+            periods=list(config.scoring.periods),
+        )
+
+    @bp.get("/scorecards")
+    def scorecards() -> Response:
+        from scoring import engine
+
+        config = _config()
+        p = principal()
+        period = _arg("period", ("week", "month")) or "week"
+        count = _int_arg("weeks", 12, 1, MAX_PERIODS)
+        team = _arg("team", config.teams)
+        process = _arg("process", config.processes)
+        now = _now()
+        frame = _clocked(p.site, config, now)
+        if process:
+            frame = frame[frame["process"] == process]
+        rows = engine.scorecards(frame, config, now, period=period)  # type: ignore[arg-type]
+        periods = _period_labels(now, period, count, config.scoring.timezone)
+        current = periods[-1]
+        rows = rows[rows["period"].isin(periods)]
+        records = _records(rows)
+        teams = [team] if team else list(config.teams)
+        cards = []
+        for t in teams:
+            mine = [r for r in records if r["team"] == t]
+            cards.append(
+                {"team": t, "current": next((r for r in mine if r["period"] == current), None), "trend": mine}
+            )
+        return jsonify(
+            site=p.site,
+            period=period,
+            process=process,
+            as_of=pd.Timestamp(now).isoformat(),
+            periods=periods,
+            current_period=current,
+            scorecards=cards,
+        )
+
+    @bp.get("/requests")
+    def requests_() -> Response:
+        config = _config()
+        p = principal()
+        now = _now()
+        frame = _clocked(p.site, config, now)
+        states = [s.strip() for s in (request.args.get("state") or "").split(",") if s.strip()]
+        bad = [s for s in states if s not in STATES]
+        if bad:
+            raise BadRequest(f"unknown state {bad[0]!r}", f"use any of: {', '.join(STATES)}")
+        frame = frame.assign(state=_live_state(frame), remaining_s=_remaining(frame))
+        if request.args.get("open") in {"1", "true", "yes"}:
+            frame = frame[frame["resolved_at"].isna()]
+        if states:
+            frame = frame[frame["state"].isin(states)]
+        for name in ("provider", "process"):
+            value = _arg(name)
+            if value:
+                frame = frame[frame[name] == value]
+        requester = _arg("requester")
+        if requester:
+            frame = (
+                frame[frame["requester"].isna()]
+                if requester == INTAKE
+                else frame[frame["requester"] == requester]
+            )
+        issue = _arg("issue")
+        if issue:
+            frame = frame[(frame["issue_key"] == issue) | (frame["issue_id"] == issue)]
+        limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        total = len(frame)
+        if states or request.args.get("open"):
+            frame = frame.sort_values(["remaining_s", "opened_at"], kind="stable", na_position="last")
+        else:
+            frame = frame.sort_values("opened_at", ascending=False, kind="stable")
+        frame = frame.head(limit)
+        base = _site_base_url(p.site, p)
+        columns = [
+            "issue_key",
+            "issue_id",
+            "process",
+            "provider",
+            "requester",
+            "kind",
+            "opened_at",
+            "first_response_at",
+            "resolved_at",
+            "outcome",
+            "rejected",
+            "response_elapsed_s",
+            "resolution_elapsed_s",
+            "response_goal_s",
+            "resolution_goal_s",
+            "response_state",
+            "resolution_state",
+            "state",
+            "remaining_s",
+            "paused",
+        ]
+        out = []
+        for rec, raw in zip(_records(frame, columns), frame.to_dict("records"), strict=True):
+            key = rec.pop("issue_key") or rec["issue_id"]
+            rec = {"site": p.site, "issue": key, **rec}
+            rec["issue_url"] = f"{base}/browse/{key}" if base and key else None
+            rec["due_at"] = (
+                _due_at(raw, raw.get("remaining_s"), now, config) if rec["resolved_at"] is None else None
+            )
+            out.append(rec)
+        return jsonify(site=p.site, as_of=pd.Timestamp(now).isoformat(), count=total, requests=out)
+
+    @bp.get("/handoffs/matrix")
+    def matrix() -> Response:
+        from scoring import engine
+
+        config = _config()
+        p = principal()
+        now = _now()
+        frame = _clocked(p.site, config, now)
+        process = _arg("process", config.processes)
+        if process:
+            frame = frame[frame["process"] == process]
+        table = engine.handoff_matrix(frame, config, now)
+        cells = _records(table)
+        for c in cells:
+            c["requester"] = c["requester"] if c["requester"] is not None else INTAKE
+        order = {t: i for i, t in enumerate([INTAKE, *config.teams])}
+        requesters = sorted({c["requester"] for c in cells}, key=lambda t: (order.get(t, 999), t))
+        providers = sorted({c["provider"] for c in cells}, key=lambda t: (order.get(t, 999), t))
+        return jsonify(
+            site=p.site,
+            as_of=pd.Timestamp(now).isoformat(),
+            process=process,
+            requesters=requesters,
+            providers=providers,
+            cells=cells,
+        )
+
+    @bp.get("/handoffs/unmapped")
+    def unmapped() -> Response:
+        from scoring import engine
+
+        config = _config()
+        p = principal()
+        frame = _load_requests(p.site)
+        process = _arg("process", config.processes)
+        if process:
+            frame = frame[frame["process"] == process]
+        table = engine.unmapped_report(frame)
+        return jsonify(
+            site=p.site, as_of=pd.Timestamp(_now()).isoformat(), process=process, rows=_records(table)
+        )
+
+    return bp
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(api_blueprint())

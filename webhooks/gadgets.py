@@ -1,0 +1,143 @@
+"""Gadget pages: the plugin's built bundle (plugin/dist) for the standalone view and per gadget,
+plus a Jira Data Center gadget XML spec per gadget.
+
+| route | what |
+|---|---|
+| `/` | standalone view: the four gadgets in a grid (`?share=<token>`, or demo mode) |
+| `/gadgets/<name>` | one gadget (`scorecard`, `matrix`, `at-risk`, `unmapped`); `?team=&process=&period=&theme=` |
+| `/gadgets/<name>.xml` | Jira Data Center gadget spec whose iframe is `/gadgets/<name>` |
+| `/assets/...`, `/gadgets/assets/...` | the bundle's hashed assets |
+
+The pages hold no data and no secrets: the bundle fetches `/api/v1/...`, which authenticates.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from flask import Blueprint, Flask, Response, abort, request, send_from_directory
+
+from webhooks.auth import security_headers
+
+GADGETS: dict[str, dict[str, str]] = {
+    "scorecard": {
+        "title": "Baton team scorecard",
+        "description": "Score, timeliness, response timeliness, quality and the 12-week trend of one team.",
+        "height": "460",
+    },
+    "matrix": {
+        "title": "Baton hand-off matrix",
+        "description": "Requester x provider heatmap of timeliness and rejection rate; click a cell for its issues.",
+        "height": "420",
+    },
+    "at-risk": {
+        "title": "Baton requests at risk now",
+        "description": "Open internal service requests that are at risk or breached, with provider and due time.",
+        "height": "400",
+    },
+    "unmapped": {
+        "title": "Baton unmapped hand-offs",
+        "description": "Team and status pairs seen in Jira but not configured as hand-offs, with counts.",
+        "height": "360",
+    },
+}
+
+_REPO_DIST = Path(__file__).resolve().parents[1] / "plugin" / "dist"
+_PACKAGED_DIST = Path(__file__).resolve().parent / "static" / "dist"
+
+
+def dist_dir() -> Path:
+    """Where the built bundle is: $BATON_PLUGIN_DIST, the repository's plugin/dist, or a packaged copy."""
+    configured = os.environ.get("BATON_PLUGIN_DIST")
+    for candidate in (Path(configured) if configured else None, _REPO_DIST, _PACKAGED_DIST):
+        if candidate is not None and (candidate / "index.html").is_file():
+            return candidate
+    raise FileNotFoundError(
+        "the gadget bundle is missing: build it with `npm ci && npm run build` in plugin/ "
+        "(or set BATON_PLUGIN_DIST)"
+    )
+
+
+def _index() -> Response:
+    try:
+        html = (dist_dir() / "index.html").read_bytes()
+    except FileNotFoundError as exc:
+        return Response(str(exc), status=503, mimetype="text/plain")
+    resp = Response(html, mimetype="text/html")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+def gadget_xml(name: str, base_url: str) -> str:
+    meta = GADGETS[name]
+    base = base_url.rstrip("/")
+    params = "team=__UP_team__&process=__UP_process__&period=__UP_period__&share=__UP_share__"
+    href = f"{base}/gadgets/{name}?{params}"
+    thumb = f"{base}/static/thumb-{name}.svg"
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Module>
+  <ModulePrefs title={quoteattr(meta["title"])} description={quoteattr(meta["description"])}
+               author="Baton" height="{meta["height"]}" thumbnail={quoteattr(thumb)}>
+    <Require feature="dynamic-height"/>
+    <Require feature="setprefs"/>
+    <Require feature="views"/>
+  </ModulePrefs>
+  <UserPref name="share" display_name="Baton share link token (from `baton share-link`)" datatype="string" required="true"/>
+  <UserPref name="team" display_name="Team" datatype="string" default_value=""/>
+  <UserPref name="process" display_name="Process (empty: all)" datatype="string" default_value=""/>
+  <UserPref name="period" display_name="Period" datatype="enum" default_value="week">
+    <EnumValue value="week" display_value="Week"/>
+    <EnumValue value="month" display_value="Month"/>
+  </UserPref>
+  <Content type="url" href={quoteattr(href)}/>
+</Module>
+"""
+
+
+def gadgets_blueprint(_baton: Any = None) -> Blueprint:
+    bp = Blueprint("baton_gadgets", __name__)
+
+    @bp.after_request
+    def _headers(response: Response) -> Response:
+        return security_headers(response, api=False)
+
+    @bp.get("/")
+    def standalone() -> Response:
+        return _index()
+
+    @bp.get("/gadgets/")
+    def gadget_list() -> Response:
+        base = request.url_root.rstrip("/")
+        items = "".join(
+            f'<li><a href="/gadgets/{n}">{escape(m["title"])}</a> — '
+            f'<a href="/gadgets/{n}.xml">{escape(base)}/gadgets/{n}.xml</a></li>'
+            for n, m in GADGETS.items()
+        )
+        return Response(f"<!doctype html><title>Baton gadgets</title><ul>{items}</ul>", mimetype="text/html")
+
+    @bp.get("/gadgets/<string:name>")
+    def gadget(name: str) -> Response:
+        if name.endswith(".xml"):
+            stem = name[: -len(".xml")]
+            if stem not in GADGETS:
+                abort(404)
+            return Response(gadget_xml(stem, request.url_root), mimetype="application/xml")
+        if name not in GADGETS:
+            abort(404)
+        return _index()
+
+    @bp.get("/assets/<path:filename>")
+    @bp.get("/gadgets/assets/<path:filename>")
+    def assets(filename: str) -> Response:
+        resp = send_from_directory(dist_dir() / "assets", filename, max_age=31536000)
+        resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return resp
+
+    return bp
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(gadgets_blueprint())
