@@ -380,7 +380,8 @@ def _simulate_flow(
         safe_next = np.where(terminal, 0, nxt)
         hours = _lognormal_hours(rng, mean_wait[kind])
         # working hours stretch over calendar time (about 8 of every 24 hours, 5 of 7 days)
-        calendar_seconds = (hours * HOUR * 3.0).astype(np.int64) + 60
+        stretch = np.where(always[s], 1.0, 3.0)  # a 24x7 team's hours are calendar hours
+        calendar_seconds = (hours * HOUR * stretch).astype(np.int64) + 60
         calendar_seconds = np.where(
             reopen,
             (rng.exponential(params.reopen_days, live.size) * DAY).astype(np.int64) + HOUR,

@@ -1,0 +1,264 @@
+"""JSON shapes of requests, scorecards and hand-off reports: ONE place for field names and rounding.
+
+The CLI (`baton requests|score|handoffs --format json|csv`) and the HTTP JSON API both call these
+functions, so the two always print identical numbers for the same data (DESIGN.md section 5).
+
+Rounding rules (applied only here, at the edge; the engine keeps full precision):
+
+* ratios (`timeliness`, `response_timeliness`, `quality`, `ratio_p50`, `ratio_p90`, rejection rates):
+  `round(x, 4)`;
+* durations in seconds (`*_elapsed_s`, `*_goal_s`): integers, `round()` half-to-even of the float;
+* `score`: one decimal, `round(x, 1)`;
+* hours (`rework_hours`): two decimals;
+* counts: integers;
+* instants: ISO 8601 with offset (`2026-03-02T09:00:00+00:00`, always UTC); `null` when absent.
+
+Missing values (None, NaN, NaT) become `null`, never `0`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "HANDOFF_FIELDS",
+    "REQUEST_FIELDS",
+    "SCORE_FIELDS",
+    "UNMAPPED_FIELDS",
+    "handoff_records",
+    "iso",
+    "number",
+    "ratio",
+    "request_records",
+    "score",
+    "score_records",
+    "seconds",
+    "unmapped_records",
+]
+
+REQUEST_FIELDS: tuple[str, ...] = (
+    "site",
+    "issue",
+    "process",
+    "provider",
+    "requester",
+    "kind",
+    "opened_at",
+    "first_response_at",
+    "resolved_at",
+    "outcome",
+    "rejected",
+    "response_elapsed_s",
+    "resolution_elapsed_s",
+    "response_goal_s",
+    "resolution_goal_s",
+    "response_state",
+    "resolution_state",
+)
+"""`baton requests --format json` fields, in order (DESIGN.md section 5)."""
+
+SCORE_FIELDS: tuple[str, ...] = (
+    "period",
+    "team",
+    "timeliness",
+    "response_timeliness",
+    "quality",
+    "score",
+    "resolved",
+    "delivered",
+    "rejected",
+    "ratio_p50",
+    "ratio_p90",
+    "rework_hours",
+    "open_at_risk",
+    "open_breached",
+)
+"""`baton score --format json` fields; the breakdown key (`process`, `pair`, `issue_type`) follows `team`."""
+
+BREAKDOWN_KEYS: tuple[str, ...] = ("process", "pair", "issue_type")
+RATIO_FIELDS = frozenset(
+    {"timeliness", "response_timeliness", "quality", "ratio_p50", "ratio_p90", "rejection_rate"}
+)
+COUNT_FIELDS = frozenset(
+    {"resolved", "delivered", "rejected", "open_at_risk", "open_breached", "count", "requests", "volume"}
+)
+
+HANDOFF_FIELDS: tuple[str, ...] = ("requester", "provider")
+UNMAPPED_FIELDS: tuple[str, ...] = ("from_team", "to_team", "from_status", "to_status", "count", "examples")
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating):
+        return math.isnan(float(value))
+    try:
+        return bool(pd.isna(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def iso(value: object) -> str | None:
+    """An instant as ISO 8601 with offset (UTC); naive values are taken as UTC."""
+    if _missing(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    elif isinstance(value, np.datetime64):
+        value = pd.Timestamp(value).to_pydatetime()
+    elif isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"not an instant: {value!r}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def seconds(value: object) -> int | None:
+    """Seconds as an integer (`round`), or None."""
+    if _missing(value):
+        return None
+    return round(float(value))  # type: ignore[arg-type]
+
+
+def ratio(value: object) -> float | None:
+    """A ratio rounded to 4 decimals, or None."""
+    if _missing(value):
+        return None
+    return round(float(value), 4)  # type: ignore[arg-type]
+
+
+def score(value: object) -> float | None:
+    """A 0-100 score rounded to one decimal, or None."""
+    if _missing(value):
+        return None
+    return round(float(value), 1)  # type: ignore[arg-type]
+
+
+def hours(value: object) -> float | None:
+    if _missing(value):
+        return None
+    return round(float(value), 2)  # type: ignore[arg-type]
+
+
+def count(value: object) -> int:
+    return 0 if _missing(value) else int(value)  # type: ignore[call-overload]
+
+
+def text(value: object) -> str | None:
+    if _missing(value):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    return str(value)
+
+
+def boolean(value: object) -> bool:
+    return False if _missing(value) else bool(value)
+
+
+def number(name: str, value: object) -> Any:
+    """A scorecard/report cell by its field name's rule."""
+    if name == "score":
+        return score(value)
+    if name in RATIO_FIELDS or name.endswith("_rate") or name.endswith("timeliness"):
+        return ratio(value)
+    if name in COUNT_FIELDS:
+        return count(value)
+    if name.endswith("_hours"):
+        return hours(value)
+    if name.endswith("_s"):
+        return seconds(value)
+    if name.endswith("_at"):
+        return iso(value)
+    if isinstance(value, list | tuple):
+        return [text(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [text(v) for v in value.tolist()]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        return None if _missing(value) else float(value)
+    return text(value)
+
+
+def _records(frame: pd.DataFrame) -> Iterable[Mapping[str, Any]]:
+    columns = list(frame.columns)
+    for values in frame.itertuples(index=False, name=None):
+        yield dict(zip(columns, values, strict=True))
+
+
+def request_records(requests: pd.DataFrame, site: str) -> list[dict[str, Any]]:
+    """Requests (after `scoring.engine.evaluate_clocks`) -> the DESIGN.md section 5 objects."""
+    out: list[dict[str, Any]] = []
+    for row in _records(requests):
+        key = row.get("issue_key")
+        out.append(
+            {
+                "site": site,
+                "issue": text(key) if not _missing(key) else text(row.get("issue_id")),
+                "process": text(row.get("process")),
+                "provider": text(row.get("provider")),
+                "requester": text(row.get("requester")),
+                "kind": text(row.get("kind")),
+                "opened_at": iso(row.get("opened_at")),
+                "first_response_at": iso(row.get("first_response_at")),
+                "resolved_at": iso(row.get("resolved_at")),
+                "outcome": text(row.get("outcome")),
+                "rejected": boolean(row.get("rejected")),
+                "response_elapsed_s": seconds(row.get("response_elapsed_s")),
+                "resolution_elapsed_s": seconds(row.get("resolution_elapsed_s")),
+                "response_goal_s": seconds(row.get("response_goal_s")),
+                "resolution_goal_s": seconds(row.get("resolution_goal_s")),
+                "response_state": text(row.get("response_state")) or "none",
+                "resolution_state": text(row.get("resolution_state")) or "none",
+            }
+        )
+    return out
+
+
+def _ordered(row: Mapping[str, Any], leading: Sequence[str]) -> dict[str, Any]:
+    out = {name: number(name, row.get(name)) for name in leading if name in row}
+    for name, value in row.items():
+        if name not in out:
+            out[name] = number(name, value)
+    return out
+
+
+def score_records(scores: pd.DataFrame, by: str | None = None) -> list[dict[str, Any]]:
+    """`scoring.engine.scorecards` rows -> objects with the DESIGN.md section 5 fields.
+
+    Field order: `period`, `team`, the breakdown key (`process` / `pair` / `issue_type`, when `by` is
+    given), then the figures. A `pair` breakdown given as `requester` + `provider` columns is shown as
+    `pair: "requester->provider"` as well. Columns the engine adds beyond these are passed through.
+    """
+    out: list[dict[str, Any]] = []
+    for row in _records(scores):
+        record = dict(row)
+        if by == "pair" and "pair" not in record and "requester" in record:
+            record["pair"] = f"{text(record.get('requester')) or 'intake'}->{text(record.get('team'))}"
+        leading = ["period", "team", *([by] if by else []), *SCORE_FIELDS[2:]]
+        clean = _ordered(record, leading)
+        for name in SCORE_FIELDS:
+            clean.setdefault(name, None if name not in COUNT_FIELDS else 0)
+        out.append(clean)
+    return out
+
+
+def handoff_records(matrix: pd.DataFrame) -> list[dict[str, Any]]:
+    """`scoring.engine.handoff_matrix` rows (requester x provider) -> objects, rounding by field name."""
+    frame = matrix.reset_index() if not isinstance(matrix.index, pd.RangeIndex) else matrix
+    return [_ordered(row, HANDOFF_FIELDS) for row in _records(frame)]
+
+
+def unmapped_records(report: pd.DataFrame) -> list[dict[str, Any]]:
+    """`scoring.engine.unmapped_report` rows -> objects (counts per team pair and status pair)."""
+    frame = report.reset_index() if not isinstance(report.index, pd.RangeIndex) else report
+    return [_ordered(row, UNMAPPED_FIELDS) for row in _records(frame)]
