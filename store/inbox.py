@@ -80,7 +80,8 @@ def ensure_site(session: Session, site_id: str, **attrs: Any) -> Site:
     return site
 
 
-def _site_exists_or_create(session: Session, site_id: str) -> None:
+def ensure_site_exists(session: Session, site_id: str) -> None:
+    """Create the site row if it is missing (named after its id). Does not commit."""
     stmt = insert_for(session, Site).values(id=site_id, name=site_id, created_at=utcnow())
     session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
 
@@ -118,7 +119,7 @@ def accept_delivery(
         raise ValueError("a delivery is accepted as 'pending' or 'quarantined'")
     key = idempotency_key or content_key(body)
     try:
-        _site_exists_or_create(session, site_id)
+        ensure_site_exists(session, site_id)
         stmt = (
             insert_for(session, Delivery)
             .values(
@@ -319,6 +320,7 @@ __all__ = [
     "clean_headers",
     "content_key",
     "ensure_site",
+    "ensure_site_exists",
     "get_delivery",
     "list_deliveries",
     "mark_done",

@@ -1,0 +1,169 @@
+"""Derived internal service requests: replaced per issue whenever the issue is re-derived.
+
+Rows carry `scoring.model.REQUEST_COLUMNS` plus `site_id`; they are a cache of
+`scoring.engine.derive_requests` over the transition log and can be rebuilt at any time.
+None of these functions commits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from scoring.model import REQUEST_COLUMNS
+from store.models import RequestRow
+from store.sqlutil import chunks, unique
+
+DATETIME_COLUMNS: tuple[str, ...] = (
+    "opened_at",
+    "first_response_at",
+    "resolved_at",
+    "rejected_at",
+    "clock_at",
+)
+FLOAT_COLUMNS: tuple[str, ...] = (
+    "response_goal_s",
+    "resolution_goal_s",
+    "at_risk_ratio",
+    "response_elapsed_s",
+    "resolution_elapsed_s",
+)
+BOOL_COLUMNS: tuple[str, ...] = ("rejected", "paused")
+
+
+def _python_value(name: str, value: Any) -> Any:
+    """A frame cell as a value the database driver takes (NaN/NaT -> None, numpy -> Python)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if name in DATETIME_COLUMNS:
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+        if isinstance(value, np.datetime64):
+            return None if np.isnat(value) else pd.Timestamp(value, tz="UTC").to_pydatetime()
+        return value
+    if name in BOOL_COLUMNS:
+        return bool(value)
+    if name in FLOAT_COLUMNS:
+        return float(value)
+    if name == "seq":
+        return int(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value
+    return None if pd.isna(value) else str(value)
+
+
+def frame_to_rows(site_id: str, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Request rows ready for insertion (only REQUEST_COLUMNS are taken; missing ones become NULL)."""
+    present = [c for c in REQUEST_COLUMNS if c in frame.columns]
+    rows: list[dict[str, Any]] = []
+    for record in frame[present].itertuples(index=False, name=None):
+        row: dict[str, Any] = {"site_id": site_id}
+        for name, value in zip(present, record, strict=True):
+            row[name] = _python_value(name, value)
+        for name in BOOL_COLUMNS:
+            if row.get(name) is None:
+                row[name] = False
+        rows.append(row)
+    return rows
+
+
+def delete_requests(session: Session, site_id: str, issue_ids: Iterable[str]) -> int:
+    removed = 0
+    for batch in chunks(unique(issue_ids)):
+        result = session.execute(
+            delete(RequestRow).where(RequestRow.site_id == site_id, RequestRow.issue_id.in_(batch)),
+            execution_options={"synchronize_session": False},
+        )
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed
+
+
+def replace_requests(session: Session, site_id: str, issue_ids: Iterable[str], frame: pd.DataFrame) -> int:
+    """Delete the derived requests of `issue_ids` and insert `frame`'s rows (REQUEST_COLUMNS) for them.
+
+    Rows of `frame` whose issue is not in `issue_ids` are ignored, so a caller can never clobber
+    other issues by accident. Returns the number of rows inserted."""
+    wanted = unique(str(i) for i in issue_ids)
+    delete_requests(session, site_id, wanted)
+    if frame is None or frame.empty or not wanted:
+        return 0
+    selected = frame[frame["issue_id"].astype(str).isin(set(wanted))]
+    rows = frame_to_rows(site_id, selected)
+    table = RequestRow.__table__
+    for batch in chunks(rows, 1000):
+        session.execute(table.insert(), batch)  # executemany: batched "insertmanyvalues"
+    return len(rows)
+
+
+def _utc_ns(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series, utc=True).astype("datetime64[ns, UTC]")
+
+
+def load_requests_frame(
+    session: Session,
+    site_id: str,
+    *,
+    provider: str | None = None,
+    open_only: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    issue_ids: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Stored requests of a site as a frame with REQUEST_COLUMNS plus `site_id`.
+
+    `provider`: one team only. `open_only`: unresolved requests only. `since`/`until`: requests
+    alive in [since, until): opened before `until` and not resolved before `since` (open ones
+    included). Datetime columns are datetime64[ns, UTC]; goals/elapsed are floats (NaN when
+    absent); `rejected`/`paused` are bool. Ordered by issue, seq."""
+    stmt = select(*(getattr(RequestRow, c) for c in REQUEST_COLUMNS)).where(RequestRow.site_id == site_id)
+    if provider is not None:
+        stmt = stmt.where(RequestRow.provider == provider)
+    if open_only:
+        stmt = stmt.where(RequestRow.resolved_at.is_(None))
+    if until is not None:
+        stmt = stmt.where(RequestRow.opened_at < until)
+    if since is not None:
+        stmt = stmt.where(or_(RequestRow.resolved_at.is_(None), RequestRow.resolved_at >= since))
+    stmt = stmt.order_by(RequestRow.issue_id, RequestRow.seq)
+    rows: list[tuple[Any, ...]] = []
+    if issue_ids is None:
+        rows.extend(tuple(r) for r in session.execute(stmt))
+    else:
+        for batch in chunks(unique(issue_ids)):
+            rows.extend(tuple(r) for r in session.execute(stmt.where(RequestRow.issue_id.in_(batch))))
+    return requests_frame(rows, site_id)
+
+
+def requests_frame(rows: list[tuple[Any, ...]], site_id: str) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(REQUEST_COLUMNS), dtype=object)
+    for name in REQUEST_COLUMNS:
+        if name in DATETIME_COLUMNS:
+            frame[name] = _utc_ns(frame[name])
+        elif name in FLOAT_COLUMNS:
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+        elif name in BOOL_COLUMNS:
+            frame[name] = frame[name].astype(bool)
+        elif name == "seq":
+            frame[name] = frame[name].astype("int64")
+    frame["site_id"] = pd.Series([site_id] * len(frame), index=frame.index, dtype=object)
+    return frame
+
+
+__all__ = [
+    "delete_requests",
+    "frame_to_rows",
+    "load_requests_frame",
+    "replace_requests",
+    "requests_frame",
+]
