@@ -86,7 +86,7 @@ class BusinessCalendar:
         assert self._calendar is not None
         days = pd.date_range(dt.date(first_year, 1, 1), dt.date(last_year, 12, 31), freq="D")
         dates = days.date
-        weekday = days.weekday.to_numpy()
+        weekday = np.asarray(days.day_of_week, dtype=np.int64)
         off = self._holidays(range(first_year, last_year + 1)) | self._extra_off
         is_off = np.fromiter((d in off for d in dates), dtype=bool, count=len(dates))
         is_extra_on = np.fromiter((d in self._extra_on for d in dates), dtype=bool, count=len(dates))
