@@ -1,0 +1,174 @@
+"""Migrations on real, empty databases (SQLite and PostgreSQL), the CLI around them, engine settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.orm import Session
+
+from store.db import (
+    DatabaseUnavailable,
+    create_engine_for,
+    current_revision,
+    downgrade_database,
+    head_revision,
+    resolve_database_url,
+    session_scope,
+    upgrade_database,
+)
+from store.models import Base, Delivery, Site
+from webhooks.cli import main
+
+TABLES = {
+    "sites",
+    "deliveries",
+    "transitions",
+    "issues",
+    "statuses",
+    "requests",
+    "score_snapshots",
+    "sync_checkpoints",
+    "writeback_state",
+}
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine_for(url)
+    try:
+        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_an_empty_database_creates_every_table(empty_db_url: str) -> None:
+    assert current_revision(empty_db_url) is None
+    assert upgrade_database(empty_db_url) == head_revision()
+    assert _tables(empty_db_url) == TABLES
+    assert upgrade_database(empty_db_url) == head_revision()  # a second run is a no-op
+
+
+def test_migrations_match_the_models(empty_db_url: str) -> None:
+    upgrade_database(empty_db_url)
+    engine = create_engine_for(empty_db_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_and_upgrade_round_trip(empty_db_url: str) -> None:
+    upgrade_database(empty_db_url)
+    assert downgrade_database(empty_db_url, "base") is None
+    assert _tables(empty_db_url) == set()
+    assert upgrade_database(empty_db_url) == head_revision()
+    assert _tables(empty_db_url) == TABLES
+
+
+def test_every_table_carries_site_id() -> None:
+    for table in Base.metadata.sorted_tables:
+        column = "id" if table.name == "sites" else "site_id"
+        assert column in table.c, table.name
+
+
+def test_datetimes_come_back_aware_utc(engine: Engine) -> None:
+    berlin = timezone(timedelta(hours=1))
+    with session_scope(engine) as session:
+        session.add(Site(id="s1", name="S1", created_at=datetime(2026, 3, 2, 10, 0, tzinfo=berlin)))
+    with Session(engine) as session:
+        created = session.execute(select(Site.created_at)).scalar_one()
+    assert created == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert created.utcoffset() == timedelta(0)
+
+
+def test_session_scope_rolls_back_on_error(engine: Engine) -> None:
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        session.add(Site(id="s1", name="S1"))
+        session.flush()
+        raise RuntimeError("boom")
+    with Session(engine) as session:
+        assert session.execute(select(Site)).first() is None
+
+
+def test_sqlite_engine_settings(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+            assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+    finally:
+        engine.dispose()
+
+
+def test_resolve_database_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("BATON_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert resolve_database_url(None) == f"sqlite:///{tmp_path / 'baton.db'}"
+    monkeypatch.setenv("BATON_DATABASE_URL", "postgresql://u:p@db:5432/baton")
+    assert resolve_database_url(None) == "postgresql+psycopg://u:p@db:5432/baton"
+    assert resolve_database_url("sqlite:///other.db") == "sqlite:///other.db"
+    assert resolve_database_url("postgres://h/x") == "postgresql+psycopg://h/x"
+
+
+def test_migrations_run_from_any_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    url = f"sqlite:///{tmp_path / 'cwd.db'}"
+    assert upgrade_database(url) == head_revision()
+
+
+def test_cli_db_upgrade_and_current(empty_db_url: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["db", "upgrade", "--db", empty_db_url])
+    assert result.exit_code == 0, result.output
+    assert "current revision: (empty database)" in result.output
+    assert f"upgraded to: {head_revision()}" in result.output
+    again = runner.invoke(main, ["db", "upgrade", "--db", empty_db_url])
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    current = runner.invoke(main, ["db", "current", "--db", empty_db_url])
+    assert current.exit_code == 0 and "up to date" in current.output
+
+
+def test_cli_db_upgrade_takes_the_url_from_the_environment(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={"BATON_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    assert current_revision(url) == head_revision()
+
+
+def test_unreachable_postgresql_is_a_clear_error_with_exit_code_2() -> None:
+    url = "postgresql://postgres@127.0.0.1:1/nowhere"  # port 1: nothing listens
+    with pytest.raises(DatabaseUnavailable) as caught:
+        upgrade_database(url)
+    message = str(caught.value)
+    assert message.startswith("could not connect to postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    assert "is PostgreSQL running? set --db or BATON_DATABASE_URL" in message
+    for command in (["db", "upgrade"], ["db", "current"]):
+        result = CliRunner().invoke(main, [*command, "--db", url])
+        assert result.exit_code == 2, result.output
+        assert "is PostgreSQL running?" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_password_is_never_printed() -> None:
+    url = "postgresql://baton:s3cret@127.0.0.1:1/nowhere"
+    result = CliRunner().invoke(main, ["db", "upgrade", "--db", url])
+    assert result.exit_code == 2
+    assert "s3cret" not in result.output
+
+
+def test_foreign_keys_are_enforced(engine: Engine) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(Delivery(site_id="no-such-site", idempotency_key="k", body=b"{}", headers={}))
