@@ -36,7 +36,13 @@ class Jwks:
 
 
 def forge_token(
-    key: Any, kid: str, *, cloud_id: str = CLOUD_A, installation: str = INSTALL_A, algorithm: str = "RS256", **claims: Any
+    key: Any,
+    kid: str,
+    *,
+    cloud_id: str = CLOUD_A,
+    installation: str = INSTALL_A,
+    algorithm: str = "RS256",
+    **claims: Any,
 ) -> str:
     now = int(time.time())
     payload: dict[str, Any] = {
@@ -121,7 +127,9 @@ def make_app(seeded_db: tuple[str, Seeded], jwks: Jwks):
 
     def make(*, demo: bool = False, **config: Any):
         app = create_app(
-            Settings(database_url=url, config_path=str(seeded.config_path), background_processing=False, demo=demo)
+            Settings(
+                database_url=url, config_path=str(seeded.config_path), background_processing=False, demo=demo
+            )
         )
         app.config.update(
             BATON_NOW=seeded.now.isoformat(),

@@ -125,7 +125,9 @@ def test_scorecards_equal_the_engine(make_app) -> None:
 
 def test_scorecard_filters(make_app) -> None:
     client = make_app().test_client()
-    one = client.get("/api/v1/scorecards?team=dev&process=support&period=month&weeks=3", headers=_share()).get_json()
+    one = client.get(
+        "/api/v1/scorecards?team=dev&process=support&period=month&weeks=3", headers=_share()
+    ).get_json()
     assert [c["team"] for c in one["scorecards"]] == ["dev"]
     assert one["periods"] == ["2026-01", "2026-02", "2026-03"] and one["process"] == "support"
     for path, word in (
@@ -145,7 +147,9 @@ def test_at_risk_requests_equal_the_engine(make_app) -> None:
     _, _, _, frame = _engine_frames(app, SITE_A)
     live = frame["resolution_state"].where(frame["resolution_goal_s"].notna(), frame["response_state"])
     expected = frame[frame["resolved_at"].isna() & live.isin(["at_risk", "breached"])]
-    body = app.test_client().get("/api/v1/requests?state=at_risk,breached&open=1", headers=_share()).get_json()
+    body = (
+        app.test_client().get("/api/v1/requests?state=at_risk,breached&open=1", headers=_share()).get_json()
+    )
     assert body["count"] == len(expected) > 0
     by_key = {r["issue"]: r for r in body["requests"]}
     for rec in expected.to_dict("records"):

@@ -40,7 +40,10 @@ def test_valid_token_is_accepted_and_describes_the_installation(jwks: Jwks) -> N
 
 def test_installation_id_may_be_nested(jwks: Jwks) -> None:
     token = forge_token(
-        jwks.key, jwks.kid, app={"id": APP_ID, "installation": {"id": INSTALL_B}}, context={"cloudId": CLOUD_B}
+        jwks.key,
+        jwks.kid,
+        app={"id": APP_ID, "installation": {"id": INSTALL_B}},
+        context={"cloudId": CLOUD_B},
     )
     inv = _verifier(jwks).verify(token)
     assert (inv.installation_id, inv.cloud_id) == (INSTALL_B, CLOUD_B)
@@ -102,13 +105,17 @@ def test_alg_none_is_rejected(jwks: Jwks) -> None:
 
 def test_hs256_with_the_public_key_as_secret_is_rejected(jwks: Jwks) -> None:
     """Algorithm confusion: an HMAC token keyed with the (public) RSA key must never verify."""
-    pem = jwks.key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = jwks.key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     good = jwt.decode(jwks.token(), options={"verify_signature": False})
     import hashlib
     import hmac
 
     signing_input = f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': jwks.kid})}.{_b64(good)}"
-    sig = base64.urlsafe_b64encode(hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()).rstrip(b"=")
+    sig = base64.urlsafe_b64encode(hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()).rstrip(
+        b"="
+    )
     with pytest.raises(ForgeAuthError, match="RS256"):
         _verifier(jwks).verify(f"{signing_input}.{sig.decode()}")
 
@@ -138,7 +145,9 @@ def test_site_resolution() -> None:
         resolver.site_for(inv(INSTALL_A, CLOUD_B))
     assert err.value.status == 403
     with pytest.raises(ForgeAuthError, match="not connected") as err:
-        resolver.site_for(inv("ari:cloud:ecosystem::installation/unknown", "33333333-0000-4000-8000-000000000000"))
+        resolver.site_for(
+            inv("ari:cloud:ecosystem::installation/unknown", "33333333-0000-4000-8000-000000000000")
+        )
     assert err.value.status == 403
     with pytest.raises(ValueError):
         parse_site_map("no-equals-sign")
@@ -173,7 +182,9 @@ def test_api_serves_the_sites_of_their_own_tokens_only(make_app, jwks: Jwks, see
     assert a.get_json()["count"] == seeded.requests_a
     assert b.get_json()["count"] == seeded.requests_b
     # links point at the token's own Jira site
-    assert all(r["issue_url"].startswith("https://1111.atlassian.net/browse/") for r in a.get_json()["requests"])
+    assert all(
+        r["issue_url"].startswith("https://1111.atlassian.net/browse/") for r in a.get_json()["requests"]
+    )
 
 
 def test_a_site_parameter_cannot_widen_a_forge_token(make_app, jwks: Jwks) -> None:
@@ -185,7 +196,13 @@ def test_a_site_parameter_cannot_widen_a_forge_token(make_app, jwks: Jwks) -> No
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/teams", "/api/v1/scorecards", "/api/v1/requests", "/api/v1/handoffs/matrix", "/api/v1/handoffs/unmapped"],
+    [
+        "/api/v1/teams",
+        "/api/v1/scorecards",
+        "/api/v1/requests",
+        "/api/v1/handoffs/matrix",
+        "/api/v1/handoffs/unmapped",
+    ],
 )
 def test_every_endpoint_rejects_bad_tokens(make_app, jwks: Jwks, path: str) -> None:
     client = make_app().test_client()

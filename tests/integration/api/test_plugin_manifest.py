@@ -1,0 +1,108 @@
+"""plugin/manifest.yml validates with Atlassian's own @forge/manifest validator (`npm run lint:manifest`),
+and the committed bundle in plugin/dist is complete.
+
+Needs npm: skipped locally without it, a failure under CI=true."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+PLUGIN = Path(__file__).resolve().parents[3] / "plugin"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _npm() -> str:
+    npm = shutil.which("npm")
+    if npm is None:
+        if _in_ci():
+            pytest.fail("npm is missing: CI must lint the Forge manifest (apt-get install nodejs npm)")
+        pytest.skip("npm is not installed")
+    return npm
+
+
+def _install(npm: str) -> None:
+    if (PLUGIN / "node_modules" / "@forge" / "manifest").is_dir():
+        return
+    result = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+        cwd=PLUGIN,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, f"npm ci failed:\n{result.stdout}\n{result.stderr}"
+
+
+def test_manifest_lints_clean_with_forge_manifest() -> None:
+    npm = _npm()
+    _install(npm)
+    result = subprocess.run(
+        [npm, "run", "--silent", "lint:manifest"], cwd=PLUGIN, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, f"manifest lint failed:\n{result.stdout}\n{result.stderr}"
+    assert "manifest lint: OK" in result.stdout
+
+
+def test_manifest_lint_catches_errors(tmp_path: Path) -> None:
+    """The lint really validates: a gadget without its required thumbnail fails."""
+    npm = _npm()
+    _install(npm)
+    bad = (
+        (PLUGIN / "manifest.yml")
+        .read_text()
+        .replace("      thumbnail: https://baton.example.com/static/thumb-matrix.svg\n", "", 1)
+    )
+    (tmp_path / "manifest.yml").write_text(bad)
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "index.html").write_text("<!doctype html>")
+    script = PLUGIN / "scripts" / "lint-manifest.mjs"
+    result = subprocess.run(
+        ["node", str(script), str(tmp_path / "manifest.yml")],
+        cwd=PLUGIN,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "jira:dashboardGadget" in result.stdout
+
+
+def test_manifest_declares_the_gadgets_remote_and_index() -> None:
+    from ruamel.yaml import YAML
+
+    manifest = YAML(typ="safe").load((PLUGIN / "manifest.yml").read_text())
+    modules = manifest["modules"]
+    gadgets = {g["key"]: g for g in modules["jira:dashboardGadget"]}
+    assert set(gadgets) == {"baton-scorecard", "baton-matrix", "baton-at-risk", "baton-unmapped"}
+    for gadget in gadgets.values():
+        assert gadget["resolver"] == {"endpoint": "baton-api"}
+        assert gadget["edit"]["resource"] == gadget["resource"] == "gadget"
+    endpoint = modules["endpoint"][0]
+    assert endpoint["key"] == "baton-api" and endpoint["remote"] == manifest["remotes"][0]["key"]
+    assert manifest["app"]["id"].startswith("ari:cloud:ecosystem::app/")
+    (index,) = modules["jira:entityProperty"]
+    assert index["propertyKey"] == "baton.sla" and index["entityType"] == "issue"
+    paths = {v["path"] for v in index["values"]}
+    assert {"state", "provider", "due", "breached"} <= paths
+    assert {"remote": "baton"} in manifest["permissions"]["external"]["fetch"]["backend"]
+    assert [r["path"] for r in manifest["resources"]] == ["dist"]
+
+
+def test_committed_bundle_is_complete() -> None:
+    html = (PLUGIN / "dist" / "index.html").read_text()
+    assets = re.findall(r'(?:src|href)="\./(assets/[^"]+)"', html)
+    assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets)
+    for asset in assets:
+        assert (PLUGIN / "dist" / asset).is_file(), asset
+    js = "".join(p.read_text() for p in (PLUGIN / "dist" / "assets").glob("*.js"))
+    for cdn in ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com"):
+        assert cdn not in js and cdn not in html  # everything is bundled: no CDN at run time
