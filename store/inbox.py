@@ -181,11 +181,19 @@ def claim_pending(
         if site_id is not None:
             candidates = candidates.where(Delivery.site_id == site_id)
         candidates = candidates.order_by(Delivery.id).limit(limit)
+        target: Any
         if dialect_name(session) == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
+            # Lock first, then update by id, in one transaction. (An `IN (SELECT .. LIMIT n FOR UPDATE
+            # SKIP LOCKED)` subquery may be re-evaluated by the planner and claim more than n rows.)
+            target = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
+            if not target:
+                session.commit()
+                return []
+        else:
+            target = candidates.scalar_subquery()  # one statement: SQLite serialises writers
         stmt = (
             update(Delivery.__table__)
-            .where(Delivery.id.in_(candidates.scalar_subquery()), Delivery.state == PENDING)
+            .where(Delivery.id.in_(target), Delivery.state == PENDING)
             .values(
                 state=PROCESSING,
                 claimed_by=worker_id,
@@ -287,7 +295,7 @@ def backlog_stats(
     if site_id is not None:
         counts_stmt = counts_stmt.where(Delivery.site_id == site_id)
         oldest_stmt = oldest_stmt.where(Delivery.site_id == site_id)
-    counts = dict(session.execute(counts_stmt.group_by(Delivery.state)).tuples().all())
+    counts = {state: n for state, n in session.execute(counts_stmt.group_by(Delivery.state))}
     oldest_id = session.execute(oldest_stmt).scalar()
     oldest_at = None
     if oldest_id is not None:
