@@ -1,0 +1,80 @@
+"""baton.sla issue properties: contract-valid PUTs, only for issues whose SLA state changed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from config.loader import load_config
+from connector.backfill import Backfill, BackfillOptions
+from connector.ledger import MemoryLedger
+from connector.writeback import MAX_PROPERTY_CHARS, PROPERTY_KEY, writeback
+from scoring.engine import derive_requests
+from scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
+from tests.contract.connector.conftest import JiraMock
+from tests.contract.connector.standin import generate_issues
+
+CONFIG = load_config("config/examples/delivery.yaml")
+
+
+def _requests(ledger: MemoryLedger) -> pd.DataFrame:
+    transitions = pd.DataFrame(
+        [{c: getattr(t, c) for c in TRANSITION_COLUMNS} for t in ledger.transitions.values()],
+        columns=list(TRANSITION_COLUMNS),
+    )
+    transitions["at"] = pd.to_datetime(transitions["at"], utc=True)
+    issues = pd.DataFrame(
+        [{c: getattr(f, c) for c in ISSUE_COLUMNS} for f in ledger.issues.values()],
+        columns=list(ISSUE_COLUMNS),
+    )
+    return derive_requests(transitions, issues, CONFIG)
+
+
+def test_writes_only_changed_sla_states(jira: JiraMock) -> None:
+    jira.standin.add_issues(generate_issues(40, seed=4))
+    ledger = MemoryLedger()
+    Backfill(jira.client(), ledger, CONFIG, BackfillOptions(page_size=50)).run()
+    requests = _requests(ledger)
+    assert not requests.empty
+    now = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+
+    first = writeback(jira.client(), ledger, CONFIG, requests, now, concurrency=3)
+    issues_with_requests = requests["issue_id"].nunique()
+    assert first.written == issues_with_requests and not first.failed
+    puts = jira.calls("PUT", "/rest/api/3/issue/")
+    assert len(puts) == issues_with_requests
+    for _, path, body in puts:
+        assert path.endswith(f"/properties/{PROPERTY_KEY}")
+        assert len(json.dumps(body)) < MAX_PROPERTY_CHARS
+        assert body["state"] in {"running", "at_risk", "breached", "met", "none", "closed"}
+        assert {"provider", "process", "due", "clocks", "request"} <= set(body)
+
+    # Same instant again: nothing changed, nothing written.
+    again = writeback(jira.client(), ledger, CONFIG, requests, now)
+    assert again.written == 0 and again.unchanged == issues_with_requests
+    assert len(jira.calls("PUT", "/rest/api/3/issue/")) == issues_with_requests
+
+    # A week later open clocks have moved on (at risk, breached): only those issues are written.
+    later = writeback(jira.client(), ledger, CONFIG, requests, now + timedelta(days=7))
+    open_issues = requests[requests["resolved_at"].isna()]["issue_id"].nunique()
+    assert 0 < later.written <= open_issues
+    stored = jira.standin.issue_properties
+    assert all(key == PROPERTY_KEY for _, key in stored)
+
+
+def test_document_shape_for_an_open_request(jira: JiraMock) -> None:
+    jira.standin.add_issues(generate_issues(12, seed=9))
+    ledger = MemoryLedger()
+    Backfill(jira.client(), ledger, CONFIG, BackfillOptions(page_size=50)).run()
+    requests = _requests(ledger)
+    writeback(jira.client(), ledger, CONFIG, requests, datetime(2026, 3, 3, 9, 0, tzinfo=UTC))
+    docs = [v for (issue, _), v in jira.standin.issue_properties.items()]
+    open_docs = [d for d in docs if d["open"]]
+    assert open_docs, "some requests are still open on Tuesday morning"
+    for doc in open_docs:
+        assert doc["provider"] in CONFIG.teams
+        if doc["clocks"]["resolution"]["goalSeconds"] and not doc["paused"] and doc["state"] != "breached":
+            assert doc["due"] and doc["due"].endswith("Z")
+        assert "elapsedSeconds" not in doc["clocks"]["resolution"]  # running clocks carry no moving numbers
