@@ -70,14 +70,7 @@ def drain_batch(
     from store.pipeline import process_pending
 
     started = time.perf_counter()
-    kwargs: dict[str, Any] = {"limit": limit}
-    if worker is not None:
-        kwargs["worker"] = worker
-    try:
-        result = process_pending(engine, config, **kwargs)
-    except TypeError:  # pipeline without a `worker` parameter
-        kwargs.pop("worker", None)
-        result = process_pending(engine, config, **kwargs)
+    result = process_pending(engine, config, limit=limit, worker=worker)
     handled, failed = _counts(result)
     if handled:
         PROCESSING_SECONDS.observe(time.perf_counter() - started)
