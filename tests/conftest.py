@@ -96,6 +96,9 @@ def _postgres_session_db(_postgres_available: None) -> Iterator[str]:
         upgrade_database(url)
         yield url
     finally:
+        cleaner = _cleaners.pop(url, None)
+        if cleaner is not None:
+            cleaner.dispose()
         _drop_database(name)
 
 
@@ -106,14 +109,22 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _truncate_all(url: str) -> None:
-    engine = create_engine_for(url)
-    try:
-        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        with engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    finally:
-        engine.dispose()
+_cleaners: dict[str, Engine] = {}
+
+
+def _empty_all_tables(url: str) -> None:
+    """Empty every table and restart the id sequences (DELETE is much faster than TRUNCATE here)."""
+    engine = _cleaners.get(url)
+    if engine is None:
+        engine = _cleaners[url] = create_engine_for(url, pool_size=1, max_overflow=0)
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+        for table in Base.metadata.sorted_tables:
+            if "id" in table.c and table.c.id.autoincrement is True:
+                connection.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), 1, false)")
+                )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -128,13 +139,13 @@ def db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("_postgres_session_db")
-    _truncate_all(url)
+    _empty_all_tables(url)
     return url
 
 
 @pytest.fixture
 def postgres_url(_postgres_session_db: str) -> str:
-    _truncate_all(_postgres_session_db)
+    _empty_all_tables(_postgres_session_db)
     return _postgres_session_db
 
 
