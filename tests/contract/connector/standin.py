@@ -217,10 +217,10 @@ class JiraStandIn:
         if self.forge_installed:
             app = "ari:cloud:ecosystem::extension/6f3b2c1e-0000-4000-8000-00000000ba70/static"
             for key, title in [
-                ("scorecard", "Baton: team scorecard"),
-                ("handoff-matrix", "Baton: hand-off matrix"),
-                ("at-risk", "Baton: requests at risk"),
-                ("unmapped", "Baton: unmapped hand-offs"),
+                ("scorecard", "Baton team scorecard"),
+                ("matrix", "Baton hand-off matrix"),
+                ("at-risk", "Baton requests at risk now"),
+                ("unmapped", "Baton unmapped hand-offs"),
             ]:
                 builtin.append({"moduleKey": f"{app}/baton-{key}", "title": title})
         return builtin
