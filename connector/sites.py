@@ -222,13 +222,30 @@ def sites_from_env(env: Mapping[str, str]) -> dict[str, Site]:
 
 
 def resolve_site(name: str, env: Mapping[str, str], rows: Iterable[Any] = ()) -> Site:
-    """The site called `name`: from the environment first, then from the sites table rows."""
+    """The site called `name`: from the environment first, then from the sites table rows.
+
+    A row may carry only the URL (`base_url`); its credentials then come from the environment variables
+    of that site (`BATON_JIRA_<S>_TOKEN`...), so the database never needs to hold a secret."""
     if env.get(_env_key(name, "URL")):
         return site_from_env(name, env)
     for row in rows:
         row_name = row.get("name") if isinstance(row, Mapping) else getattr(row, "name", None)
         if row_name == name:
-            return site_from_row(row, env)
+            merged = (
+                dict(row)
+                if isinstance(row, Mapping)
+                else {"name": name, "url": getattr(row, "base_url", None)}
+            )
+            for suffix, key in (
+                ("EMAIL", "email"),
+                ("TOKEN", "token"),
+                ("OAUTH_TOKEN", "oauth_token"),
+                ("PAT", "pat"),
+                ("FLAVOUR", "flavour"),
+            ):
+                if not merged.get(key) and env.get(_env_key(name, suffix)):
+                    merged[key] = env[_env_key(name, suffix)]
+            return site_from_row(merged, env)
     raise SiteConfigError(
         f"site '{name}' is not configured: set {_env_key(name, 'URL')} and its credentials "
         "(see docs/jira-connector.md), or add it to the sites table"

@@ -1,9 +1,239 @@
-"""CLI commands (placeholder: filled in by the area that owns them)."""
+"""`baton backfill`, `baton reconcile`, `baton writeback`: the Jira REST side of the transition log.
+
+Sites and credentials: docs/jira-connector.md (BATON_JIRA_URL, BATON_JIRA_EMAIL, BATON_JIRA_TOKEN,
+BATON_JIRA_OAUTH_TOKEN, BATON_JIRA_PAT, per-site BATON_JIRA_<SITE>_...). Exit codes: 0 done,
+1 Jira refused (the message says what to fix), 2 bad usage or settings, 130 interrupted (run the same
+command again to resume).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
 import click
+
+from webhooks.cli.common import config_option, db_option, site_option
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"'{value}' is not a date; write 2026-03-01 or 2026-03-01T09:00+01:00"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def load_config_or_fail(config_path: str | None) -> Any:
+    if not config_path:
+        raise click.UsageError(
+            "give --config FILE (or set $BATON_CONFIG): the process projects bound the backfill"
+        )
+    from config import ConfigError, load_config
+
+    try:
+        return load_config(config_path)
+    except ConfigError as error:
+        raise click.ClickException(
+            f"{config_path}: invalid configuration (see `baton config check`):\n{error}"
+        ) from error
+    except OSError as error:
+        raise click.ClickException(f"cannot read the configuration {config_path}: {error}") from error
+
+
+def open_database(db_url: str | None) -> Any:
+    from store.db import DatabaseUnavailable, create_engine_for, resolve_database_url, upgrade_database
+
+    url = resolve_database_url(db_url)
+    try:
+        upgrade_database(url)
+        return create_engine_for(url)
+    except DatabaseUnavailable as error:
+        exc = click.ClickException(str(error))
+        exc.exit_code = 2
+        raise exc from error
+
+
+def resolve_jira_site(name: str, engine: Any) -> Any:
+    """The Jira site `name` from the environment, else from the sites table (URL) + environment (secret)."""
+    from sqlalchemy.orm import Session
+
+    from connector.sites import SiteConfigError, resolve_site
+    from store.models import Site as SiteRow
+
+    with Session(engine) as session:
+        rows = [{"name": r.id, "url": r.base_url} for r in session.query(SiteRow).all() if r.base_url]
+    try:
+        return resolve_site(name, os.environ, rows)
+    except SiteConfigError as error:
+        raise click.UsageError(str(error)) from error
+
+
+@contextmanager
+def jira_errors() -> Iterator[None]:
+    """Typed Jira errors become one clear line and exit code 1; Ctrl-C says how to resume."""
+    from connector.client import JiraError
+
+    try:
+        yield
+    except JiraError as error:
+        raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        click.echo(
+            "interrupted: every committed page is kept; run the same command again to resume", err=True
+        )
+        raise SystemExit(130) from None
+
+
+def _options(page_size: int, concurrency: int, since: str | None, jql: str | None, full: bool) -> Any:
+    from connector.backfill import BackfillOptions
+
+    return BackfillOptions(
+        since=_parse_since(since), jql=jql, full=full, page_size=page_size, concurrency=concurrency
+    )
+
+
+def _progress(quiet: bool, label: str) -> Any:
+    from connector.backfill import NoProgress, RichProgress
+
+    return NoProgress() if quiet else RichProgress(label=label)
+
+
+def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed(
+        [
+            config_option(),
+            db_option(),
+            site_option(),
+            click.option(
+                "--page-size", default=500, show_default=True, help="Issues asked for per search page."
+            ),
+            click.option(
+                "--concurrency",
+                default=4,
+                show_default=True,
+                help="Parallel changelog requests (keep it small).",
+            ),
+            click.option("--quiet", "-q", is_flag=True, help="No progress bar."),
+        ]
+    ):
+        fn = decorator(fn)
+    return fn
 
 
 def register(group: click.Group) -> None:
-    """Attach this module's commands to the `baton` group."""
+    """Attach backfill, reconcile and writeback to the `baton` group."""
+
+    @group.command("backfill")
+    @_common
+    @click.option(
+        "--since", default=None, help="Only issues updated on/after this date (default: since the last sync)."
+    )
+    @click.option(
+        "--jql", default=None, help="Extra JQL, ANDed with the configured projects (e.g. 'type = Bug')."
+    )
+    @click.option(
+        "--full", is_flag=True, help="Ignore the last sync time and read everything the JQL matches."
+    )
+    def backfill_command(
+        config_path: str | None,
+        db_url: str | None,
+        site: str,
+        page_size: int,
+        concurrency: int,
+        quiet: bool,
+        since: str | None,
+        jql: str | None,
+        full: bool,
+    ) -> None:
+        """Read issues and their complete status history from Jira into the transition log.
+
+        Resumable (an interrupted run continues after its last committed page) and incremental (a new run
+        asks only for issues updated since the last completed one, minus 15 minutes). Changes a webhook
+        already delivered are stored once.
+        """
+        from connector.backfill import Backfill
+        from connector.client import JiraClient
+        from connector.store_ledger import StoreLedger
+
+        config = load_config_or_fail(config_path)
+        engine = open_database(db_url)
+        jira_site = resolve_jira_site(site, engine)
+        client = JiraClient(jira_site, pool_size=max(4, concurrency + 2))
+        with jira_errors():
+            report = Backfill(
+                client,
+                StoreLedger(engine, config),
+                config,
+                _options(page_size, concurrency, since, jql, full),
+                progress=_progress(quiet, f"backfill {site}"),
+            ).run()
+        click.echo(report.summary())
+
+    @group.command("reconcile")
+    @_common
+    def reconcile_command(
+        config_path: str | None, db_url: str | None, site: str, page_size: int, concurrency: int, quiet: bool
+    ) -> None:
+        """Re-read recently updated issues and record the transitions webhooks missed.
+
+        Runs the incremental backfill and reports how many transitions were new to the log. While serving,
+        set BATON_RECONCILE_INTERVAL (e.g. 15m) to run it in the background.
+        """
+        from connector.client import JiraClient
+        from connector.reconcile import reconcile
+        from connector.store_ledger import StoreLedger
+
+        config = load_config_or_fail(config_path)
+        engine = open_database(db_url)
+        client = JiraClient(resolve_jira_site(site, engine), pool_size=max(4, concurrency + 2))
+        with jira_errors():
+            report = reconcile(
+                client,
+                StoreLedger(engine, config),
+                config,
+                _options(page_size, concurrency, None, None, False),
+                progress=_progress(quiet, f"reconcile {site}"),
+            )
+        click.echo(report.summary())
+
+    @group.command("writeback")
+    @config_option()
+    @db_option()
+    @site_option()
+    @click.option("--concurrency", default=4, show_default=True, help="Parallel property writes.")
+    @click.option("--dry-run", is_flag=True, help="Count what would be written; write nothing.")
+    def writeback_command(
+        config_path: str | None, db_url: str | None, site: str, concurrency: int, dry_run: bool
+    ) -> None:
+        """Write the `baton.sla` issue property on every issue whose SLA state changed.
+
+        Needs 'Browse projects' and 'Edit issues'. Unchanged issues are skipped (a hash of the last
+        written document is kept in the database).
+        """
+        from connector.client import JiraClient
+        from connector.store_ledger import StoreLedger
+        from connector.writeback import load_site_requests, writeback
+
+        config = load_config_or_fail(config_path)
+        engine = open_database(db_url)
+        client = JiraClient(resolve_jira_site(site, engine), pool_size=max(4, concurrency + 2))
+        now = datetime.now(UTC)
+        with jira_errors():
+            report = writeback(
+                client,
+                StoreLedger(engine, config),
+                config,
+                load_site_requests(engine, site),
+                now,
+                concurrency=concurrency,
+                dry_run=dry_run,
+            )
+        click.echo(("(dry run) " if dry_run else "") + report.summary())
