@@ -1,0 +1,196 @@
+"""Real-browser fixtures: a seeded database served by real gunicorn on loopback, and headless
+Debian Chromium driven by Playwright (never a downloaded browser).
+
+Missing Chromium or Playwright: the tests skip locally and fail under CI=true."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.integration.api.seeding import SITE_A, Seeded, seed
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+SECRET = "browser-test-secret-key-0123456789abcdef"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _unavailable(reason: str) -> None:
+    if _in_ci():
+        pytest.fail(
+            f"{reason}: CI must run the browser tests (apt-get install chromium; pip install playwright)"
+        )
+    pytest.skip(reason)
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("BATON_CHROMIUM")
+    for candidate in (configured, *CHROMIUM_CANDIDATES, shutil.which("chromium")):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@dataclass
+class Server:
+    url: str
+    share: str
+    seeded: Seeded
+
+    def api(self, path: str) -> dict:
+        resp = requests.get(f"{self.url}/api/v1{path}", headers={"X-Baton-Share": self.share}, timeout=30)
+        resp.raise_for_status()
+        return resp.json()
+
+    def page_url(self, path: str, **params: str) -> str:
+        query = "&".join(f"{k}={v}" for k, v in {**params, "share": self.share}.items())
+        return f"{self.url}{path}?{query}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    from store.db import create_engine_for, upgrade_database
+    from webhooks.auth import make_share_token
+
+    tmp = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{tmp}/browser.db"
+    upgrade_database(url)
+    engine = create_engine_for(url)
+    try:
+        seeded = seed(engine)
+    finally:
+        engine.dispose()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "BATON_DATABASE_URL": url,
+        "BATON_CONFIG": str(seeded.config_path),
+        "BATON_NOW": seeded.now.isoformat(),
+        "BATON_SECRET_KEY": SECRET,
+        "BATON_BIND": f"127.0.0.1:{port}",
+        "BATON_WORKERS": "2",
+        "BATON_LOG_LEVEL": "warning",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"),
+    }
+    env.pop("BATON_DEMO", None)
+    (tmp / "prom").mkdir()
+    log = open(tmp / "gunicorn.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:webhooks.gunicorn_conf",
+            "webhooks.app:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {(tmp / 'gunicorn.log').read_text()[-3000:]}")
+            try:
+                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start: {(tmp / 'gunicorn.log').read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield Server(base, make_share_token(SECRET.encode(), SITE_A, 3600), seeded)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    path = chromium_path()
+    if path is None:
+        _unavailable("Chromium is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright for Python is not installed")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """test-artifacts/screenshots; docs/screenshots too when BATON_UPDATE_SCREENSHOTS=1."""
+    out = ROOT / "test-artifacts" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+DOCS_SCREENSHOTS = {
+    "scorecard",
+    "matrix",
+    "at-risk",
+    "unmapped",
+    "standalone-900",
+    "scorecard-300-dark",
+    "matrix-300-dark",
+}
+"""The ones kept in docs/screenshots (README and docs/plugin.md); the rest stay in test-artifacts."""
+
+
+def save_screenshot(page: object, screenshot_dir: Path, name: str) -> Path:
+    target = screenshot_dir / f"{name}.png"
+    page.screenshot(path=str(target), full_page=True)  # type: ignore[attr-defined]
+    if name in DOCS_SCREENSHOTS and os.environ.get("BATON_UPDATE_SCREENSHOTS", "").lower() in {
+        "1",
+        "true",
+        "yes",
+    }:
+        docs = ROOT / "docs" / "screenshots"
+        docs.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, docs / target.name)
+    return target
