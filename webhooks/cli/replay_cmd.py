@@ -261,9 +261,12 @@ def _process_batch(
     ids = [accepted.delivery_id for _, accepted in pending]
     states = dict(session.execute(select(Delivery.id, Delivery.state).where(Delivery.id.in_(ids))).all())
     session.commit()
-    todo = [
-        (item, acc) for item, acc in pending if states.get(acc.delivery_id) in (inbox.PENDING, inbox.FAILED)
-    ]
+    todo: list[tuple[Item, Any]] = []
+    seen: set[int] = set()
+    for item, acc in pending:  # the same delivery twice in one batch is processed once
+        if acc.delivery_id not in seen and states.get(acc.delivery_id) in (inbox.PENDING, inbox.FAILED):
+            seen.add(acc.delivery_id)
+            todo.append((item, acc))
     if not todo:
         return
     if config is not None:
