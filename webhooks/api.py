@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -232,31 +232,40 @@ def _remaining(frame: pd.DataFrame) -> pd.Series:
     return remaining.where(frame["resolved_at"].isna())
 
 
-def _due_at(row: Mapping[str, Any], remaining_s: float | None, now: datetime, config: Any) -> str | None:
-    """When the live clock reaches its goal on the provider's calendar (if it keeps running)."""
-    if remaining_s is None or (isinstance(remaining_s, float) and math.isnan(remaining_s)):
-        return None
-    try:
-        from scoring.calendar import business_calendar
+def _due_times(frame: pd.DataFrame, now: datetime, config: Any) -> dict[Any, str]:
+    """When each open request's live clock reaches (or reached) its goal on the provider's calendar,
+    assuming it keeps running (a paused clock's due time moves when it resumes)."""
+    import numpy as np
 
-        team = config.teams[row["provider"]]
-        cal = business_calendar(config.calendars[team.calendar])
-        target = abs(float(remaining_s))
-        forward = remaining_s >= 0
-        lo, hi = 0.0, 400 * 86400.0
-        for _ in range(48):
-            mid = (lo + hi) / 2
-            t = now + timedelta(seconds=mid) if forward else now - timedelta(seconds=mid)
-            worked = cal.between(now, t) if forward else cal.between(t, now)
-            if worked >= target:
-                hi = mid
-            else:
-                lo = mid
-        due = now + timedelta(seconds=hi) if forward else now - timedelta(seconds=hi)
-        return pd.Timestamp(due).floor("s").isoformat()
-    except Exception:  # the due time is a convenience; the clock itself is authoritative
-        log.debug("due time not computable", exc_info=True)
-        return None
+    from scoring.calendar import business_calendar
+
+    out: dict[Any, str] = {}
+    open_rows = frame[frame["resolved_at"].isna() & frame["remaining_s"].notna()]
+    if open_rows.empty:
+        return out
+    now_s = now.timestamp()
+    for team, group in open_rows.groupby("provider"):
+        if team not in config.teams:
+            continue
+        try:
+            calendar = business_calendar(config.calendars[config.teams[team].calendar])
+            need = group["remaining_s"].to_numpy(dtype=float)
+            base = calendar.working_time(np.array([now_s]))[0]
+            forward = need >= 0
+            lo = np.where(forward, now_s, now_s - 400 * 86400.0)
+            hi = np.where(forward, now_s + 400 * 86400.0, now_s)
+            for _ in range(45):
+                mid = (lo + hi) / 2
+                worked = calendar.working_time(mid) - base  # negative before now
+                reached = worked >= need
+                hi = np.where(reached, mid, hi)
+                lo = np.where(reached, lo, mid)
+        except Exception:  # the due time is a convenience; the clock itself is authoritative
+            log.debug("due time not computable for %s", team, exc_info=True)
+            continue
+        for index, instant in zip(group.index, hi, strict=True):
+            out[index] = pd.Timestamp(round(float(instant)), unit="s", tz=UTC).isoformat()
+    return out
 
 
 # --- blueprint -----------------------------------------------------------------------------------
@@ -373,6 +382,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
             frame = frame.sort_values("opened_at", ascending=False, kind="stable")
         frame = frame.head(limit)
         base = _site_base_url(p.site, p)
+        due = _due_times(frame, now, config)
         columns = [
             "issue_key",
             "issue_id",
@@ -396,13 +406,11 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
             "paused",
         ]
         out = []
-        for rec, raw in zip(_records(frame, columns), frame.to_dict("records"), strict=True):
+        for rec, index in zip(_records(frame, columns), frame.index, strict=True):
             key = rec.pop("issue_key") or rec["issue_id"]
             rec = {"site": p.site, "issue": key, **rec}
             rec["issue_url"] = f"{base}/browse/{key}" if base and key else None
-            rec["due_at"] = (
-                _due_at(raw, raw.get("remaining_s"), now, config) if rec["resolved_at"] is None else None
-            )
+            rec["due_at"] = due.get(index)
             out.append(rec)
         return jsonify(site=p.site, as_of=pd.Timestamp(now).isoformat(), count=total, requests=out)
 

@@ -261,3 +261,49 @@ def security_headers(response: Response, *, api: bool) -> Response:
     if api:
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# --- `python -m webhooks.auth`: mint a share link --------------------------------------------------
+
+
+def _ttl_seconds(text: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+    text = text.strip().lower()
+    if text[-1:] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print a share link for one site: `python -m webhooks.auth --site acme --base-url URL [--ttl 7d]`.
+
+    Uses BATON_SECRET_KEY from the environment (the same key the server has)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m webhooks.auth", description=main.__doc__)
+    parser.add_argument(
+        "--site", default=DEFAULT_SITE, help="the one site the link may read (default: default)"
+    )
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="where Baton is served")
+    parser.add_argument("--ttl", default="7d", help="lifetime, e.g. 12h, 7d, 4w (default 7d)")
+    parser.add_argument(
+        "--gadget", choices=["scorecard", "matrix", "at-risk", "unmapped"], help="link one gadget"
+    )
+    parser.add_argument(
+        "--token-only", action="store_true", help="print only the token (for DC gadget preferences)"
+    )
+    args = parser.parse_args(argv)
+    key = os.environ.get("BATON_SECRET_KEY")
+    if not key:
+        parser.error("set BATON_SECRET_KEY to the server's key (a link signed with another key is refused)")
+    token = make_share_token(key.encode(), args.site, _ttl_seconds(args.ttl))
+    if args.token_only:
+        print(token)
+    else:
+        path = f"/gadgets/{args.gadget}" if args.gadget else "/"
+        print(f"{args.base_url.rstrip('/')}{path}?{SHARE_PARAM}={token}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

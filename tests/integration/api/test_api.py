@@ -159,6 +159,17 @@ def test_at_risk_requests_equal_the_engine(make_app) -> None:
         assert got["issue_url"] == f"https://acme.atlassian.net/browse/{rec['issue_key']}"
         assert got["due_at"] is not None
         assert (got["remaining_s"] < 0) == (got["state"] == "breached")
+    # due times agree with the ones written into the Jira issue property (connector.writeback)
+    from connector.writeback import due_times
+
+    _, config, now, _ = _engine_frames(app, SITE_A)
+    property_due = due_times(expected, config, now)
+    compared = 0
+    for index, rec in expected.iterrows():
+        if pd.notna(property_due[index]) and pd.notna(rec["resolution_goal_s"]):
+            got = pd.Timestamp(by_key[rec["issue_key"]]["due_at"])
+            assert abs((got - property_due[index]).total_seconds()) <= 1
+            compared += 1
     remaining = [r["remaining_s"] for r in body["requests"]]
     assert remaining == sorted(remaining)
 
@@ -240,3 +251,27 @@ def test_data_center_gadget_xml(make_app, name: str) -> None:
     assert content.get("href", "").startswith(f"https://baton.example.com/gadgets/{name}?")
     assert {p.get("name") for p in root.findall("UserPref")} == {"share", "team", "process", "period"}
     assert client.get("/gadgets/nope.xml").status_code == 404
+
+
+def test_share_link_command(monkeypatch, capsys) -> None:
+    from webhooks.auth import main
+
+    monkeypatch.setenv("BATON_SECRET_KEY", SECRET.decode())
+    assert (
+        main(
+            [
+                "--site",
+                "globex",
+                "--ttl",
+                "2h",
+                "--base-url",
+                "https://baton.example.com",
+                "--gadget",
+                "matrix",
+            ]
+        )
+        == 0
+    )
+    url = capsys.readouterr().out.strip()
+    assert url.startswith("https://baton.example.com/gadgets/matrix?share=")
+    assert verify_share_token(SECRET, url.split("share=", 1)[1]) == "globex"
