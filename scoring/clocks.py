@@ -90,21 +90,26 @@ def goals_for(
     """Goals of many requests: computed once per distinct (process, provider, requester, kind, type,
     priority) combination."""
     n = len(process)
-    by_name = {p.name: p for p in rules.processes}
-    combos: dict[tuple[Any, ...], int] = {}
-    codes = np.empty(n, dtype=np.int64)
-    for i, key in enumerate(zip(process, provider, requester, kind, issue_type, priority, strict=True)):
-        code = combos.get(key)
-        if code is None:
-            code = len(combos)
-            combos[key] = code
-        codes[i] = code
-    table = np.array(
-        [goal_of(by_name[k[0]], k[1], k[2], k[3], k[4], k[5]) for k in combos], dtype=np.float64
-    ).reshape(-1, 3)
     if n == 0:
         return np.zeros(0), np.zeros(0), np.zeros(0)
-    return table[codes, 0], table[codes, 1], table[codes, 2]
+    by_name = {p.name: p for p in rules.processes}
+    columns = (process, provider, requester, kind, issue_type, priority)
+    combined = np.zeros(n, dtype=np.int64)
+    uniques: list[ObjArray] = []
+    for values in columns:
+        codes, found = pd.factorize(values, use_na_sentinel=True)
+        uniques.append(np.asarray(found, dtype=object))
+        combined = combined * (len(found) + 1) + (np.asarray(codes, dtype=np.int64) + 1)
+    keys, inverse = np.unique(combined, return_inverse=True)
+    table = np.empty((len(keys), 3), dtype=np.float64)
+    for row, key in enumerate(keys.tolist()):
+        parts: list[Any] = []
+        for found in reversed(uniques):
+            key, code = divmod(key, len(found) + 1)
+            parts.append(found[code - 1] if code else None)
+        proc, prov, req, knd, itype, prio = reversed(parts)
+        table[row] = goal_of(by_name[proc], prov, req, knd, itype, prio)
+    return table[inverse, 0], table[inverse, 1], table[inverse, 2]
 
 
 def _state(elapsed: FloatArray, goal: FloatArray, ratio: FloatArray, running: npt.NDArray[np.bool_]) -> ObjArray:

@@ -91,13 +91,46 @@ def _cmp_change(a: str, b: str) -> int:
     return (a > b) - (a < b)
 
 
+def _digit_ranks(uniques: npt.NDArray[np.object_]) -> IntArray | None:
+    """Vectorised ranks when every id (but the creation's) is 1-18 ASCII digits, else None."""
+    ordinary = uniques != CREATION_CHANGE_ID
+    try:
+        raw = np.asarray(uniques[ordinary], dtype="S")
+    except (UnicodeEncodeError, ValueError):
+        return None
+    width = raw.dtype.itemsize
+    if width == 0 or width > 18:
+        return None
+    chars = raw.view(np.uint8).reshape(len(raw), width)
+    present = chars != 0
+    lengths = present.sum(axis=1)
+    # ASCII digits only, no embedded NULs (a NUL-padded tail is the only zero byte allowed)
+    if not bool(((chars >= 48) & (chars <= 57) | ~present).all()) or bool((lengths == 0).any()):
+        return None
+    if not bool((present == (np.arange(width) < lengths[:, None])).all()):
+        return None
+    digits = np.where(present, chars.astype(np.int64) - 48, 0)
+    powers = np.where(present, 10 ** np.clip(lengths[:, None] - 1 - np.arange(width), 0, None), 0)
+    values = (digits * powers).sum(axis=1)
+    keys_len = np.zeros(len(uniques), dtype=np.int64)
+    keys_val = np.zeros(len(uniques), dtype=np.int64)
+    keys_len[ordinary] = lengths
+    keys_val[ordinary] = values
+    order = np.lexsort((keys_val, keys_len))
+    ranks = np.empty(len(uniques), dtype=np.int64)
+    ranks[order] = np.arange(len(uniques), dtype=np.int64)
+    return ranks
+
+
 def _change_ranks(uniques: npt.NDArray[np.object_]) -> IntArray:
-    """Rank of each distinct change id in the per-issue order (semantics.md 'Transitions and order')."""
+    """Rank of each distinct change id in the per-issue order (semantics.md 'Transitions and order').
+
+    The creation (`CREATION_CHANGE_ID`) is ordered first by its own flag, so its rank is irrelevant."""
+    fast = _digit_ranks(uniques)
+    if fast is not None:
+        return fast
     texts = [str(u) for u in uniques]
-    simple = all(t.isascii() and t.isdigit() and len(t) <= 18 and (t[0] != "0" or t == "0") for t in texts)
-    if simple:
-        order = np.argsort(np.array([int(t) for t in texts], dtype=np.int64), kind="stable")
-    else:
+    if True:
         def by_text(i: int, j: int) -> int:
             return _cmp_change(texts[i], texts[j])
 
@@ -169,14 +202,26 @@ def derive(
 
     # -- status codes ------------------------------------------------------------------------------
     def col(name: str) -> npt.NDArray[np.object_]:
-        return _obj(transitions[name].to_numpy()[rows]) if name in transitions else np.full(n, None, dtype=object)
+        if name not in transitions:
+            return np.full(n, None, dtype=object)
+        return _obj(transitions[name].to_numpy(dtype=object)[rows])
 
     from_id, from_name, to_id, to_name = col("from_id"), col("from_name"), col("to_id"), col("to_name")
     id_codes, id_uniques = _factorize(np.concatenate([from_id, to_id]))
     name_codes, name_uniques = _factorize(np.concatenate([from_name, to_name]))
     combined = (id_codes + 1) * (len(name_uniques) + 1) + (name_codes + 1)
-    status_keys, status_codes = np.unique(np.concatenate([[0], combined]), return_inverse=True)
-    status_codes = status_codes[1:]
+    span = (len(id_uniques) + 1) * (len(name_uniques) + 1)
+    if span <= 4 * len(combined) + 1024:  # small key space: a lookup table instead of a sort
+        seen = np.zeros(span, dtype=bool)
+        seen[0] = True
+        seen[combined] = True
+        status_keys = np.flatnonzero(seen)
+        lookup = np.zeros(span, dtype=np.int64)
+        lookup[status_keys] = np.arange(len(status_keys))
+        status_codes = lookup[combined]
+    else:
+        status_keys, status_codes = np.unique(np.concatenate([[0], combined]), return_inverse=True)
+        status_codes = status_codes[1:]
     f_code, t_code = status_codes[:n], status_codes[n:]
     n_status = len(status_keys)
     s_id = status_keys // (len(name_uniques) + 1) - 1

@@ -1,0 +1,1 @@
+"""Engine benchmark: `python -m bench.engine` (see bench/README.md, section Engine)."""
