@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -86,11 +86,31 @@ RATIO_FIELDS = frozenset(
     {"timeliness", "response_timeliness", "quality", "ratio_p50", "ratio_p90", "rejection_rate"}
 )
 COUNT_FIELDS = frozenset(
-    {"resolved", "delivered", "rejected", "open_at_risk", "open_breached", "count", "requests", "volume"}
+    {
+        "resolved",
+        "delivered",
+        "rejected",
+        "open_at_risk",
+        "open_breached",
+        "count",
+        "requests",
+        "volume",
+        "met",
+        "with_goal",
+    }
 )
 
 HANDOFF_FIELDS: tuple[str, ...] = ("requester", "provider")
-UNMAPPED_FIELDS: tuple[str, ...] = ("from_team", "to_team", "from_status", "to_status", "count", "examples")
+UNMAPPED_FIELDS: tuple[str, ...] = (
+    "requester",
+    "provider",
+    "from_status",
+    "to_status",
+    "count",
+    "examples",
+    "last_seen",
+)
+"""Unmapped hand-off report: team pair (`requester` hands to `provider`), status pair, count, examples."""
 
 
 def _missing(value: object) -> bool:
@@ -99,7 +119,7 @@ def _missing(value: object) -> bool:
     if isinstance(value, float | np.floating):
         return math.isnan(float(value))
     try:
-        return bool(pd.isna(value))  # type: ignore[arg-type]
+        return bool(pd.isna(cast(Any, value)))
     except (TypeError, ValueError):
         return False
 
@@ -176,13 +196,15 @@ def number(name: str, value: object) -> Any:
         return hours(value)
     if name.endswith("_s"):
         return seconds(value)
-    if name.endswith("_at"):
+    if name.endswith("_at") or name == "last_seen":
         return iso(value)
     if isinstance(value, list | tuple):
         return [text(v) for v in value]
     if isinstance(value, np.ndarray):
         return [text(v) for v in value.tolist()]
-    if isinstance(value, np.integer):
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, np.floating | float):
         return None if _missing(value) else float(value)

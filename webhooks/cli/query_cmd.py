@@ -1,9 +1,226 @@
-"""CLI commands (placeholder: filled in by the area that owns them)."""
+"""`baton requests`, `baton score`, `baton handoffs`: read the derived requests, print table/JSON/CSV.
+
+Numbers come from the engine facade (`scoring.engine`) and are shaped by `webhooks.serialize`, the
+same functions the HTTP JSON API uses, so the CLI and the API print identical figures.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any
+
 import click
+
+from webhooks.cli.common import config_option, db_option, site_option
+
+FORMATS = ("table", "json", "csv")
+
+
+def _parse_instant(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise click.BadParameter(
+            f"'{value}' is not a date (YYYY-MM-DD) or ISO 8601 instant", param_hint=name
+        ) from error
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def query_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by the three query commands."""
+    for option in reversed(
+        [
+            config_option(),
+            db_option(),
+            site_option(),
+            click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
+            click.option("--team", default=None, help="Only this provider team."),
+            click.option(
+                "--since", default=None, help="Only requests alive on/after this date (YYYY-MM-DD or ISO)."
+            ),
+            click.option(
+                "--until", default=None, help="Only requests opened before this date (YYYY-MM-DD or ISO)."
+            ),
+            click.option("--open", "open_only", is_flag=True, help="Only requests still open."),
+            click.option(
+                "--now",
+                "now_text",
+                default=None,
+                help="Evaluate open clocks as of this instant (default: now). For reproducible reports.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+class _Context:
+    def __init__(
+        self,
+        config_path: str | None,
+        db_url: str | None,
+        site: str,
+        team: str | None,
+        since: str | None,
+        until: str | None,
+        open_only: bool,
+        now_text: str | None,
+    ) -> None:
+        from webhooks.cli.replay_cmd import _load_config
+
+        self.config = _load_config(config_path, required=True)
+        if team is not None and team not in self.config.teams:
+            known = ", ".join(sorted(self.config.teams))
+            raise click.BadParameter(
+                f"unknown team '{team}'; the configuration has: {known}", param_hint="--team"
+            )
+        self.db_url = db_url
+        self.site = site
+        self.team = team
+        self.since = _parse_instant(since, "--since")
+        self.until = _parse_instant(until, "--until")
+        self.open_only = open_only
+        self.now = _parse_instant(now_text, "--now") or datetime.now(UTC)
+
+    def requests(self) -> Any:
+        """Stored requests (filtered) with clocks evaluated as of `now`."""
+        from sqlalchemy.orm import Session
+
+        from scoring import engine as scoring_engine
+        from store.requests import load_requests_frame
+        from webhooks.cli.replay_cmd import _open_database
+
+        db = _open_database(self.db_url)
+        try:
+            with Session(db) as session:
+                frame = load_requests_frame(
+                    session,
+                    self.site,
+                    provider=self.team,
+                    open_only=self.open_only,
+                    since=self.since,
+                    until=self.until,
+                )
+        finally:
+            db.dispose()
+        return scoring_engine.evaluate_clocks(frame, self.config, self.now)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def _emit(
+    records: Sequence[dict[str, Any]], fmt: str, title: str, columns: Sequence[str] | None = None
+) -> None:
+    cols = list(columns or (records[0].keys() if records else []))
+    if fmt == "json":
+        click.echo(json.dumps(list(records), indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(cols)
+        for record in records:
+            writer.writerow([_cell(record.get(c)) for c in cols])
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{title} ({len(records)})", show_lines=False)
+        for col in cols:
+            table.add_column(col, overflow="fold")
+        for record in records:
+            table.add_row(*(_cell(record.get(c)) for c in cols))
+        Console(width=max(160, 14 * len(cols))).print(table)
+
+
+@click.command("requests")
+@query_options
+def requests_cmd(**options: Any) -> None:
+    """Internal service requests with their SLA clocks (DESIGN.md section 5 fields)."""
+    from webhooks.serialize import REQUEST_FIELDS, request_records
+
+    fmt = options.pop("fmt")
+    ctx = _Context(**options)
+    records = request_records(ctx.requests(), ctx.site)
+    _emit(records, fmt, "requests", REQUEST_FIELDS)
+
+
+@click.command("score")
+@query_options
+@click.option("--period", type=click.Choice(["week", "month"]), default="week", show_default=True)
+@click.option(
+    "--by",
+    type=click.Choice(["process", "pair", "issue_type"]),
+    default=None,
+    help="Break each team's score down further.",
+)
+def score_cmd(period: str, by: str | None, **options: Any) -> None:
+    """Scorecards per period and team (timeliness, quality, score, counts, ratios)."""
+    from scoring import engine as scoring_engine
+    from webhooks.serialize import SCORE_FIELDS, score_records
+
+    fmt = options.pop("fmt")
+    ctx = _Context(**options)
+    frame = scoring_engine.scorecards(ctx.requests(), ctx.config, ctx.now, period=period, by=by)  # type: ignore[arg-type]
+    records = score_records(frame, by)
+    if ctx.team is not None:
+        records = [r for r in records if r.get("team") == ctx.team]
+    columns = ["period", "team", *([by] if by else []), *SCORE_FIELDS[2:]]
+    _emit(records, fmt, f"scores by {period}" + (f" and {by}" if by else ""), columns)
+
+
+@click.command("handoffs")
+@query_options
+@click.option(
+    "--report", type=click.Choice(["both", "matrix", "unmapped"]), default="both", show_default=True
+)
+def handoffs_cmd(report: str, **options: Any) -> None:
+    """The hand-off matrix (requester x provider) and the unmapped hand-off report for the PMO.
+
+    JSON: `{"matrix": [...], "unmapped": [...]}` (or just the chosen list with --report).
+    CSV with both reports: the matrix, a blank line, then the unmapped report.
+    """
+    from scoring import engine as scoring_engine
+    from webhooks.serialize import handoff_records, unmapped_records
+
+    fmt = options.pop("fmt")
+    ctx = _Context(**options)
+    requests = ctx.requests()
+    matrix = handoff_records(scoring_engine.handoff_matrix(requests, ctx.config, ctx.now))
+    unmapped = unmapped_records(scoring_engine.unmapped_report(requests))
+    if fmt == "json":
+        if report == "both":
+            click.echo(json.dumps({"matrix": matrix, "unmapped": unmapped}, indent=2, ensure_ascii=False))
+        else:
+            _emit(matrix if report == "matrix" else unmapped, fmt, report)
+        return
+    if report in ("both", "matrix"):
+        _emit(matrix, fmt, "hand-off matrix")
+    if report == "both" and fmt == "csv":
+        click.echo("")
+    if report in ("both", "unmapped"):
+        _emit(unmapped, fmt, "unmapped hand-offs")
 
 
 def register(group: click.Group) -> None:
     """Attach this module's commands to the `baton` group."""
+    group.add_command(requests_cmd)
+    group.add_command(score_cmd)
+    group.add_command(handoffs_cmd)

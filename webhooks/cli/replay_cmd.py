@@ -330,6 +330,12 @@ def _load_config(config_path: str | None, required: bool = False) -> Any:
         raise click.ClickException(f"cannot read the configuration {config_path}: {error}") from error
 
 
+class DatabaseUnreachable(click.ClickException):
+    """The database cannot be reached or opened: exit code 2, with what to do."""
+
+    exit_code = 2
+
+
 def _open_database(db_url: str | None) -> Any:
     from store.db import DatabaseUnavailable, create_engine_for, resolve_database_url, upgrade_database
 
@@ -338,9 +344,7 @@ def _open_database(db_url: str | None) -> Any:
         upgrade_database(url)
         return create_engine_for(url)
     except DatabaseUnavailable as error:
-        exc = click.ClickException(str(error))
-        exc.exit_code = 2
-        raise exc from error
+        raise DatabaseUnreachable(str(error)) from error
 
 
 def _progress(quiet: bool) -> Any:
