@@ -213,6 +213,7 @@ class JiraClient:
             session=session,
             timeout=timeout,
             backoff_and_retry=False,
+            retry_with_header=False,  # its own Retry-After retry sleeps without jitter: ours does it
             advanced_mode=True,
         )
         self.requests_sent = 0
