@@ -9,17 +9,16 @@
 | `GET /api/v1/handoffs/unmapped?process=` | unmapped hand-offs with counts |
 
 Every endpoint authenticates (`webhooks.auth.authenticate`) and reads only the principal's site.
-Every number comes from `scoring.engine` over `store.requests.load_requests_frame` and is rounded
-by `webhooks.serialize` (ratios 4 decimals, seconds integers, scores 1 decimal), exactly like the
-CLI's JSON, so the CLI, this API and the gadgets show the same numbers.
+Every number comes from `scoring.engine` over `store.requests.load_requests_frame` and is shaped and
+rounded by `webhooks.serialize` (ratios 4 decimals, seconds integers, scores 1 decimal), the same
+functions the CLI's JSON uses, so the CLI, this API and the gadgets show the same numbers.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +26,7 @@ import pandas as pd
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from sqlalchemy.orm import Session
 
+from webhooks import serialize
 from webhooks.auth import AuthError, Principal, authenticate, security_headers
 
 log = logging.getLogger("baton.webhooks.api")
@@ -37,8 +37,6 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 200
 INTAKE = "intake"
 STATES = ("met", "breached", "at_risk", "running", "none")
-
-RATIO_FIELDS = ("timeliness", "response_timeliness", "quality", "rejection_rate", "ratio_p50", "ratio_p90")
 
 
 class BadRequest(Exception):
@@ -53,72 +51,6 @@ class Unavailable(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
-
-
-# --- rounding: one place, shared with the CLI ------------------------------------------------------
-
-
-def _local_round(name: str, value: Any) -> Any:
-    """Fallback with the serialisation rules of webhooks.serialize (used only if it is absent)."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp | datetime):
-        ts = pd.Timestamp(value)
-        if pd.isna(ts):
-            return None
-        return (ts if ts.tzinfo else ts.tz_localize(UTC)).isoformat()
-    if name == "score":
-        return round(float(value), 1)
-    if name in RATIO_FIELDS:
-        return round(float(value), 4)
-    if name.endswith("_s"):
-        return round(float(value))
-    if name.endswith("_hours"):
-        return round(float(value), 2)
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def _rounder() -> Callable[[str, Any], Any]:
-    try:
-        from webhooks import serialize  # the CLI's serialisation, once it exists
-    except ImportError:
-        return _local_round
-    fn = getattr(serialize, "json_value", None) or getattr(serialize, "value", None)
-    return fn if callable(fn) else _local_round
-
-
-def _records(frame: pd.DataFrame, columns: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    try:
-        from webhooks import serialize
-
-        to_records = getattr(serialize, "frame_records", None) or getattr(serialize, "records", None)
-    except ImportError:
-        to_records = None
-    cols = list(columns) if columns is not None else list(frame.columns)
-    if to_records is not None:
-        return list(to_records(frame[cols]))
-    rnd = _rounder()
-    out: list[dict[str, Any]] = []
-    for rec in frame[cols].to_dict("records"):
-        out.append({k: _clean(k, v, rnd) for k, v in rec.items()})
-    return out
-
-
-def _clean(name: str, value: Any, rnd: Callable[[str, Any], Any]) -> Any:
-    if isinstance(value, list | tuple):
-        return [_clean(name, v, rnd) for v in value]
-    if (
-        value is not None
-        and not isinstance(value, str | bool | list)
-        and pd.api.types.is_scalar(value)
-        and pd.isna(value)
-    ):
-        return None
-    return rnd(name, value)
 
 
 # --- data access ---------------------------------------------------------------------------------
@@ -327,7 +259,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         periods = _period_labels(now, period, count, config.scoring.timezone)
         current = periods[-1]
         rows = rows[rows["period"].isin(periods)]
-        records = _records(rows)
+        records = serialize.score_records(rows)
         teams = [team] if team else list(config.teams)
         cards = []
         for t in teams:
@@ -383,34 +315,18 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         frame = frame.head(limit)
         base = _site_base_url(p.site, p)
         due = _due_times(frame, now, config)
-        columns = [
-            "issue_key",
-            "issue_id",
-            "process",
-            "provider",
-            "requester",
-            "kind",
-            "opened_at",
-            "first_response_at",
-            "resolved_at",
-            "outcome",
-            "rejected",
-            "response_elapsed_s",
-            "resolution_elapsed_s",
-            "response_goal_s",
-            "resolution_goal_s",
-            "response_state",
-            "resolution_state",
-            "state",
-            "remaining_s",
-            "paused",
-        ]
         out = []
-        for rec, index in zip(_records(frame, columns), frame.index, strict=True):
-            key = rec.pop("issue_key") or rec["issue_id"]
-            rec = {"site": p.site, "issue": key, **rec}
-            rec["issue_url"] = f"{base}/browse/{key}" if base and key else None
-            rec["due_at"] = due.get(index)
+        records = serialize.request_records(frame, p.site)
+        for rec, (index, row) in zip(records, frame.iterrows(), strict=True):
+            key = rec["issue"]
+            rec.update(
+                issue_id=serialize.text(row["issue_id"]),
+                state=serialize.text(row["state"]) or "none",
+                remaining_s=serialize.seconds(row["remaining_s"]),
+                paused=serialize.boolean(row["paused"]),
+                issue_url=f"{base}/browse/{key}" if base and key else None,
+                due_at=due.get(index),
+            )
             out.append(rec)
         return jsonify(site=p.site, as_of=pd.Timestamp(now).isoformat(), count=total, requests=out)
 
@@ -426,7 +342,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         if process:
             frame = frame[frame["process"] == process]
         table = engine.handoff_matrix(frame, config, now)
-        cells = _records(table)
+        cells = serialize.handoff_records(table)
         for c in cells:
             c["requester"] = c["requester"] if c["requester"] is not None else INTAKE
         order = {t: i for i, t in enumerate([INTAKE, *config.teams])}
@@ -453,7 +369,10 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
             frame = frame[frame["process"] == process]
         table = engine.unmapped_report(frame)
         return jsonify(
-            site=p.site, as_of=pd.Timestamp(_now()).isoformat(), process=process, rows=_records(table)
+            site=p.site,
+            as_of=pd.Timestamp(_now()).isoformat(),
+            process=process,
+            rows=serialize.unmapped_records(table),
         )
 
     return bp
