@@ -318,7 +318,9 @@ def derive_issue(
         if open_request is not None:
             if to.what == "pause" and not in_pause:
                 open_request.pauses.append([at, None])
-            elif to.what != "pause" and in_pause and open_request.pauses and open_request.pauses[-1][1] is None:
+            elif (
+                to.what != "pause" and in_pause and open_request.pauses and open_request.pauses[-1][1] is None
+            ):
                 open_request.pauses[-1][1] = at
         in_pause = to.what == "pause"
         if to.what != "pause":
@@ -347,7 +349,9 @@ def derive_issue(
             resolve("delivered", at)
             open_request = open_new(team_b, team_a, "new", t, to)
             continue
-        if team_b is not None and ((team_a is not None and view.upstream(team_b, team_a)) or a.what == "done"):
+        if team_b is not None and (
+            (team_a is not None and view.upstream(team_b, team_a)) or a.what == "done"
+        ):
             resolve("returned", at)
             for earlier in reversed(requests):
                 if earlier.provider == team_b and earlier.outcome == "delivered":
@@ -435,7 +439,9 @@ class Oracle:
             process = process_of(self.config, facts)
             if process is None or facts is None:
                 continue
-            requests = derive_issue(self.config, self.views[process], facts, sort_transitions(by_issue[issue_id]))
+            requests = derive_issue(
+                self.config, self.views[process], facts, sort_transitions(by_issue[issue_id])
+            )
             for request in requests:
                 self.measure(request, None if now is None else _epoch(now))
             out.extend(requests)
@@ -445,7 +451,9 @@ class Oracle:
         """Elapsed working seconds and states; open clocks run to `now` (or to `clock_at`)."""
         calendar = self.calendar_of(request.provider)
         until = now if now is not None else request.clock_at
-        assert until is not None
+        if until is None:  # resolved: every clock has stopped
+            assert request.resolved_at is not None
+            until = request.resolved_at
 
         def elapsed(start: float, end: float) -> float:
             total = calendar.working_seconds(start, end)
@@ -459,12 +467,17 @@ class Oracle:
 
         response_end = request.first_response_at
         resolution_end = request.resolved_at
-        request.response_elapsed_s = elapsed(request.opened_at, until if response_end is None else response_end)
+        request.response_elapsed_s = elapsed(
+            request.opened_at, until if response_end is None else response_end
+        )
         request.resolution_elapsed_s = elapsed(
             request.opened_at, until if resolution_end is None else resolution_end
         )
         request.response_state = _state(
-            request.response_elapsed_s, request.response_goal_s, response_end is not None, request.at_risk_ratio
+            request.response_elapsed_s,
+            request.response_goal_s,
+            response_end is not None,
+            request.at_risk_ratio,
         )
         request.resolution_state = _state(
             request.resolution_elapsed_s, request.resolution_goal_s, resolution_end is not None,
@@ -480,7 +493,9 @@ class Oracle:
             return f"{year}-W{week:02d}"
         return f"{local.year}-{local.month:02d}"
 
-    def scorecards(self, requests: list[Request], now: datetime, period: str = "week") -> dict[tuple[str, str], dict]:
+    def scorecards(
+        self, requests: list[Request], now: datetime, period: str = "week"
+    ) -> dict[tuple[str, str], dict]:
         """(period, team) -> fields of DESIGN.md section 5; `requests` measured as of `now`."""
         cards: dict[tuple[str, str], list[Request]] = {}
         for r in requests:
@@ -500,7 +515,9 @@ class Oracle:
             delivered = [r for r in resolved if r.outcome == "delivered"]
             rejected = [r for r in delivered if r.rejected]
             timeliness = _ratio(sum(r.resolution_state == "met" for r in with_goal), len(with_goal))
-            response = _ratio(sum(r.response_state == "met" for r in with_response_goal), len(with_response_goal))
+            response = _ratio(
+                sum(r.response_state == "met" for r in with_response_goal), len(with_response_goal)
+            )
             quality = None if not delivered else 1 - len(rejected) / len(delivered)
             parts = [(weights.timeliness, timeliness), (weights.quality, quality)]
             parts = [(w, v) for w, v in parts if v is not None]

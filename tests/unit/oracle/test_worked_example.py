@@ -78,10 +78,20 @@ def test_weekly_scores(requests: list[Request]) -> None:
     qa, dev, ops = cards[("2026-W10", "qa")], cards[("2026-W10", "dev")], cards[("2026-W10", "ops")]
     assert (qa["timeliness"], qa["response_timeliness"], qa["quality"], qa["score"]) == (1.0, 0.5, 1.0, 100.0)
     assert (qa["resolved"], qa["delivered"], qa["rejected"]) == (2, 1, 0)
-    assert (dev["timeliness"], dev["response_timeliness"], dev["quality"], dev["score"]) == (None, None, 0.5, 50.0)
+    assert (dev["timeliness"], dev["response_timeliness"], dev["quality"], dev["score"]) == (
+        None,
+        None,
+        0.5,
+        50.0,
+    )
     assert (dev["resolved"], dev["delivered"], dev["rejected"]) == (2, 2, 1)
     assert dev["rework_hours"] == 5.0
-    assert (ops["timeliness"], ops["response_timeliness"], ops["quality"], ops["score"]) == (1.0, 0.0, 1.0, 100.0)
+    assert (ops["timeliness"], ops["response_timeliness"], ops["quality"], ops["score"]) == (
+        1.0,
+        0.0,
+        1.0,
+        100.0,
+    )
     assert (ops["resolved"], ops["delivered"], ops["rejected"]) == (1, 1, 0)
     assert qa["ratio_p50"] == pytest.approx((8 / 16 + 4 / 16) / 2)
     assert ops["ratio_p90"] == pytest.approx(15 / 24)

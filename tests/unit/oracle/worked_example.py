@@ -17,7 +17,10 @@ CONFIG = BatonConfig.model_validate(
         "teams": {
             "dev": {"calendar": "berlin", "statuses": {"active": ["In Development"]}},
             "qa": {"calendar": "berlin", "statuses": {"queue": ["Ready for QA"], "active": ["In QA"]}},
-            "ops": {"calendar": "berlin", "statuses": {"queue": ["Ready to Deploy"], "active": ["Deploying"]}},
+            "ops": {
+                "calendar": "berlin",
+                "statuses": {"queue": ["Ready to Deploy"], "active": ["Deploying"]},
+            },
         },
         "processes": {
             "delivery": {
@@ -34,7 +37,9 @@ CONFIG = BatonConfig.model_validate(
     }
 )
 
-FACTS = IssueFacts(issue_id="10001", issue_key="PROJ-1", project="PROJ", issue_type="Story", priority="Medium")
+FACTS = IssueFacts(
+    issue_id="10001", issue_key="PROJ-1", project="PROJ", issue_type="Story", priority="Medium"
+)
 
 
 def berlin(day: int, hour: int, minute: int = 0) -> datetime:
@@ -59,5 +64,7 @@ TRANSITIONS = [
     for i, (at, frm, to) in enumerate(_STEPS)
 ]
 
-REOPEN = Transition(FACTS.issue_id, berlin(9, 10), None, "Done", None, "In Development", "200", "bob", "PROJ-1")
+REOPEN = Transition(
+    FACTS.issue_id, berlin(9, 10), None, "Done", None, "In Development", "200", "bob", "PROJ-1"
+)
 """The follow-up: the next Monday 10:00 the issue goes Done -> In Development."""

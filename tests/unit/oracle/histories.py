@@ -1,0 +1,453 @@
+"""Configs and random but consistent Jira histories for comparing the engine with the oracle.
+
+Each config comes with the universe of statuses a random walk may visit: owned statuses of several
+teams (queue and active), pause, done, unowned, statuses matched by id, names in odd case/spacing, and
+statuses that mean different things in different processes. A history is a walk: every transition's
+`from` is the previous transition's `to`, timestamps never go back (equal timestamps happen), change ids
+grow as numbers of varying length.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from config.schema import BatonConfig
+from scoring.model import CREATION_CHANGE_ID, ISSUE_COLUMNS, TRANSITION_COLUMNS, IssueFacts, Transition
+from tests.unit.oracle.worked_example import CONFIG as WORKED_CONFIG
+
+settings.register_profile(
+    "default", max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.register_profile(
+    "thorough",
+    max_examples=2500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("BATON_HYPOTHESIS_PROFILE", "default"))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A config and what random issues of it look like."""
+
+    name: str
+    config: BatonConfig
+    categories: Mapping[str, str]
+    statuses: tuple[tuple[str | None, str], ...]
+    """(status id, status name) pairs a walk may visit."""
+    projects: tuple[str, ...]
+    issue_types: tuple[str, ...]
+    priorities: tuple[str | None, ...]
+    start: datetime
+    """Histories start within a few days after this instant (UTC)."""
+
+
+# A: stages, four calendars (lunch break + DE holidays, CN holidays, 24x7, New York with Saturday hours),
+# requester and when-rows, rework goals, an unmapped goal, reopen window of 3 days, two processes
+# (the second with done by Jira status category). Spans the EU switch to summer time (2026-03-29)
+# and Good Friday / Easter Monday / Qingming.
+RELAY = BatonConfig.model_validate(
+    {
+        "calendars": {
+            "berlin": {
+                "timezone": "Europe/Berlin",
+                "hours": {"mon-fri": ["09:00-12:30", "13:30-17:00"]},
+                "holidays": {"country": "DE", "subdivision": "BE", "extra": ["2026-03-26"]},
+            },
+            "shanghai": {
+                "timezone": "Asia/Shanghai",
+                "hours": {"mon-fri": ["09:00-12:00", "13:00-18:00"]},
+                "holidays": {"country": "CN"},
+            },
+            "always": "24x7",
+            "newyork": {
+                "timezone": "America/New_York",
+                "hours": {"mon-fri": ["08:00-16:00"], "sat": ["10:00-14:00"]},
+            },
+        },
+        "teams": {
+            "dev": {
+                "calendar": "berlin",
+                "statuses": {"queue": ["Selected for Development"], "active": ["In Development"]},
+            },
+            "qa": {"calendar": "shanghai", "statuses": {"queue": ["Ready for QA"], "active": ["In QA"]}},
+            "ops": {
+                "calendar": "always",
+                "statuses": {"queue": ["Ready to Deploy"], "active": ["Deploying"]},
+            },
+            "sec": {
+                "calendar": "newyork",
+                "statuses": {"queue": ["Security Review"], "active": ["Security Testing"]},
+            },
+        },
+        "processes": {
+            "delivery": {
+                "match": {"projects": ["PROJ"]},
+                "stages": ["dev", "qa", "ops"],
+                "pause": ["Blocked", "On Hold"],
+                "done": ["Done", "Won't Do"],
+                "reopen_window": "3d",
+                "at_risk": 0.8,
+                "unmapped_goal": {"response": "2h", "resolution": "6h"},
+                "sla": [
+                    {
+                        "provider": "qa",
+                        "requester": "dev",
+                        "when": {"priority": ["Highest", "high"]},
+                        "response": "1h",
+                        "resolution": "4h",
+                        "rework": "2h",
+                        "at_risk": 0.5,
+                    },
+                    {"provider": "qa", "response": "4h", "resolution": "16h", "rework": "8h"},
+                    {
+                        "provider": "ops",
+                        "when": {"issue_type": ["bug"]},
+                        "response": "30m",
+                        "resolution": "2h",
+                    },
+                    {"provider": "ops", "response": "8h", "resolution": "1d"},
+                    {"provider": "dev", "requester": "done", "resolution": "8h", "rework": "4h"},
+                    {"provider": "sec", "resolution": "1d"},
+                ],
+            },
+            "security": {
+                "match": {"projects": ["SEC", "proj"], "issue_types": ["Vulnerability"]},
+                "stages": ["sec", "dev"],
+                "pause": ["Blocked"],
+                "sla": [
+                    {"provider": "sec", "response": "2h", "resolution": "8h", "rework": "4h"},
+                    {"provider": "dev", "response": "1h", "resolution": "1d"},
+                ],
+            },
+        },
+        "scoring": {"weights": {"timeliness": 0.5, "quality": 0.5}},
+    }
+)
+
+RELAY_SPEC = Spec(
+    name="relay",
+    config=RELAY,
+    categories={"name:done": "done", "name:closed": "done", "name:to do": "new", "name:won't do": "done"},
+    statuses=(
+        (None, "To Do"),
+        (None, "Backlog"),
+        (None, "Selected for Development"),
+        (None, "In Development"),
+        (None, "in  development"),
+        (None, "Ready for QA"),
+        (None, "In QA"),
+        (None, "Ready to Deploy"),
+        (None, "Deploying"),
+        (None, "Security Review"),
+        (None, "Security Testing"),
+        (None, "Blocked"),
+        (None, "On Hold"),
+        (None, "Done"),
+        (None, "Won't Do"),
+        (None, "Closed"),
+    ),
+    projects=("PROJ", "SEC", "OTHER"),
+    issue_types=("Story", "Bug", "Vulnerability"),
+    priorities=("Highest", "High", "Medium", None),
+    start=datetime(2026, 3, 23, 6, 0, tzinfo=UTC),
+)
+
+# B: explicit hand-offs with a shortcut (build -> release), statuses by id, a process-level ownership
+# override ("Review" belongs to release in the hotfix process), done by category in one process, a
+# lunch-break London calendar and 24x7, reopen window of 1 day, weights 0.7 / 0.3.
+HANDOFFS = BatonConfig.model_validate(
+    {
+        "calendars": {
+            "london": {
+                "timezone": "Europe/London",
+                "hours": {"mon-thu": ["09:00-12:00", "13:00-17:30"], "fri": ["09:00-12:00"]},
+                "holidays": {"country": "GB", "subdivision": "ENG", "extra": ["2026-03-31"], "working": ["2026-04-06"]},
+            },
+            "always": "24x7",
+        },
+        "teams": {
+            "analysis": {"calendar": "london", "statuses": {"queue": ["Backlog Review"], "active": ["Analysis"]}},
+            "build": {"calendar": "london", "statuses": {"queue": [{"id": "20001"}], "active": ["Building"]}},
+            "review": {"calendar": "always", "statuses": {"queue": ["Review"], "active": ["Reviewing"]}},
+            "release": {"calendar": "always", "statuses": {"queue": ["Release Queue"], "active": ["Releasing"]}},
+        },
+        "processes": {
+            "main": {
+                "match": {"projects": ["ALPHA"], "issue_types": ["Story", "Bug"]},
+                "handoffs": [
+                    {"from": "analysis", "to": "build"},
+                    {"from": "build", "to": "review"},
+                    {"from": "review", "to": "release"},
+                    {"from": "build", "to": "release"},
+                ],
+                "pause": ["Waiting"],
+                "done": [{"id": "30001"}, "Done"],
+                "reopen_window": "1d",
+                "sla": [
+                    {"provider": "build", "requester": "analysis", "response": "2h", "resolution": "1d"},
+                    {"provider": "build", "response": "1h", "resolution": "4h", "rework": "3h", "at_risk": 0.9},
+                    {"provider": "review", "when": {"issue_type": ["Bug"], "priority": ["P1"]}, "response": "15m",
+                     "resolution": "1h"},
+                    {"provider": "review", "response": "4h", "resolution": "12h"},
+                    {"provider": "release", "resolution": "2h", "rework": "1h"},
+                ],
+            },
+            "hotfix": {
+                "match": {"projects": ["ALPHA", "BETA"]},
+                "handoffs": [{"from": "build", "to": "release"}, {"from": "analysis", "to": "build"}],
+                "pause": ["Waiting", "Review Hold"],
+                "ownership": {"release": {"queue": ["Review"], "active": ["Releasing"]}},
+                "at_risk": 0.5,
+                "sla": [
+                    {"provider": "release", "response": "1h", "resolution": "3h"},
+                    {"provider": "build", "when": {"priority": ["P1"]}, "resolution": "2h", "rework": "1h"},
+                ],
+            },
+        },
+        "scoring": {"weights": {"timeliness": 0.7, "quality": 0.3}, "timezone": "Europe/London"},
+    }
+)  # fmt: skip
+
+HANDOFFS_SPEC = Spec(
+    name="handoffs",
+    config=HANDOFFS,
+    categories={"id:30001": "done", "id:40001": "done", "name:done": "done", "id:10000": "new"},
+    statuses=(
+        ("10000", "Open"),
+        ("10001", "Backlog Review"),
+        ("10002", "Analysis"),
+        ("20001", "Ready"),
+        ("20001", "Ready for Build"),
+        ("20002", "Building"),
+        ("20003", "Review"),
+        ("20004", "Reviewing"),
+        ("20005", "Release Queue"),
+        ("20006", "Releasing"),
+        ("20007", "Waiting"),
+        ("20008", "Review Hold"),
+        ("30001", "Shipped"),
+        ("40001", "Closed"),
+        ("40002", "Done"),
+    ),
+    projects=("ALPHA", "BETA", "GAMMA"),
+    issue_types=("Story", "Bug", "Task"),
+    priorities=("P1", "P2", None),
+    start=datetime(2026, 3, 26, 7, 0, tzinfo=UTC),
+)
+
+# C: DST crossing on both sides of the Atlantic (EU 2026-10-25, US 2026-11-01), a Sunday working
+# 00:00-24:00 in New York (a 25-hour working day when the clocks go back), quarter-hour boundaries,
+# scores in New York time.
+DST = BatonConfig.model_validate(
+    {
+        "calendars": {
+            "ny": {
+                "timezone": "America/New_York",
+                "hours": {"mon-fri": ["09:00-17:00"], "sun": ["00:00-24:00"]},
+                "holidays": {"country": "US", "subdivision": "NY"},
+            },
+            "berlin": {
+                "timezone": "Europe/Berlin",
+                "hours": {"mon-fri": ["07:30-11:45", "12:15-16:00"]},
+            },
+        },
+        "teams": {
+            "front": {"calendar": "ny", "statuses": {"queue": ["Triage"], "active": ["Fixing"]}},
+            "back": {
+                "calendar": "berlin",
+                "statuses": {"queue": ["Backend Queue"], "active": ["Backend Work"]},
+            },
+            "verify": {"calendar": "ny", "statuses": {"queue": ["Verify"], "active": ["Verifying"]}},
+        },
+        "processes": {
+            "support": {
+                "match": {"projects": ["DST"]},
+                "stages": ["front", "back", "verify"],
+                "pause": ["Parked"],
+                "done": ["Resolved"],
+                "reopen_window": "10d",
+                "sla": [
+                    {"provider": "front", "response": "30m", "resolution": "3h"},
+                    {"provider": "back", "response": "2h", "resolution": "10h", "rework": "5h"},
+                    {"provider": "verify", "requester": "back", "response": "1h", "resolution": "6h"},
+                    {"provider": "verify", "resolution": "20h", "rework": "20h"},
+                ],
+            }
+        },
+        "scoring": {"weights": {"timeliness": 0.6, "quality": 0.4}, "timezone": "America/New_York"},
+    }
+)
+
+DST_SPEC = Spec(
+    name="dst",
+    config=DST,
+    categories={},
+    statuses=(
+        (None, "New"),
+        (None, "Triage"),
+        (None, "Fixing"),
+        (None, "Backend Queue"),
+        (None, "Backend Work"),
+        (None, "Verify"),
+        (None, "Verifying"),
+        (None, "Parked"),
+        (None, "Resolved"),
+    ),
+    projects=("DST",),
+    issue_types=("Incident",),
+    priorities=("P1", None),
+    start=datetime(2026, 10, 22, 12, 0, tzinfo=UTC),
+)
+
+WORKED_SPEC = Spec(
+    name="worked",
+    config=WORKED_CONFIG,
+    categories={},
+    statuses=((None, "To Do"), (None, "In Development"), (None, "Ready for QA"), (None, "In QA"),
+              (None, "Ready to Deploy"), (None, "Deploying"), (None, "Done")),
+    projects=("PROJ",),
+    issue_types=("Story",),
+    priorities=("Medium",),
+    start=datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
+)  # fmt: skip
+"""DESIGN.md's worked example config; random walks over it are the plainest case."""
+
+SPECS = {spec.name: spec for spec in (RELAY_SPEC, HANDOFFS_SPEC, DST_SPEC, WORKED_SPEC)}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    spec_name: str
+    issues: tuple[IssueFacts, ...]
+    transitions: tuple[Transition, ...]
+    now: datetime
+
+    def __repr__(self) -> str:
+        lines = [f"Scenario(config={self.spec_name!r}, now={self.now.isoformat()})"]
+        for facts in self.issues:
+            lines.append(f"  issue {facts.issue_id} {facts.project} {facts.issue_type} {facts.priority}")
+        for t in self.transitions:
+            frm = t.from_name if t.from_id is None else f"{t.from_name}#{t.from_id}"
+            to = t.to_name if t.to_id is None else f"{t.to_name}#{t.to_id}"
+            lines.append(f"  {t.issue_id} {t.at.isoformat()} [{t.change_id}] {frm!r} -> {to!r}")
+        return "\n".join(lines)
+
+
+_GAP = st.one_of(
+    st.just(0),  # the same instant as the previous change
+    st.integers(1, 3600),
+    st.integers(3600, 20 * 3600),
+    st.integers(20 * 3600, 4 * 86400),
+    st.sampled_from([900, 1800, 3600, 7200, 4 * 3600, 86400]),  # slot boundaries, exact goals (24x7)
+    st.sampled_from([86400, 3 * 86400, 10 * 86400]),  # exactly a reopen window
+)
+
+
+@st.composite
+def issue_history(draw: st.DrawFn, spec: Spec, issue_id: str) -> tuple[IssueFacts, list[Transition]]:
+    facts = IssueFacts(
+        issue_id=issue_id,
+        issue_key=f"K-{issue_id}",
+        project=draw(st.sampled_from(spec.projects)),
+        issue_type=draw(st.sampled_from(spec.issue_types)),
+        priority=draw(st.sampled_from(spec.priorities)),
+    )
+    at = spec.start + timedelta(seconds=draw(st.integers(0, 5 * 86400)))
+    change = draw(st.integers(1, 120))
+    walk = draw(st.lists(st.sampled_from(spec.statuses), min_size=1, max_size=14))
+    midway = draw(st.booleans())
+    current: tuple[str | None, str] | None = draw(st.sampled_from(spec.statuses)) if midway else None
+    transitions: list[Transition] = []
+    for index, status in enumerate(walk):
+        if index == 0 and current is None:
+            change_id = CREATION_CHANGE_ID
+        else:
+            change_id = str(change)
+            change += draw(st.integers(1, 40))
+        if index > 0:
+            at = at + timedelta(seconds=draw(_GAP))
+        frm_id, frm_name = current if current is not None else (None, None)
+        transitions.append(
+            Transition(issue_id, at, frm_id, frm_name, status[0], status[1], change_id, "u", facts.issue_key)
+        )
+        current = status
+    return facts, transitions
+
+
+@st.composite
+def scenarios(draw: st.DrawFn, spec: Spec, max_issues: int = 3) -> Scenario:
+    count = draw(st.integers(1, max_issues))
+    issues: list[IssueFacts] = []
+    transitions: list[Transition] = []
+    for n in range(count):
+        facts, history = draw(issue_history(spec, f"{100 + n}"))
+        issues.append(facts)
+        transitions.extend(history)
+    last = max(t.at for t in transitions)
+    now = last + timedelta(seconds=draw(st.one_of(st.just(0), st.integers(0, 6 * 86400))))
+    return Scenario(spec.name, tuple(issues), tuple(transitions), now)
+
+
+# -- frames ------------------------------------------------------------------------------------------
+
+
+def transition_frame(transitions: list[Transition] | tuple[Transition, ...]) -> pd.DataFrame:
+    rows = [
+        {
+            "issue_id": t.issue_id,
+            "at": t.at,
+            "change_id": t.change_id,
+            "from_id": t.from_id,
+            "from_name": t.from_name,
+            "to_id": t.to_id,
+            "to_name": t.to_name,
+            "author": t.author,
+        }
+        for t in transitions
+    ]
+    frame = pd.DataFrame(rows, columns=list(TRANSITION_COLUMNS))
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame
+
+
+def issue_frame(issues: list[IssueFacts] | tuple[IssueFacts, ...]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{c: getattr(f, c) for c in ISSUE_COLUMNS} for f in issues], columns=list(ISSUE_COLUMNS)
+    )
+
+
+def plain(value: object) -> object:
+    """A frame cell as a comparable plain value: epoch seconds for instants, None for missing."""
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        if pd.isna(value):
+            return None
+        return pd.Timestamp(value).timestamp()
+    if isinstance(value, float) and value != value:
+        return None
+    try:
+        if pd.isna(value):  # type: ignore[call-overload]
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()  # type: ignore[no-any-return,attr-defined]
+    if isinstance(value, str):
+        return str(value)  # StrEnum -> str
+    return value
+
+
+def engine_rows(frame: pd.DataFrame) -> list[dict[str, object]]:
+    rows = [{k: plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return sorted(rows, key=lambda r: (str(r["issue_id"]), int(r["seq"])))  # type: ignore[call-overload]
