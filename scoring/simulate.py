@@ -453,9 +453,11 @@ def simulate_frames(
             [ISSUE_TYPE_WEIGHTS[ISSUE_TYPES.index(x)] if x in ISSUE_TYPES else 0.2 for x in flow.issue_types]
         )
         issue_type[members] = rng.choice(types, size=m, p=type_weights / type_weights.sum())
-        created[members] = _snap_to_working_hours(
+        snapped = _snap_to_working_hours(
             rng, created_raw[members], np.full(m, flow.offsets[1], np.int64), np.zeros(m, dtype=bool)
         )
+        # every issue exists by `end`: a creation snapped past it keeps its raw (off-hours) time
+        created[members] = np.where(snapped > t1, created_raw[members], snapped)
         i, s_from, s_to, at = _simulate_flow(rng, flow, created[members], t1, params)
         names = np.array([st.name if st else None for st in flow.states] + [None], dtype=object)
         ids = np.array([st.status_id if st else None for st in flow.states] + [None], dtype=object)
