@@ -1,0 +1,1 @@
+"""Backfill benchmark: `python -m bench.backfill` (see bench/README.md, section "Backfill")."""
