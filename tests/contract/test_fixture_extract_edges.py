@@ -1,0 +1,116 @@
+"""Edge cases of payload extraction, built by editing real fixtures loaded from disk."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scoring.extract import (
+    UnsupportedPayload,
+    extract_issue,
+    extract_payload,
+    iter_documents,
+    parse_jira_datetime,
+    transitions_from_histories,
+)
+from scoring.model import CREATION_CHANGE_ID
+
+STATUS_CHANGED = "jira-webhooks/jira-to-matrix/webhooks/issue/updated/status-changed.json"
+CLOUD_STARTED = "jira-webhooks/mattermost-plugin-jira/webhook-issue-updated-started-working.json"
+CLOUD_CREATED = "jira-webhooks/mattermost-plugin-jira/webhook-issue-created.json"
+AA_SEARCH = "jira-rest/actionableagile-jira-to-analytics/jira-issues-request.json"
+
+
+def load(fixtures: Path, rel: str) -> Any:
+    return json.loads((fixtures / rel).read_text(encoding="utf-8"))
+
+
+def test_epoch_ms_timestamp_is_utc(fixtures: Path) -> None:
+    (t,) = extract_payload(load(fixtures, CLOUD_STARTED)).transitions
+    assert t.at == datetime(2019, 2, 16, 3, 14, 22, 39000, tzinfo=UTC)
+
+
+def test_string_timestamp_far_from_updated_is_read_in_updated_offset(fixtures: Path) -> None:
+    payload = load(fixtures, STATUS_CHANGED)
+    payload["timestamp"] = "2019-1-30 18:00:00,000"  # hours after issue.fields.updated (+0300)
+    (t,) = extract_payload(payload).transitions
+    assert t.at == datetime(2019, 1, 30, 15, 0, tzinfo=UTC)
+
+
+def test_us_style_string_timestamp(fixtures: Path) -> None:
+    payload = load(fixtures, STATUS_CHANGED)
+    payload["timestamp"] = "1/30/2019, 3:51:34 PM,870"
+    (t,) = extract_payload(payload).transitions
+    assert t.at == parse_jira_datetime("2019-01-30T15:51:33.199+0300")
+
+
+def test_string_timestamp_without_updated_is_utc(fixtures: Path) -> None:
+    payload = load(fixtures, STATUS_CHANGED)
+    del payload["issue"]["fields"]["updated"]
+    (t,) = extract_payload(payload).transitions
+    assert t.at == datetime(2019, 1, 30, 15, 51, 34, 870000, tzinfo=UTC)
+
+
+def test_two_status_items_in_one_changelog_get_distinct_ids(fixtures: Path) -> None:
+    payload = load(fixtures, CLOUD_STARTED)
+    item = next(i for i in payload["changelog"]["items"] if i.get("fieldId") == "status")
+    second = dict(item, **{"from": "3", "fromString": "In Progress", "to": "10002", "toString": "Done"})
+    payload["changelog"]["items"].append(second)
+    ids = [t.change_id for t in extract_payload(payload).transitions]
+    assert ids == ["10227", "10227#2"]
+
+
+def test_created_event_with_status_item_dates_creation_at_fields_created(fixtures: Path) -> None:
+    (t,) = extract_payload(load(fixtures, CLOUD_CREATED)).transitions
+    assert t.change_id == CREATION_CHANGE_ID
+    assert t.at == parse_jira_datetime("2019-02-15T19:01:52.971-0800")
+
+
+def test_webhook_and_rest_creation_share_the_change_id(fixtures: Path) -> None:
+    """Creation from a webhook and from a REST history de-duplicate in the log (same change id)."""
+    webhook = extract_payload(load(fixtures, CLOUD_CREATED)).transitions[0]
+    issue = load(fixtures, AA_SEARCH)["issues"][0]
+    rest = extract_issue(issue).transitions[0]
+    assert webhook.change_id == rest.change_id == CREATION_CHANGE_ID
+
+
+def test_truncated_embedded_changelog_has_no_creation(fixtures: Path) -> None:
+    issue = copy.deepcopy(load(fixtures, AA_SEARCH)["issues"][0])
+    issue["changelog"]["total"] = len(issue["changelog"]["histories"]) + 5
+    assert all(t.change_id != CREATION_CHANGE_ID for t in extract_issue(issue).transitions)
+
+
+def test_histories_in_any_order(fixtures: Path) -> None:
+    issue = load(fixtures, AA_SEARCH)["issues"][0]
+    histories = issue["changelog"]["histories"]
+    forward = transitions_from_histories(issue["id"], histories, issue["key"])
+    backward = transitions_from_histories(issue["id"], list(reversed(histories)), issue["key"])
+    assert forward == backward
+    assert all(t.issue_key == issue["key"] for t in forward)
+
+
+def test_unsupported_payloads(fixtures: Path) -> None:
+    with pytest.raises(UnsupportedPayload, match="JSON object"):
+        extract_payload([1, 2])  # type: ignore[arg-type]
+    with pytest.raises(UnsupportedPayload, match="issueChangeLogs"):
+        list(iter_documents({"issueChangeLogs": [{"changeHistories": []}]}))
+    with pytest.raises(UnsupportedPayload, match="REST issue"):
+        extract_issue({"key": "X-1"})
+    with pytest.raises(UnsupportedPayload, match="expected"):
+        list(iter_documents("text"))
+    payload = load(fixtures, CLOUD_STARTED)
+    del payload["timestamp"]
+    del payload["issue"]["fields"]["updated"]
+    with pytest.raises(UnsupportedPayload, match="timestamp"):
+        extract_payload(payload)
+
+
+def test_json_array_of_documents(fixtures: Path) -> None:
+    docs = [load(fixtures, CLOUD_CREATED), load(fixtures, CLOUD_STARTED)]
+    extractions = list(iter_documents(docs))
+    assert [len(x.transitions) for x in extractions] == [1, 1]
