@@ -67,6 +67,31 @@ class Sampler:
         self.samples.append((time.monotonic() - self._t0, rss_mib(), self.done))
 
 
+class CountingLedger:
+    """A ledger that keeps only counts and the checkpoint: measures the connector without a database."""
+
+    def __init__(self) -> None:
+        self.checkpoint: Any = None
+
+    def load_checkpoint(self, site: str, scope: str) -> Any:
+        return self.checkpoint
+
+    def save_checkpoint(self, site: str, scope: str, checkpoint: Any) -> None:
+        self.checkpoint = checkpoint
+
+    def commit_page(self, site: str, scope: str, extractions: Any, checkpoint: Any) -> Any:
+        from connector.ledger import PageResult
+
+        self.checkpoint = checkpoint
+        return PageResult(len(extractions), sum(len(e.transitions) for e in extractions), 0)
+
+    def writeback_hashes(self, site: str, targets: Any) -> dict[str, str]:
+        return {}
+
+    def save_writeback_hashes(self, site: str, hashes: Any, at: Any) -> None:
+        pass
+
+
 def machine() -> dict[str, Any]:
     model = ""
     try:
@@ -94,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--sink",
+        choices=["store", "count"],
+        default="store",
+        help="store: the real StoreLedger (default); count: discard pages (connector alone, no database)",
+    )
     parser.add_argument("--json", dest="json_out", default=None, help="also write the results here")
     args = parser.parse_args(argv)
 
@@ -127,9 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     rss_start = rss_mib()
     t0 = time.perf_counter()
     try:
+        ledger = StoreLedger(engine, config) if args.sink == "store" else CountingLedger()
         report = Backfill(
             client,
-            StoreLedger(engine, config),
+            ledger,
             config,
             BackfillOptions(page_size=args.page_size, concurrency=args.concurrency),
             progress=sampler,
@@ -162,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "page_size": args.page_size,
         "search_cap": args.search_cap,
         "concurrency": args.concurrency,
+        "sink": args.sink,
         "database": "sqlite (fresh file)" if args.db is None else "given --db",
         "machine_before": before,
         "machine_after": machine(),
