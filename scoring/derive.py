@@ -63,6 +63,11 @@ _KIND_OF[A_UNMAPPED] = 2
 NAT = np.iinfo(np.int64).min
 
 
+def _col(values: npt.NDArray[np.object_], index: pd.RangeIndex) -> pd.Series:
+    """An object column (None stays None: no inference to pandas' `str` dtype) on a shared index."""
+    return pd.Series(values, dtype=object, index=index, copy=False)
+
+
 def empty_requests() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in REQUEST_COLUMNS})
 
@@ -74,13 +79,27 @@ def _obj(values: Any) -> npt.NDArray[np.object_]:
     return arr
 
 
+def _text(column: pd.Series) -> npt.NDArray[np.object_]:
+    """A column of ids as an object array of `str` (ints and the like are converted)."""
+    values: npt.NDArray[np.object_] = column.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        values = np.array([str(v) for v in values], dtype=object)
+    return values
+
+
 def _utc_ns(column: pd.Series) -> IntArray:
     at = pd.to_datetime(column, utc=True)
     return np.asarray(pd.DatetimeIndex(at).as_unit("ns").asi8, dtype=np.int64)
 
 
-def _timestamps(ns: IntArray) -> pd.Series:
-    return pd.Series(pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC"))
+_UTC = pd.DatetimeTZDtype("ns", "UTC")
+
+
+def _timestamps(ns: IntArray) -> Any:
+    """tz-aware UTC timestamps (NaT for the int64 minimum), without a Series/Index round trip."""
+    return pd.arrays.DatetimeArray._from_sequence(  # type: ignore[attr-defined]
+        ns.view("datetime64[ns]"), dtype=_UTC
+    )
 
 
 def _cmp_change(a: str, b: str) -> int:
@@ -158,8 +177,11 @@ def derive(
         return empty_requests()
 
     # -- issues and their processes --------------------------------------------------------------
-    issues = issues.drop_duplicates("issue_id", keep="first")
-    iss_id = np.asarray(issues["issue_id"].astype(str).to_numpy(), dtype=object)
+    iss_id = _text(issues["issue_id"])
+    if not pd.Index(iss_id).is_unique:
+        keep_first = ~pd.Index(iss_id).duplicated(keep="first")
+        issues = issues[keep_first]
+        iss_id = iss_id[keep_first]
     iss_project = _obj(issues["project"].to_numpy())
     iss_type = _obj(issues["issue_type"].to_numpy())
     iss_prio = _obj(issues["priority"].to_numpy())
@@ -177,14 +199,14 @@ def derive(
         iss_proc[i] = found
 
     # -- transitions: issue codes, de-duplication, order ------------------------------------------
-    t_issue = np.asarray(transitions["issue_id"].astype(str).to_numpy(), dtype=object)
+    t_issue = _text(transitions["issue_id"])
     issue_code, issue_uniques = _factorize(t_issue, sort=True)
-    issue_row = np.asarray(pd.Index(iss_id).get_indexer(issue_uniques), dtype=np.int64)
+    issue_row = np.asarray(pd.Index(iss_id).get_indexer(issue_uniques), dtype=np.int64)  # type: ignore[arg-type]
     proc_of_issue = np.where(issue_row >= 0, iss_proc[np.clip(issue_row, 0, None)], -1)
     keep = proc_of_issue[issue_code] >= 0
     if not keep.any():
         return empty_requests()
-    change = np.asarray(transitions["change_id"].astype(str).to_numpy(), dtype=object)
+    change = _text(transitions["change_id"])
     change_code, change_uniques = _factorize(change)
     dedup_key = issue_code * (len(change_uniques) + 1) + change_code
     _, first = np.unique(np.where(keep, dedup_key, -1), return_index=True)
@@ -235,7 +257,7 @@ def derive(
         for s in range(n_status):
             sid = str(id_uniques[s_id[s]]) if s_id[s] >= 0 else None
             sname = str(name_uniques[s_name[s]]) if s_name[s] >= 0 else None
-            c = p.classify(sid, sname, rules.team_index, status_categories)
+            c = rules.classify(p, sid, sname, status_categories)
             cls[p.index, s], team[p.index, s], queue[p.index, s] = c.cls, c.team, c.queue
     fwd = np.zeros((n_proc, max(n_team, 1), max(n_team, 1)), dtype=bool)
     up = np.zeros_like(fwd)
@@ -427,26 +449,30 @@ def derive(
 
     resp_goal, res_goal, risk = goals_for(rules, proc_names, provider_names, requester, kinds, issue_type, priority)
 
-    outcome_names = np.where(outcome >= 0, _OUTCOMES[np.clip(outcome, 0, None)], None)
+    outcome_names: npt.NDArray[np.object_] = np.asarray(
+        np.where(outcome >= 0, _OUTCOMES[np.clip(outcome, 0, None)], None), dtype=object
+    )
+    index = pd.RangeIndex(n_req)
+
     frame = pd.DataFrame(
         {
-            "issue_id": pd.Series(issue_uniques[r_issue], dtype=object),
-            "issue_key": pd.Series(iss_key[irow], dtype=object),
+            "issue_id": _col(issue_uniques[r_issue], index),
+            "issue_key": _col(iss_key[irow], index),
             "seq": seq.astype(np.int64),
-            "process": pd.Series(proc_names, dtype=object),
-            "provider": pd.Series(provider_names, dtype=object),
-            "requester": pd.Series(requester, dtype=object),
-            "kind": pd.Series(kinds, dtype=object),
+            "process": _col(proc_names, index),
+            "provider": _col(provider_names, index),
+            "requester": _col(requester, index),
+            "kind": _col(kinds, index),
             "opened_at": _timestamps(opened_ns),
             "first_response_at": _timestamps(fr_ns),
             "resolved_at": _timestamps(resolved_ns),
-            "outcome": pd.Series(outcome_names, dtype=object),
+            "outcome": _col(outcome_names, index),
             "rejected": rejected,
             "rejected_at": _timestamps(rejected_at),
-            "from_status": pd.Series(from_name[open_rows], dtype=object),
-            "to_status": pd.Series(to_name[open_rows], dtype=object),
-            "issue_type": pd.Series(issue_type, dtype=object),
-            "priority": pd.Series(priority, dtype=object),
+            "from_status": _col(from_name[open_rows], index),
+            "to_status": _col(to_name[open_rows], index),
+            "issue_type": _col(issue_type, index),
+            "priority": _col(priority, index),
             "response_goal_s": resp_goal,
             "resolution_goal_s": res_goal,
             "at_risk_ratio": risk,
@@ -455,6 +481,7 @@ def derive(
             "clock_at": _timestamps(np.where(closed, NAT, clock_at)),
             "paused": paused_now,
         },
+        index=index,
         columns=list(REQUEST_COLUMNS),
     )
     del change_sel, s_id, f_cls_raw

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from config.ownership import Owner, keys_of, ownership_map, status_key
 from config.schema import BatonConfig, Calendar, Goal, SlaRow
@@ -86,6 +86,20 @@ class CompiledRules:
     team_calendar: Mapping[str, str]
     processes: tuple[ProcessRules, ...]
     calendars: Mapping[str, Calendar | str]
+    class_cache: dict[tuple[object, ...], StatusClass] = field(default_factory=dict)
+
+    def classify(
+        self, process: ProcessRules, status_id: str | None, name: str | None, categories: Mapping[str, str] | None
+    ) -> StatusClass:
+        """`process.classify`, memoised (the categories of the status's own keys are part of the key)."""
+        cats = tuple(categories.get(k) for k in keys_of(status_id, name)) if categories else ()
+        key = (process.index, status_id, name, cats)
+        found = self.class_cache.get(key)
+        if found is None:
+            found = process.classify(status_id, name, self.team_index, categories)
+            if len(self.class_cache) < 100_000:
+                self.class_cache[key] = found
+        return found
 
     def process_for(self, project: str | None, issue_type: str | None) -> int:
         for p in self.processes:
