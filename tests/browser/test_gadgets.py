@@ -11,7 +11,8 @@ import pytest
 
 from tests.browser.conftest import Server, save_screenshot
 
-pytestmark = pytest.mark.browser
+# one worker, one gunicorn and one Chromium for the whole module (under `pytest -n --dist loadgroup`)
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 WIDTHS = (300, 900)
 THEMES = ("light", "dark")

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 PLUGIN = Path(__file__).resolve().parents[3] / "plugin"
+# one worker runs these (under `pytest -n --dist loadgroup`): `npm ci` must not run twice at once
+pytestmark = pytest.mark.xdist_group("plugin-npm")
 
 
 def _in_ci() -> bool:
