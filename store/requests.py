@@ -38,44 +38,57 @@ FLOAT_COLUMNS: tuple[str, ...] = (
 BOOL_COLUMNS: tuple[str, ...] = ("rejected", "paused")
 
 
-def _python_value(name: str, value: Any) -> Any:
-    """A frame cell as a value the database driver takes (NaN/NaT -> None, numpy -> Python)."""
+def _datetime_or_none(value: Any) -> datetime | None:
     if value is None or value is pd.NaT:
         return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if name in DATETIME_COLUMNS:
-        if isinstance(value, pd.Timestamp):
-            return value.to_pydatetime()
-        if isinstance(value, np.datetime64):
-            return None if np.isnat(value) else pd.Timestamp(value, tz="UTC").to_pydatetime()
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else pd.Timestamp(value, tz="UTC").to_pydatetime()
+    if isinstance(value, datetime):
         return value
-    if name in BOOL_COLUMNS:
-        return bool(value)
-    if name in FLOAT_COLUMNS:
-        return float(value)
-    if name == "seq":
-        return int(value)
+    return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
+def _float_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return value
-    return None if pd.isna(value) else str(value)
+    return str(value)
+
+
+def _column_values(name: str, values: list[Any]) -> list[Any]:
+    if name in DATETIME_COLUMNS:
+        return [_datetime_or_none(v) for v in values]
+    if name in FLOAT_COLUMNS:
+        return [_float_or_none(v) for v in values]
+    if name in BOOL_COLUMNS:
+        return [bool(v) if v is not None and v is not pd.NA else False for v in values]
+    if name == "seq":
+        return [int(v) for v in values]
+    return [_text_or_none(v) for v in values]
 
 
 def frame_to_rows(site_id: str, frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Request rows ready for insertion (only REQUEST_COLUMNS are taken; missing ones become NULL)."""
-    present = [c for c in REQUEST_COLUMNS if c in frame.columns]
-    rows: list[dict[str, Any]] = []
-    for record in frame[present].itertuples(index=False, name=None):
-        row: dict[str, Any] = {"site_id": site_id}
-        for name, value in zip(present, record, strict=True):
-            row[name] = _python_value(name, value)
-        for name in BOOL_COLUMNS:
-            if row.get(name) is None:
-                row[name] = False
-        rows.append(row)
-    return rows
+    """Request rows ready for insertion (only REQUEST_COLUMNS are taken; missing ones become NULL,
+    missing booleans False). NaN/NaT become NULL; numpy and pandas scalars become Python values."""
+    names = ["site_id", *REQUEST_COLUMNS]
+    n = len(frame)
+    columns: list[list[Any]] = [[site_id] * n]
+    for name in REQUEST_COLUMNS:
+        if name in frame.columns:
+            columns.append(_column_values(name, frame[name].tolist()))
+        else:
+            columns.append([False if name in BOOL_COLUMNS else None] * n)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def delete_requests(session: Session, site_id: str, issue_ids: Iterable[str]) -> int:
@@ -98,8 +111,11 @@ def replace_requests(session: Session, site_id: str, issue_ids: Iterable[str], f
     delete_requests(session, site_id, wanted)
     if frame is None or frame.empty or not wanted:
         return 0
-    selected = frame[frame["issue_id"].astype(str).isin(set(wanted))]
-    rows = frame_to_rows(site_id, selected)
+    wanted_set = set(wanted)
+    issue_column = [str(i) for i in frame["issue_id"].tolist()]
+    if not set(issue_column) <= wanted_set:
+        frame = frame[[i in wanted_set for i in issue_column]]
+    rows = frame_to_rows(site_id, frame)
     table = RequestRow.__table__
     for batch in chunks(rows, 1000):
         session.execute(table.insert(), batch)  # executemany: batched "insertmanyvalues"

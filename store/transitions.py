@@ -66,11 +66,12 @@ def _insert_transitions(
         }
     inserted, touched = 0, set()
     for batch in chunks(list(rows.values()), 200):
+        table = TransitionRow.__table__
         stmt = (
-            insert_for(session, TransitionRow)
+            insert_for(session, table)
             .values(batch)
             .on_conflict_do_nothing(index_elements=["site_id", "issue_id", "change_id"])
-            .returning(TransitionRow.issue_id)
+            .returning(table.c.issue_id)
         )
         new = session.execute(stmt).scalars().all()
         inserted += len(new)
@@ -88,19 +89,38 @@ def _facts_from(extraction: Extraction) -> list[IssueFacts]:
     return list(facts.values())
 
 
+def _merged(old: tuple[object, ...] | None, new: IssueFacts) -> tuple[object, ...]:
+    """FACT_FIELDS after the upsert below: the newer copy wins, a missing value never erases."""
+    incoming = tuple(getattr(new, name) for name in FACT_FIELDS)
+    if old is None:
+        return incoming
+    return tuple(n if n is not None else o for n, o in zip(incoming, old, strict=True))
+
+
 def _upsert_issues(session: Session, site_id: str, facts: list[IssueFacts]) -> set[str]:
     """Upsert issue facts; returns the ids whose FACT_FIELDS changed (or that are new)."""
     if not facts:
         return set()
+    table = IssueRow.__table__
     ids = [f.issue_id for f in facts]
     before = {
-        row.issue_id: tuple(getattr(row, name) for name in FACT_FIELDS)
+        row[0]: (row[1], tuple(row[2:]))
         for row in session.execute(
-            select(IssueRow.issue_id, *(getattr(IssueRow, n) for n in FACT_FIELDS)).where(
-                IssueRow.site_id == site_id, IssueRow.issue_id.in_(ids)
+            select(table.c.issue_id, table.c.updated_at, *(table.c[n] for n in FACT_FIELDS)).where(
+                table.c.site_id == site_id, table.c.issue_id.in_(ids)
             )
         )
     }
+    changed: set[str] = set()
+    for f in facts:
+        known = before.get(f.issue_id)
+        if known is None:
+            changed.add(f.issue_id)
+            continue
+        known_at, known_facts = known
+        newer = f.updated_at is None or known_at is None or f.updated_at >= known_at
+        if newer and _merged(known_facts, f) != known_facts:
+            changed.add(f.issue_id)
     values = [
         {
             "site_id": site_id,
@@ -115,30 +135,21 @@ def _upsert_issues(session: Session, site_id: str, facts: list[IssueFacts]) -> s
         }
         for f in sorted(facts, key=lambda f: f.issue_id)
     ]
-    stmt = insert_for(session, IssueRow).values(values)
+    stmt = insert_for(session, table).values(values)
     excluded = stmt.excluded
-    table = IssueRow.__table__.c
     updated = {
-        name: func.coalesce(getattr(excluded, name), getattr(table, name))
+        name: func.coalesce(getattr(excluded, name), table.c[name])
         for name in (*FACT_FIELDS, "status_id", "status_name", "updated_at")
     }
-    newer = or_(
+    newer_clause = or_(
         excluded.updated_at.is_(None),
-        table.updated_at.is_(None),
-        excluded.updated_at >= table.updated_at,
+        table.c.updated_at.is_(None),
+        excluded.updated_at >= table.c.updated_at,
     )
     session.execute(
-        stmt.on_conflict_do_update(index_elements=["site_id", "issue_id"], set_=updated, where=newer)
+        stmt.on_conflict_do_update(index_elements=["site_id", "issue_id"], set_=updated, where=newer_clause)
     )
-    after = {
-        row.issue_id: tuple(getattr(row, name) for name in FACT_FIELDS)
-        for row in session.execute(
-            select(IssueRow.issue_id, *(getattr(IssueRow, n) for n in FACT_FIELDS)).where(
-                IssueRow.site_id == site_id, IssueRow.issue_id.in_(ids)
-            )
-        )
-    }
-    return {issue_id for issue_id in ids if before.get(issue_id) != after.get(issue_id)}
+    return changed
 
 
 def record_statuses(session: Session, site_id: str, statuses: Iterable[StatusInfo]) -> int:
@@ -177,7 +188,7 @@ def record_statuses(session: Session, site_id: str, statuses: Iterable[StatusInf
             del rows[key]
     if not rows:
         return 0
-    stmt = insert_for(session, StatusRow).values([rows[key] for key in sorted(rows)])
+    stmt = insert_for(session, StatusRow.__table__).values([rows[key] for key in sorted(rows)])
     table = StatusRow.__table__.c
     session.execute(
         stmt.on_conflict_do_update(
@@ -243,8 +254,22 @@ def _prefer_categorised(statuses: list[StatusInfo]) -> list[StatusInfo]:
     return list(chosen.values())
 
 
-def _utc_ns(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series, utc=True).astype("datetime64[ns, UTC]")
+def _frame(
+    rows: list[tuple[object, ...]], columns: tuple[str, ...], datetimes: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """A frame built column by column: object columns keep None; `datetimes` become datetime64[ns, UTC]."""
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    data: dict[str, object] = {}
+    for name, column in zip(columns, values, strict=True):
+        if name in datetimes:
+            data[name] = pd.Series(pd.to_datetime(list(column), utc=True).as_unit("ns"))
+        else:
+            data[name] = pd.Series(list(column), dtype=object)
+    frame = pd.DataFrame(data, columns=list(columns))
+    for name in datetimes:
+        if str(frame[name].dtype) != "datetime64[ns, UTC]":
+            frame[name] = frame[name].astype("datetime64[ns, UTC]")
+    return frame
 
 
 def load_transitions_frame(
@@ -266,9 +291,7 @@ def load_transitions_frame(
                 .order_by(*order)
             )
             rows.extend(tuple(r) for r in session.execute(stmt))
-    frame = pd.DataFrame(rows, columns=list(TRANSITION_COLUMNS), dtype=object)
-    frame["at"] = _utc_ns(frame["at"])
-    return frame
+    return _frame(rows, TRANSITION_COLUMNS, datetimes=("at",))
 
 
 def load_issues_frame(session: Session, site_id: str, issue_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -282,7 +305,7 @@ def load_issues_frame(session: Session, site_id: str, issue_ids: Iterable[str] |
         for batch in chunks(unique(issue_ids)):
             stmt = select(*columns).where(IssueRow.site_id == site_id, IssueRow.issue_id.in_(batch))
             rows.extend(tuple(r) for r in session.execute(stmt))
-    return pd.DataFrame(rows, columns=list(ISSUE_COLUMNS), dtype=object)
+    return _frame(rows, ISSUE_COLUMNS)
 
 
 def list_issue_ids(session: Session, site_id: str) -> list[str]:
