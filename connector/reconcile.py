@@ -56,9 +56,10 @@ def reconcile(
     options: BackfillOptions | None = None,
     *,
     progress: Progress | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ReconcileReport:
     opts = replace(options or BackfillOptions(), since=None, full=False)
-    return ReconcileReport(Backfill(client, ledger, config, opts, progress=progress).run())
+    return ReconcileReport(Backfill(client, ledger, config, opts, progress=progress, now=now).run())
 
 
 class ReconcileSchedule:

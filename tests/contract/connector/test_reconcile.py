@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -26,15 +27,17 @@ def test_missed_counts_only_transitions_new_to_the_log(jira: JiraMock) -> None:
     issues = generate_issues(60, seed=6)
     jira.standin.add_issues(issues)
     ledger = MemoryLedger()
-    Backfill(jira.client(), ledger, CONFIG, BackfillOptions(page_size=25)).run()
+    synced = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # every generated issue changes after this
+    Backfill(jira.client(), ledger, CONFIG, BackfillOptions(page_size=25), now=lambda: synced).run()
     # Two changes never arrived (lost webhooks): drop them from the log.
     lost = [k for k in ledger.transitions if k[2] != "created"][:2]
     for key in lost:
         del ledger.transitions[key]
-    report = reconcile(jira.client(), ledger, CONFIG, BackfillOptions(page_size=25, full=True))
-    # Incremental: only issues updated since the last sync (minus the overlap) were asked for.
-    assert 'updated >= "' in report.backfill.jql
-    assert report.missed <= 2 and "missed by webhooks" in report.summary()
+    report = reconcile(jira.client(), ledger, CONFIG, BackfillOptions(page_size=25))
+    # Incremental: only issues updated since the last sync minus the 15-minute overlap were asked for.
+    assert 'updated >= "2026/03/01 23:45"' in report.backfill.jql
+    assert report.missed == 2 and "2 transitions had been missed by webhooks" in report.summary()
+    assert set(lost) <= set(ledger.transitions)
 
 
 def test_ctrl_c_mid_run_then_resume_completes_without_duplicates(jira: JiraMock) -> None:
