@@ -465,6 +465,12 @@ def demo_group() -> None:
 @click.option("--seed", type=int, default=DEMO_SEED, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replay every generated delivery even if the demo is already in the database "
+    "(e.g. to finish an interrupted load on the same day; duplicates are still skipped).",
+)
 def demo_load(
     config_path: str | None,
     db_url: str | None,
@@ -474,12 +480,14 @@ def demo_load(
     seed: int,
     fmt: str,
     quiet: bool,
+    force: bool,
 ) -> None:
     """Generate the seeded demo history and feed it through the replay path.
 
     ~500 issues over the last ~10 weeks (ending at today's 00:00 UTC), as Jira Cloud webhook
-    deliveries with stable identifiers: loading twice adds nothing. Default config:
-    config/examples/demo.yaml.
+    deliveries with stable identifiers: loading twice adds nothing (when the demo's first issue is
+    already in the inbox the load is skipped, so a run on a later day does not mix two generated
+    histories). Default config: config/examples/demo.yaml.
     """
     from scoring.simulate import simulate_deliveries
 
@@ -493,7 +501,7 @@ def demo_load(
     try:
         creations = [d for d in deliveries if d.payload["webhookEvent"] == "jira:issue_created"]
         marker = min(creations, key=lambda d: int(d.payload["issue"]["id"])) if creations else None
-        if marker is not None and _already_loaded(engine, site, marker.headers, marker.payload):
+        if not force and marker is not None and _already_loaded(engine, site, marker.headers, marker.payload):
             report.deliveries = len(deliveries)
             report.duplicate_deliveries = len(deliveries)
         else:
