@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -218,6 +219,7 @@ class JiraClient:
         )
         self.requests_sent = 0
         self.retries = 0
+        self._count_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"JiraClient({self.site!r})"
@@ -249,12 +251,14 @@ class JiraClient:
         return retrying(self._send, method, path, params, json)
 
     def _before_sleep(self, state: RetryCallState) -> None:
-        self.retries += 1
+        with self._count_lock:
+            self.retries += 1
         exc = state.outcome.exception() if state.outcome else None
         log.info("retrying %s after %.1fs: %s", getattr(exc, "path", "?"), state.upcoming_sleep, exc)
 
     def _send(self, method: str, path: str, params: Any, body: Any) -> Any:
-        self.requests_sent += 1
+        with self._count_lock:
+            self.requests_sent += 1
         query = urlencode(
             list(params.items()) if isinstance(params, Mapping) else list(params or ()), doseq=True
         )
