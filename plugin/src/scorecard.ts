@@ -119,6 +119,7 @@ export function configControls(
   onChange: (cfg: GadgetConfig) => void,
   withTeam = true,
 ): HTMLElement {
+  let current: GadgetConfig = { ...cfg }; // several selects change one configuration
   const select = (name: keyof GadgetConfig, label: string, options: string[], value: string | undefined, any: string | null) =>
     h(
       'label',
@@ -128,7 +129,10 @@ export function configControls(
         'select',
         {
           name,
-          onchange: (e: Event) => onChange({ ...cfg, [name]: (e.target as HTMLSelectElement).value || undefined }),
+          onchange: (e: Event) => {
+            current = { ...current, [name]: (e.target as HTMLSelectElement).value || undefined };
+            onChange(current);
+          },
         },
         ...(any !== null ? [h('option', { value: '' }, any)] : []),
         ...options.map((o) => h('option', { value: o, selected: o === value }, o)),

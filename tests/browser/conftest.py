@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.integration.api.forge_support import APP_ID, SITE_MAP, Jwks, start_jwks
 from tests.integration.api.seeding import SITE_A, Seeded, seed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +61,7 @@ class Server:
     url: str
     share: str
     seeded: Seeded
+    jwks: Jwks
 
     def api(self, path: str) -> dict:
         resp = requests.get(f"{self.url}/api/v1{path}", headers={"X-Baton-Share": self.share}, timeout=30)
@@ -79,6 +81,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     from store.db import create_engine_for, upgrade_database
     from webhooks.auth import make_share_token
 
@@ -90,6 +94,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         seeded = seed(engine)
     finally:
         engine.dispose()
+    jwks, stop_jwks = start_jwks(rsa.generate_private_key(public_exponent=65537, key_size=2048))
     port = _free_port()
     env = {
         **os.environ,
@@ -101,6 +106,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "BATON_WORKERS": "2",
         "BATON_LOG_LEVEL": "warning",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"),
+        "BATON_FORGE_APP_ID": APP_ID,
+        "BATON_FORGE_JWKS_URL": jwks.url,
+        "BATON_FORGE_SITES": SITE_MAP,
     }
     env.pop("BATON_DEMO", None)
     (tmp / "prom").mkdir()
@@ -134,8 +142,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not start: {(tmp / 'gunicorn.log').read_text()[-3000:]}")
             time.sleep(0.2)
-        yield Server(base, make_share_token(SECRET.encode(), SITE_A, 3600), seeded)
+        yield Server(base, make_share_token(SECRET.encode(), SITE_A, 3600), seeded, jwks)
     finally:
+        stop_jwks()
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connector.forge import ForgeAuthError, ForgeVerifier, SiteResolver, bearer_token, parse_site_map
-from tests.integration.api.conftest import (
+from tests.integration.api.forge_support import (
     APP_ID,
     CLOUD_A,
     CLOUD_B,
