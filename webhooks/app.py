@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine
 
+from webhooks.delivery import InboxWriter
 from webhooks.errors import register_error_handlers
 from webhooks.health import health_blueprint, inbox_api_blueprint, read_backlog
 from webhooks.logging import configure_logging
@@ -37,10 +38,8 @@ class Baton:
 
 
 def _inbox_accept(engine: Engine) -> Any:
-    """Store one raw delivery (or quarantine a malformed one) and commit before returning."""
-    from sqlalchemy.orm import Session
-
-    from store import inbox
+    """Store one raw delivery (or quarantine a malformed one); committed before it returns."""
+    writer = InboxWriter(engine)
 
     def accept(
         site: str,
@@ -50,20 +49,7 @@ def _inbox_accept(engine: Engine) -> Any:
         event: str | None,
         quarantine_reason: str | None,
     ) -> tuple[int, bool]:
-        with Session(engine, expire_on_commit=False) as session:
-            # accept_delivery commits: the raw delivery is durable before the 2xx is sent.
-            result = inbox.accept_delivery(
-                session,
-                site,
-                body=body,
-                headers=headers,
-                source="webhook",
-                idempotency_key=idempotency_key,
-                event=event,
-                state=inbox.PENDING if quarantine_reason is None else inbox.QUARANTINED,
-                error=quarantine_reason,
-            )
-        return int(result.delivery_id), bool(result.duplicate)
+        return writer.accept(site, body, headers, idempotency_key, event, quarantine_reason=quarantine_reason)
 
     return accept
 

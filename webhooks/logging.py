@@ -16,22 +16,40 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 _FORBIDDEN = ("secret", "signature", "token", "password", "authorization", "body", "payload", "cookie")
 
 
+_ALLOWED: dict[str, bool] = {}
+
+
 def _allowed(name: str) -> bool:
-    lowered = name.lower()
-    return not any(word in lowered for word in _FORBIDDEN)
+    """Whether a field may be logged; decided once per field name (this runs for every log line)."""
+    allowed = _ALLOWED.get(name)
+    if allowed is None:
+        lowered = name.lower()
+        allowed = name not in _STANDARD and not name.startswith("_")
+        allowed = allowed and not any(word in lowered for word in _FORBIDDEN)
+        _ALLOWED[name] = allowed
+    return allowed
+
+
+_SECOND: list[Any] = [None, ""]
+
+
+def _timestamp(created: float, msecs: float) -> str:
+    second = int(created)
+    if _SECOND[0] != second:  # strftime once per second, not once per line
+        _SECOND[0], _SECOND[1] = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_SECOND[1]}.{int(msecs):03d}Z"
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": _timestamp(record.created, record.msecs),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_") and _allowed(key):
+        for key, value in record.__dict__.items():
+            if _allowed(key):
                 entry[key] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
         if record.exc_info and record.exc_info[0] is not None:
             entry["exc_type"] = record.exc_info[0].__name__
@@ -39,8 +57,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(level: str | int = "INFO") -> None:
-    """Send `baton.*` logs to stderr as JSON lines. Idempotent."""
+def configure_logging(level: str | int | None = None) -> None:
+    """Send `baton.*` logs to stderr as JSON lines (level: argument, else $BATON_LOG_LEVEL, else INFO).
+    Idempotent."""
+    import os
+
+    level = level or os.environ.get("BATON_LOG_LEVEL", "INFO").upper()
     logger = logging.getLogger("baton")
     if any(getattr(h, "_baton_json", False) for h in logger.handlers):
         return

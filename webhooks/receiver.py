@@ -10,12 +10,13 @@ The 2xx is only sent once the raw delivery is committed.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Engine
 
 from connector.signatures import SIGNATURE_HEADER, SignatureError, verify_signature, verify_token
@@ -100,13 +101,13 @@ def receiver_blueprint(
 
     @bp.post("/webhooks/jira", defaults={"site": DEFAULT_SITE})
     @bp.post("/webhooks/jira/<site>")
-    def receive(site: str) -> tuple[Response, int]:
+    def receive(site: str) -> Response:
         started = time.perf_counter()
         outcome = "error"
         try:
             status, body = _receive(site)
-            outcome = body.get("outcome", "accepted")
-            return jsonify(body), status
+            outcome = str(body.get("outcome", "accepted"))
+            return Response(json.dumps(body), status=status, mimetype="application/json")
         except SignatureError as error:
             outcome = "unauthorized"
             log.warning(
