@@ -24,7 +24,7 @@ import pandas as pd
 
 from config.schema import BatonConfig
 from scoring.calendar import business_calendar
-from scoring.clocks import goals_for
+from scoring.clocks import goal_of
 from scoring.model import CREATION_CHANGE_ID, DONE_REQUESTER, REQUEST_COLUMNS
 from scoring.rules import DONE, NONE, OWNED, PAUSE, UNOWNED, CompiledRules, rules_for
 
@@ -166,6 +166,43 @@ def _factorize(
     return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
 
 
+def _order_ties(
+    rows: IntArray,
+    issue_code: IntArray,
+    at_all: IntArray,
+    created_all: BoolArray,
+    change_all: npt.NDArray[np.object_],
+) -> IntArray:
+    """Within runs of rows of one issue at the same instant: creation first, then change ids in
+    semantics.md order; copies of the same change id (which are identical) are kept once.
+
+    Only tied rows are looked at, so the cost is proportional to the ties, not to the log."""
+    ic, at = issue_code[rows], at_all[rows]
+    same_prev = np.zeros(len(rows), dtype=bool)
+    same_prev[1:] = (ic[1:] == ic[:-1]) & (at[1:] == at[:-1])
+    tie = same_prev.copy()
+    tie[:-1] |= same_prev[1:]
+    if not tie.any():
+        return rows
+    tpos = np.flatnonzero(tie)
+    block = np.cumsum(~same_prev[tpos])
+    tied = rows[tpos]
+    texts = np.array([str(c) for c in change_all[tied]], dtype=object)
+    tcodes, tuniques = _factorize(texts)
+    ranks = _change_ranks(tuniques)[tcodes]
+    sub = np.lexsort((np.arange(len(tpos)), ranks, ~created_all[tied], block))
+    out = rows.copy()
+    out[tpos] = tied[sub]
+    sb, sc = block[sub], tcodes[sub]
+    dup = np.zeros(len(sub), dtype=bool)
+    dup[1:] = (sb[1:] == sb[:-1]) & (sc[1:] == sc[:-1])
+    if dup.any():
+        drop = np.zeros(len(out), dtype=bool)
+        drop[tpos[dup]] = True
+        out = out[~drop]
+    return out
+
+
 def derive(
     transitions: pd.DataFrame,
     issues: pd.DataFrame,
@@ -200,37 +237,47 @@ def derive(
 
     # -- transitions: issue codes, de-duplication, order ------------------------------------------
     t_issue = _text(transitions["issue_id"])
-    issue_code, issue_uniques = _factorize(t_issue, sort=True)
+    issue_code, issue_uniques = _factorize(t_issue)
+    by_id = np.argsort(issue_uniques, kind="stable")  # requests come out ordered by issue id
+    remap = np.empty(len(by_id), dtype=np.int64)
+    remap[by_id] = np.arange(len(by_id), dtype=np.int64)
+    issue_code, issue_uniques = remap[issue_code], issue_uniques[by_id]
     issue_row = np.asarray(pd.Index(iss_id).get_indexer(issue_uniques), dtype=np.int64)  # type: ignore[arg-type]
     proc_of_issue = np.where(issue_row >= 0, iss_proc[np.clip(issue_row, 0, None)], -1)
     keep = proc_of_issue[issue_code] >= 0
     if not keep.any():
         return empty_requests()
-    change = _text(transitions["change_id"])
-    change_code, change_uniques = _factorize(change)
-    dedup_key = issue_code * (len(change_uniques) + 1) + change_code
-    _, first = np.unique(np.where(keep, dedup_key, -1), return_index=True)
-    first = first[keep[first]]
+    sel = np.flatnonzero(keep)
+    change_all: npt.NDArray[np.object_] = transitions["change_id"].to_numpy(dtype=object)
+    created_all = (transitions["change_id"] == CREATION_CHANGE_ID).to_numpy(dtype=bool, na_value=False)
     at_all = _utc_ns(transitions["at"])
-    ranks = _change_ranks(change_uniques)
-    created = change_uniques == CREATION_CHANGE_ID
-    cc = change_code[first]
-    order = np.lexsort((ranks[cc], ~created[cc], at_all[first], issue_code[first]))
-    rows = first[order]
+    # Order by (issue, at, creation first); lexsort is stable, so ties keep their input order for now.
+    rows = sel[np.lexsort((~created_all[sel], at_all[sel], issue_code[sel]))]
+    rows = _order_ties(rows, issue_code, at_all, created_all, change_all)
     n = len(rows)
     icode = issue_code[rows]
     at = at_all[rows]
-    change_sel = cc[order]
 
     # -- status codes ------------------------------------------------------------------------------
-    def col(name: str) -> npt.NDArray[np.object_]:
+    def codes_of(name: str) -> tuple[IntArray, npt.NDArray[np.object_]]:
         if name not in transitions:
-            return np.full(n, None, dtype=object)
-        return _obj(transitions[name].to_numpy(dtype=object)[rows])
+            return np.full(n, -1, dtype=np.int64), np.zeros(0, dtype=object)
+        codes, uniques = pd.factorize(transitions[name], use_na_sentinel=True)
+        return np.asarray(codes, dtype=np.int64)[rows], np.asarray(uniques, dtype=object)
 
-    from_id, from_name, to_id, to_name = col("from_id"), col("from_name"), col("to_id"), col("to_name")
-    id_codes, id_uniques = _factorize(np.concatenate([from_id, to_id]))
-    name_codes, name_uniques = _factorize(np.concatenate([from_name, to_name]))
+    def unify(a: str, b: str) -> tuple[IntArray, npt.NDArray[np.object_]]:
+        """Codes of two columns in one code space (-1: missing)."""
+        ca, ua = codes_of(a)
+        cb, ub = codes_of(b)
+        joint, uniques = _factorize(np.concatenate([ua, ub]))
+        joint = np.concatenate([joint, [-1]])  # index -1 (missing) -> -1
+        return np.concatenate([joint[ca], joint[np.where(cb >= 0, cb + len(ua), -1)]]), uniques
+
+    id_codes, id_uniques = unify("from_id", "to_id")
+    name_codes, name_uniques = unify("from_name", "to_name")
+    names_or_none = np.concatenate([name_uniques, np.array([None], dtype=object)])
+    from_name = names_or_none[name_codes[:n]]
+    to_name = names_or_none[name_codes[n:]]
     combined = (id_codes + 1) * (len(name_uniques) + 1) + (name_codes + 1)
     span = (len(id_uniques) + 1) * (len(name_uniques) + 1)
     if span <= 4 * len(combined) + 1024:  # small key space: a lookup table instead of a sort
@@ -447,7 +494,37 @@ def derive(
     seq = np.arange(n_req) - first_req_of_issue
     kinds = _KINDS[kind_code]
 
-    resp_goal, res_goal, risk = goals_for(rules, proc_names, provider_names, requester, kinds, issue_type, priority)
+    # goals: one SLA lookup per distinct (process, provider, requester, kind, issue type, priority)
+    type_codes, type_uniques = _factorize(iss_type)
+    prio_codes, prio_uniques = _factorize(iss_prio)
+    parts = (
+        (r_proc, n_proc),
+        (provider, n_team),
+        (requester_codes + 2, n_team + 2),
+        (kind_code, 3),
+        (type_codes[irow] + 1, len(type_uniques) + 1),
+        (prio_codes[irow] + 1, len(prio_uniques) + 1),
+    )
+    goal_key = np.zeros(n_req, dtype=np.int64)
+    for codes, size in parts:
+        goal_key = goal_key * size + codes
+    keys, inverse = np.unique(goal_key, return_index=False, return_inverse=True)
+    table = np.empty((len(keys), 3), dtype=np.float64)
+    for k, key in enumerate(keys.tolist()):
+        digits = []
+        for _, size in reversed(parts):
+            key, digit = divmod(key, size)
+            digits.append(digit)
+        proc_i, prov_i, req_i, kind_i, type_i, prio_i = reversed(digits)
+        table[k] = goal_of(
+            rules.processes[proc_i],
+            rules.teams[prov_i],
+            team_names[req_i - 2] if req_i >= 2 else (DONE_REQUESTER if req_i == 0 else None),
+            str(_KINDS[kind_i]),
+            type_uniques[type_i - 1] if type_i else None,
+            prio_uniques[prio_i - 1] if prio_i else None,
+        )
+    resp_goal, res_goal, risk = table[inverse, 0], table[inverse, 1], table[inverse, 2]
 
     outcome_names: npt.NDArray[np.object_] = np.asarray(
         np.where(outcome >= 0, _OUTCOMES[np.clip(outcome, 0, None)], None), dtype=object
@@ -484,7 +561,7 @@ def derive(
         index=index,
         columns=list(REQUEST_COLUMNS),
     )
-    del change_sel, s_id, f_cls_raw
+    del s_id, f_cls_raw
     return frame
 
 
