@@ -156,3 +156,24 @@ def test_unconnected_site_and_bad_token_are_refused_in_the_gadget(browser, serve
         assert page.locator('[data-error="401"]').count() == 1
     finally:
         ctx.close()
+
+
+def test_issue_glance_shows_the_open_clock(browser, server: Server) -> None:
+    at_risk = server.api("/requests?state=at_risk,breached&open=1")["requests"][0]
+    context = {
+        "moduleKey": "baton-sla-glance",
+        "extension": {"type": "jira:issueGlance", "issue": {"key": at_risk["issue"]}},
+    }
+    ctx, page, errors = _forge_page(browser, server, context, _token(server), width=320)
+    try:
+        page.wait_for_selector('body[data-ready="true"]', timeout=30_000)
+        glance = page.locator('section[data-gadget="glance"]')
+        assert at_risk["provider"] in glance.inner_text()
+        assert (
+            json.loads(glance.locator("[data-field=remaining_s]").get_attribute("data-value"))
+            == at_risk["remaining_s"]
+        )
+        assert glance.locator(f".state-{at_risk['state']}").count() == 1
+        assert not errors, errors
+    finally:
+        ctx.close()
