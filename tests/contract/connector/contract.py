@@ -179,14 +179,21 @@ class Contract:
 
 
 def _describe(error: Exception) -> str:
-    parts = [f"{type(error).__name__}: {error}"]
-    cause = error.__cause__ or error.__context__
-    while cause is not None and len(parts) < 4:
-        detail = getattr(cause, "schema_errors", None)
-        parts.append(f"{type(cause).__name__}: {detail or cause}")
-        cause = cause.__cause__ or cause.__context__
-    text = " <- ".join(parts)
-    return text if len(text) < 3000 else text[:3000] + " ..."
+    """The schema errors first (short, e.g. "is too long"), then the exception chain, bounded."""
+    reasons: list[str] = []
+    chain: list[str] = []
+    seen: Exception | None = error
+    while seen is not None and len(chain) < 5:
+        chain.append(f"{type(seen).__name__}: {str(seen)[:300]}")
+        for schema_error in getattr(seen, "schema_errors", None) or ():
+            path = "/".join(str(p) for p in getattr(schema_error, "absolute_path", ()))
+            message = getattr(schema_error, "message", str(schema_error))
+            rule = (
+                f"{getattr(schema_error, 'validator', '?')}={getattr(schema_error, 'validator_value', '?')}"
+            )
+            reasons.append(f"{path or '(body)'} violates {rule[:120]}: {message[-200:]}")
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    return "; ".join(reasons[:10] + chain)[:4000]
 
 
 @lru_cache(maxsize=4)

@@ -39,7 +39,7 @@ def test_backfill_reconcile_writeback_and_dashboard(server: StandInServer, db_ur
         "BATON_JIRA_FLAVOUR": "cloud",
     }
     common = ["--config", CONFIG, "--db", db_url]
-    out = _run(["backfill", *common, "--quiet", "--page-size", "30"], env)
+    out = _run(["backfill", *common, "--page-size", "30"], env)  # with the rich progress bar
     assert "80 issues" in out and "cli-secret-token" not in out
     out = _run(["reconcile", *common, "--quiet"], env)
     assert "0 transitions had been missed" in out
