@@ -131,6 +131,7 @@ def prism_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         )
 
 
+@pytest.mark.slow
 def test_backfill_and_dashboard_through_prism(prism_proxy: tuple[str, JiraStandIn, object]) -> None:
     url, standin, upstream = prism_proxy
     issues = generate_issues(150, seed=21)
