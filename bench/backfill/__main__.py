@@ -92,6 +92,24 @@ class CountingLedger:
         pass
 
 
+class TimedLedger:
+    """Wraps a ledger and adds up the seconds spent committing pages (the database side)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def commit_page(self, site: str, scope: str, extractions: Any, checkpoint: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return self.inner.commit_page(site, scope, extractions, checkpoint)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+
 def machine() -> dict[str, Any]:
     model = ""
     try:
@@ -158,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     rss_start = rss_mib()
     t0 = time.perf_counter()
     try:
-        ledger = StoreLedger(engine, config) if args.sink == "store" else CountingLedger()
+        ledger = TimedLedger(StoreLedger(engine, config) if args.sink == "store" else CountingLedger())
         report = Backfill(
             client,
             ledger,
@@ -186,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "requests": report.requests_sent,
         "requests_per_issue": round(report.requests_sent / max(1, report.issues), 4),
         "retries_429": report.retries,
+        "commit_seconds": round(ledger.seconds, 1),
         "rss_start_mib": round(rss_start, 1),
         "rss_peak_mib": round(max(r for _, r, _ in sampler.samples), 1),
         "rss_at_10_50_90_pct_mib": [rss_at(0.1), rss_at(0.5), rss_at(0.9)],
