@@ -51,8 +51,17 @@ class Sampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        last_print = 0.0
         while not self._stop.is_set():
-            self.samples.append((time.monotonic() - self._t0, rss_mib(), self.done))
+            t, rss = time.monotonic() - self._t0, rss_mib()
+            self.samples.append((t, rss, self.done))
+            if t - last_print >= 10:  # a line every 10 s, so an interrupted run still tells its rate
+                print(
+                    f"[{t:7.1f}s] {self.done} issues, {self.done / max(t, 1e-9):.1f}/s, RSS {rss:.1f} MiB",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                last_print = t
             self._stop.wait(self.interval)
 
     # Progress protocol (connector.backfill.Progress)
