@@ -401,7 +401,9 @@ class Backfill:
         if report.resumed:
             self.progress.advance(checkpoint.processed, 0)
         try:
-            checkpoint = self._pages(scope, jql, checkpoint, report)
+            if not (report.resumed and checkpoint.cursor is None and checkpoint.processed > 0):
+                checkpoint = self._pages(scope, jql, checkpoint, report)
+            # else: the last page was committed but the run stopped before it was marked complete.
         finally:
             self.progress.finish()
             report.requests_sent = self.client.requests_sent - requests_before
