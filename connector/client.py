@@ -187,7 +187,7 @@ class RetryPolicy:
             # Reissuing before Retry-After elapses fails again (JIRA-FACTS 3.3): wait at least that long,
             # plus jitter so parallel workers do not come back in lockstep.
             return float(retry_after) + random.uniform(0, self.jitter)
-        return backoff
+        return float(backoff)
 
 
 class JiraClient:
@@ -198,7 +198,7 @@ class JiraClient:
         site: Site,
         *,
         retry: RetryPolicy | None = None,
-        timeout: float = 60,
+        timeout: int = 60,
         session: requests.Session | None = None,
         pool_size: int = 8,
     ) -> None:

@@ -166,7 +166,8 @@ def fit_snapshot(key: str, data: Mapping[str, Any], generated_at: datetime) -> d
         keep = max(0, len(doc["rows"]) * 3 // 4)
         doc["rows"] = doc["rows"][:keep]
         doc["truncated"] = True
-    return json.loads(json.dumps(doc, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(doc, default=str))
+    return plain
 
 
 class Provisioner:
@@ -380,7 +381,10 @@ def store_snapshots(engine: Any, site: str, config: BatonConfig, now: datetime) 
     evaluated = scoring.evaluate_clocks(requests, config, now)
 
     def records(frame: pd.DataFrame, limit: int = 200) -> list[dict[str, Any]]:
-        return json.loads(frame.head(limit).to_json(orient="records", date_format="iso"))
+        rows: list[dict[str, Any]] = json.loads(
+            frame.head(limit).to_json(orient="records", date_format="iso")
+        )
+        return rows
 
     def snapshot(key: str) -> Mapping[str, Any]:
         if key == "baton-scorecard":

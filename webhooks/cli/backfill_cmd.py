@@ -48,6 +48,10 @@ def load_config_or_fail(config_path: str | None) -> Any:
         raise click.ClickException(f"cannot read the configuration {config_path}: {error}") from error
 
 
+class _DatabaseError(click.ClickException):
+    exit_code = 2
+
+
 def open_database(db_url: str | None) -> Any:
     from store.db import DatabaseUnavailable, create_engine_for, resolve_database_url, upgrade_database
 
@@ -56,9 +60,7 @@ def open_database(db_url: str | None) -> Any:
         upgrade_database(url)
         return create_engine_for(url)
     except DatabaseUnavailable as error:
-        exc = click.ClickException(str(error))
-        exc.exit_code = 2
-        raise exc from error
+        raise _DatabaseError(str(error)) from error
 
 
 def resolve_jira_site(name: str, engine: Any) -> Any:
