@@ -131,6 +131,9 @@ def _parse_yaml(text: str, filename: str) -> Any:
         raise ConfigError([Problem((), line, f"YAML syntax error: {what}{hint}")], filename) from None
     except YAMLError as exc:
         raise ConfigError([Problem((), None, f"YAML syntax error: {exc}")], filename) from None
+    except (TypeError, ValueError) as exc:  # the parser's own limits, e.g. a mapping used as a key
+        message = f"the YAML could not be read ({exc}); check for a list or mapping used as a key"
+        raise ConfigError([Problem((), None, message)], filename) from None
 
 
 def _plain(node: Any) -> Any:
@@ -138,7 +141,7 @@ def _plain(node: Any) -> Any:
 
     Unquoted dates (`2026-12-24`) come back as text so `holidays.extra` reads as written."""
     if isinstance(node, Mapping):
-        return {_plain(key): _plain(value) for key, value in node.items()}
+        return {_plain_key(key): _plain(value) for key, value in node.items()}
     if isinstance(node, list):
         return [_plain(item) for item in node]
     if isinstance(node, ScalarBoolean):
@@ -154,6 +157,14 @@ def _plain(node: Any) -> Any:
     if isinstance(node, float):
         return float(node)
     return node
+
+
+def _plain_key(key: Any) -> Any:
+    """YAML allows a list or mapping as a key (`[a, b]: x`); it can only be a mistake here, so it
+    becomes text that the schema then reports as an unknown key or name."""
+    if isinstance(key, Mapping | list | tuple):
+        return str(key)
+    return _plain(key)
 
 
 def locator(doc: Any) -> Callable[[YamlPath], int | None]:
@@ -182,7 +193,7 @@ def _find_key(node: CommentedMap, part: object) -> object:
     if part in node:
         return part
     for key in node:  # keys the YAML parser typed (dates, numbers) are plain text in our paths
-        if _plain(key) == part:
+        if _plain_key(key) == part:
             return key
     return _MISSING
 

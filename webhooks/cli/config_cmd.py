@@ -41,7 +41,9 @@ def check(file: str | None, quiet: bool) -> None:
         for line in exc.lines():
             click.echo(line)
         count = len(exc.problems)
-        click.echo(f"{count} problem{'s' if count != 1 else ''} in {file}; the configuration was not accepted.")
+        click.echo(
+            f"{count} problem{'s' if count != 1 else ''} in {file}; the configuration was not accepted."
+        )
         raise SystemExit(1) from None
     if quiet:
         return
@@ -119,7 +121,9 @@ def _process_caption(config: BatonConfig, name: str, process: Process) -> str:
         lines.append(f"ownership overridden for: {', '.join(owned)}")
     if process.unmapped_goal is not None:
         goal = process.unmapped_goal
-        lines.append(f"unmapped hand-offs: response {_goal(goal.response)}, resolution {_goal(goal.resolution)}")
+        lines.append(
+            f"unmapped hand-offs: response {_goal(goal.response)}, resolution {_goal(goal.resolution)}"
+        )
     return "\n".join(lines)
 
 

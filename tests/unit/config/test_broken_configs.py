@@ -67,7 +67,11 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
         (12, "calendars.night.hours.mon-fry", "'mon-fry' is not a day or day range; use mon..sun or a range"),
         (12, "calendars.night.hours.mon-fry[0]", "'22:00-06:00' ends before it starts; split an overnight"),
         (13, "calendars.night.hours.sun[0]", "'25:00-26:00' has an impossible time of day"),
-        (16, "calendars.nothing.hours", "no working hours; write e.g. mon-fri: [\"09:00-17:00\"], or use `24x7`"),
+        (
+            16,
+            "calendars.nothing.hours",
+            'no working hours; write e.g. mon-fri: ["09:00-17:00"], or use `24x7`',
+        ),
     ],
     "overlapping_hours.yaml": [
         (7, "calendars.shanghai.hours.mon-fri[1]", "'11:30-18:00' overlaps '09:00-12:00' on mon"),
@@ -77,7 +81,11 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
         (10, "scoring.weights", "weights must add up to 1: timeliness 0.7 + quality 0.5 = 1.2"),
     ],
     "provider_not_in_process.yaml": [
-        (15, "processes.delivery.sla[1].provider", "team 'ops' is not in this process's stages or handoffs (dev, qa)"),
+        (
+            15,
+            "processes.delivery.sla[1].provider",
+            "team 'ops' is not in this process's stages or handoffs (dev, qa)",
+        ),
         (17, "processes.empty.match.projects", "no projects: the process would match no issue"),
         (18, "processes.empty.handoffs", "names no team"),
     ],
@@ -89,7 +97,11 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
     ],
     "wrong_types.yaml": [
         (3, "version", "expected 1, got int 2"),
-        (5, "calendars.always", "expected a calendar mapping (timezone, hours, holidays) or the text 24x7, got '24/7'"),
+        (
+            5,
+            "calendars.always",
+            "expected a calendar mapping (timezone, hours, holidays) or the text 24x7, got '24/7'",
+        ),
         (7, "teams.dev.statuses.active[0].id", "required key `id` is missing"),
         (7, "teams.dev.statuses.active[0].name", "unknown key `name`; allowed here: id"),
         (8, "teams.qa.statuses", "expected a mapping of keys to values, got a list"),

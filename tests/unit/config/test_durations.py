@@ -30,7 +30,7 @@ def test_parse(text: object, seconds: int) -> None:
 @pytest.mark.parametrize(
     ("value", "fragment"),
     [
-        ("4x", "'4x' is not a duration; write it like \"4h\", \"90m\", \"2h30m\" or \"14d\""),
+        ("4x", '\'4x\' is not a duration; write it like "4h", "90m", "2h30m" or "14d"'),
         ("4 hours", "'4 hours' is not a duration"),
         ("h", "'h' is not a duration"),
         ("2h2h", "'2h2h' repeats a unit"),
@@ -49,7 +49,9 @@ def test_bad_durations_say_what_to_write(value: object, fragment: str) -> None:
     assert fragment in str(caught.value)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(0, "0m"), (5400, "1h30m"), (86400, "1d"), (90061, "1d1h1m1s")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0, "0m"), (5400, "1h30m"), (86400, "1d"), (90061, "1d1h1m1s")]
+)
 def test_format(seconds: int, text: str) -> None:
     assert format_duration(seconds) == text
 

@@ -96,7 +96,10 @@ def test_missing_key_points_at_nearest_existing_ancestor() -> None:
 
 
 def test_references_to_a_broken_entry_are_not_reported_as_unknown() -> None:
-    text = VALID.replace('qa: {calendar: berlin, statuses: {queue: ["Ready for QA"]', 'qa: {calendar: berlin, statuses: {queue: "Ready for QA"')
+    text = VALID.replace(
+        'qa: {calendar: berlin, statuses: {queue: ["Ready for QA"]',
+        'qa: {calendar: berlin, statuses: {queue: "Ready for QA"',
+    )
     text = text.replace("stages: [dev, qa]", "stages: [dev, qa, opz]")
     messages = [p.message for p in _error(text).problems]
     assert len(messages) == 2
@@ -108,11 +111,14 @@ def test_override_resolves_a_shared_status_name() -> None:
     text = VALID.replace('active: ["In QA"]', 'active: ["In QA", "In Development"]')
     assert "owned twice" in _error(text).problems[0].message
     # either override settles it: the process's claim wins over another team's global one...
-    fixed = text.replace("stages: [dev, qa]", 'stages: [dev, qa]\n    ownership: {dev: {active: ["In Development"]}}')
+    fixed = text.replace(
+        "stages: [dev, qa]", 'stages: [dev, qa]\n    ownership: {dev: {active: ["In Development"]}}'
+    )
     load_config_text(fixed)
     # ...or the process replaces qa's statuses with a list without it
     fixed = text.replace(
-        "stages: [dev, qa]", 'stages: [dev, qa]\n    ownership: {qa: {queue: ["Ready for QA"], active: ["In QA"]}}'
+        "stages: [dev, qa]",
+        'stages: [dev, qa]\n    ownership: {qa: {queue: ["Ready for QA"], active: ["In QA"]}}',
     )
     load_config_text(fixed)
 
@@ -124,7 +130,7 @@ def test_a_status_listed_twice_by_one_team() -> None:
 
 
 def test_status_by_id_and_requester_done_are_accepted() -> None:
-    text = VALID.replace('active: ["In QA"]', 'active: [{id: 10001}]').replace(
+    text = VALID.replace('active: ["In QA"]', "active: [{id: 10001}]").replace(
         "{provider: qa,", "{provider: qa, requester: done,"
     )
     config = load_config_text(text)
@@ -132,7 +138,9 @@ def test_status_by_id_and_requester_done_are_accepted() -> None:
 
 
 def test_hours_accept_a_single_interval_and_24_00() -> None:
-    config = load_config_text(VALID.replace('{mon-fri: ["09:00-17:00"]}', '{mon-fri: "09:00-17:00", sat: ["12:00-24:00"]}'))
+    config = load_config_text(
+        VALID.replace('{mon-fri: ["09:00-17:00"]}', '{mon-fri: "09:00-17:00", sat: ["12:00-24:00"]}')
+    )
     calendar = config.calendars["berlin"]
     assert not isinstance(calendar, str)
     assert calendar.weekly_intervals()["sat"] == [(12 * 3600, 24 * 3600)]
