@@ -41,7 +41,7 @@ from store.transitions import (
     load_issues_frame,
     load_status_categories,
     load_transitions_frame,
-    record_extraction,
+    record_many,
 )
 
 log = logging.getLogger("baton.store.pipeline")
@@ -216,12 +216,12 @@ def _record_and_derive(
     inserted = duplicates = 0
     issue_ids: list[str] = []
     changed: list[str] = []
-    for extraction in extractions:
-        result = record_extraction(session, site_id, extraction, delivery_id)
-        inserted += result.inserted
-        duplicates += result.duplicates
-        issue_ids.extend(result.issue_ids)
-        changed.extend(result.changed_issue_ids)
+    for batch in chunks(extractions, 200):
+        for result in record_many(session, site_id, [(extraction, delivery_id) for extraction in batch]):
+            inserted += result.inserted
+            duplicates += result.duplicates
+            issue_ids.extend(result.issue_ids)
+            changed.extend(result.changed_issue_ids)
     changed = unique(changed)
     requests = 0
     if changed:
@@ -271,8 +271,6 @@ def process_delivery(session: Session, delivery_id: int, config: BatonConfig | N
     has no status change; its issue facts are still recorded). Any exception rolls back this delivery's
     work and marks it `failed` with the error text. Deliveries already `done`/`ignored` or
     `quarantined` are left as they are (run `store.inbox.retry` first to reprocess one)."""
-    from scoring.extract import extract_payload
-
     session.rollback()  # start from a clean transaction: nothing of the caller's is half-done here
     row = session.execute(
         select(Delivery.site_id, Delivery.state, Delivery.body, Delivery.event).where(
@@ -290,8 +288,7 @@ def process_delivery(session: Session, delivery_id: int, config: BatonConfig | N
             session.execute(
                 update(Delivery).where(Delivery.id == delivery_id).values(attempts=Delivery.attempts + 1)
             )
-        payload: Any = json.loads(bytes(body).decode("utf-8"))
-        extraction = extract_payload(payload)
+        extraction = _parse(body)
         result = _record_and_derive(session, site_id, [extraction], config, delivery_id)
         if extraction.has_status_change:
             final = inbox.DONE
@@ -319,6 +316,114 @@ def process_delivery(session: Session, delivery_id: int, config: BatonConfig | N
         return DeliveryOutcome(delivery_id, inbox.FAILED, error=message)
 
 
+def _parse(body: bytes) -> Extraction:
+    from scoring.extract import extract_payload
+
+    payload: Any = json.loads(bytes(body).decode("utf-8"))
+    return extract_payload(payload)
+
+
+def _primary_issue(extraction: Extraction) -> str:
+    if extraction.issue is not None:
+        return extraction.issue.issue_id
+    return extraction.transitions[0].issue_id if extraction.transitions else ""
+
+
+def process_batch(
+    session: Session, delivery_ids: Iterable[int], config: BatonConfig | None
+) -> list[DeliveryOutcome]:
+    """Process several deliveries in ONE transaction with one derivation per site over every issue
+    they touched, and COMMIT; the fast path of `process_pending`.
+
+    Same outcome as `process_delivery` for each delivery: a delivery that cannot be parsed or
+    extracted is marked `failed` with its error while the others go through; if the shared
+    transaction itself fails, it is rolled back and every delivery is processed again on its own
+    (`process_delivery`), so one bad delivery never takes the batch down with it."""
+    ids = sorted({int(i) for i in delivery_ids})
+    if not ids:
+        return []
+    session.rollback()
+    rows = session.execute(
+        select(Delivery.id, Delivery.site_id, Delivery.state, Delivery.body, Delivery.event)
+        .where(Delivery.id.in_(ids))
+        .order_by(Delivery.id)
+    ).all()
+    found = {row[0] for row in rows}
+    if len(found) != len(ids):
+        missing = sorted(set(ids) - found)
+        raise LookupError(f"no delivery {', '.join(map(str, missing))}")
+    outcomes: dict[int, DeliveryOutcome] = {}
+    parsed: list[tuple[int, str, str, Extraction]] = []
+    broken: list[tuple[int, str, str]] = []
+    for delivery_id, site_id, state, body, _event in rows:
+        if state in (inbox.DONE, inbox.IGNORED, inbox.QUARANTINED):
+            outcomes[delivery_id] = DeliveryOutcome(delivery_id, state)
+            continue
+        try:
+            parsed.append((delivery_id, site_id, state, _parse(body)))
+        except Exception as error:
+            broken.append((delivery_id, state, _error_text(error)))
+    try:
+        # A stable order (site, issue) keeps concurrent workers from locking the same rows crosswise.
+        parsed.sort(key=lambda item: (item[1], _primary_issue(item[3]), item[0]))
+        changed: dict[str, list[str]] = {}
+        results: dict[int, Any] = {}
+        by_site: dict[str, list[tuple[int, Extraction]]] = {}
+        for delivery_id, site_id, _state, extraction in parsed:
+            by_site.setdefault(site_id, []).append((delivery_id, extraction))
+        for site_id, items in by_site.items():
+            recorded = record_many(
+                session, site_id, [(extraction, delivery_id) for delivery_id, extraction in items]
+            )
+            for (delivery_id, _extraction), result in zip(items, recorded, strict=True):
+                results[delivery_id] = result
+                changed.setdefault(site_id, []).extend(result.changed_issue_ids)
+        derived: dict[str, int] = {}
+        for site_id, issue_ids in changed.items():
+            if not issue_ids:
+                continue
+            if config is None:
+                _mark_unconfigured(session, site_id)
+            else:
+                derived[site_id] = rederive_issues(session, site_id, issue_ids, config)
+        pending = [d for d, _s, state, _e in parsed if state == inbox.PENDING]
+        pending += [d for d, state, _m in broken if state == inbox.PENDING]
+        if pending:  # processed without a claim (embedded mode): count the attempt
+            session.execute(
+                update(Delivery.__table__)
+                .where(Delivery.id.in_(pending))
+                .values(attempts=Delivery.attempts + 1)
+            )
+        for delivery_id, _site, _state, extraction in parsed:
+            result = results[delivery_id]
+            if extraction.has_status_change:
+                inbox.mark_done(session, delivery_id)
+                final = inbox.DONE
+            else:
+                inbox.mark_ignored(session, delivery_id, f"no status change in {extraction.event}")
+                final = inbox.IGNORED
+            outcomes[delivery_id] = DeliveryOutcome(
+                delivery_id,
+                final,
+                inserted=result.inserted,
+                duplicates=result.duplicates,
+                issue_ids=result.issue_ids,
+            )
+        for delivery_id, _state, message in broken:
+            inbox.mark_failed(session, delivery_id, message)
+            outcomes[delivery_id] = DeliveryOutcome(delivery_id, inbox.FAILED, error=message)
+            log.warning("delivery failed", extra={"delivery_id": delivery_id, "error": message})
+        session.commit()
+    except Exception as error:
+        session.rollback()
+        log.warning(
+            "batch failed; processing its deliveries one by one",
+            extra={"deliveries": len(ids), "error": _error_text(error)},
+        )
+        return [process_delivery(session, delivery_id, config) for delivery_id in ids]
+    return [outcomes[delivery_id] for delivery_id in ids]
+
+
 def process_pending(
     engine: Engine,
     config: BatonConfig | None,
@@ -329,9 +434,11 @@ def process_pending(
     batch_size: int = DEFAULT_BATCH,
     site_id: str | None = None,
 ) -> PendingSummary:
-    """Claim pending deliveries in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and process each
-    in its own transaction, until `limit` were handled or none is pending. Safe to run in several
-    processes at once. `worker` is an alias of `worker_id`."""
+    """Claim pending deliveries in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and process them
+    (`process_batch`: one transaction and one derivation per batch, falling back to one transaction
+    per delivery when the batch fails), until `limit` were handled or none is pending. Safe to run in
+    several processes at once. `worker` is an alias of `worker_id`; `batch_size=1` processes every
+    delivery in its own transaction."""
     wid = worker_id or worker or default_worker_id()
     claimed = done = ignored = failed = 0
     with Session(bind=engine, expire_on_commit=False) as session:
@@ -340,8 +447,11 @@ def process_pending(
             if not ids:
                 break
             claimed += len(ids)
-            for delivery_id in ids:
-                outcome = process_delivery(session, delivery_id, config)
+            if len(ids) == 1:
+                outcomes = [process_delivery(session, ids[0], config)]
+            else:
+                outcomes = process_batch(session, ids, config)
+            for outcome in outcomes:
                 if outcome.state == inbox.DONE:
                     done += 1
                 elif outcome.state == inbox.IGNORED:
@@ -358,6 +468,7 @@ __all__ = [
     "RederiveResult",
     "config_fingerprint",
     "ingest_extractions",
+    "process_batch",
     "process_delivery",
     "process_pending",
     "rederive_issues",

@@ -10,17 +10,19 @@ None of these functions commits: they add to the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from config.ownership import id_key, keys_of, name_key
 from scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS, Extraction, IssueFacts, StatusInfo
 from store.models import IssueRow, StatusRow, TransitionRow
-from store.sqlutil import chunks, insert_for, unique
+from store.sqlutil import chunks, dialect_name, insert_for, unique
 
 FACT_FIELDS: tuple[str, ...] = ("issue_key", "project", "issue_type", "priority")
 """Issue facts that change derived requests (process match, SLA row); a change re-derives the issue."""
@@ -47,80 +49,116 @@ def status_key_of(status_id: str | None, name: str | None) -> str:
     raise ValueError("a status needs an id or a name")
 
 
-def _insert_transitions(
-    session: Session, site_id: str, extraction: Extraction, delivery_id: int | None
-) -> tuple[int, int, set[str]]:
-    rows = {}
-    for t in extraction.transitions:
-        rows[(t.issue_id, t.change_id)] = {
-            "site_id": site_id,
-            "issue_id": t.issue_id,
-            "change_id": t.change_id,
-            "at": t.at,
-            "from_id": t.from_id,
-            "from_name": t.from_name,
-            "to_id": t.to_id,
-            "to_name": t.to_name,
-            "author": t.author,
-            "delivery_id": delivery_id,
-        }
-    inserted, touched = 0, set()
-    for batch in chunks(list(rows.values()), 200):
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, name: str) -> Any:
+    """Upsert statements built once per dialect and reused (executemany), so SQLAlchemy's compiled
+    cache is hit without re-building the ON CONFLICT clauses for every delivery."""
+    dialect = dialect_name(session)
+    stmt = _STATEMENTS.get((dialect, name))
+    if stmt is not None:
+        return stmt
+    if name == "transitions":
         table = TransitionRow.__table__
         stmt = (
             insert_for(session, table)
-            .values(batch)
             .on_conflict_do_nothing(index_elements=["site_id", "issue_id", "change_id"])
-            .returning(table.c.issue_id)
+            .returning(table.c.issue_id, table.c.change_id)
         )
-        new = session.execute(stmt).scalars().all()
-        inserted += len(new)
-        touched.update(new)
-    return inserted, len(extraction.transitions) - inserted, touched
+    elif name == "issues":
+        table = IssueRow.__table__
+        base = insert_for(session, table)
+        excluded = base.excluded
+        newer = or_(
+            and_(
+                excluded.updated_at.is_not(None),
+                or_(table.c.updated_at.is_(None), excluded.updated_at >= table.c.updated_at),
+            ),
+            and_(excluded.updated_at.is_(None), table.c.updated_at.is_(None)),
+        )
+        stmt = base.on_conflict_do_update(
+            index_elements=["site_id", "issue_id"],
+            set_={
+                column: case(
+                    (newer, func.coalesce(excluded[column], table.c[column])),
+                    else_=func.coalesce(table.c[column], excluded[column]),
+                )
+                for column in (*FACT_FIELDS, "status_id", "status_name", "updated_at")
+            },
+        )
+    elif name == "statuses":
+        table = StatusRow.__table__
+        base = insert_for(session, table)
+        excluded = base.excluded
+        stmt = base.on_conflict_do_update(
+            index_elements=["site_id", "key"],
+            set_={
+                "name": excluded.name,
+                "category": func.coalesce(excluded.category, table.c.category),
+                "status_id": func.coalesce(excluded.status_id, table.c.status_id),
+            },
+        )
+    else:  # pragma: no cover - programming error
+        raise KeyError(name)
+    _STATEMENTS[(dialect, name)] = stmt
+    return stmt
 
 
-def _facts_from(extraction: Extraction) -> list[IssueFacts]:
-    facts: dict[str, IssueFacts] = {}
-    for t in extraction.transitions:  # issues known only from their transitions still get a row
-        if t.issue_id not in facts:
-            facts[t.issue_id] = IssueFacts(t.issue_id, t.issue_key, None, None, None)
-    if extraction.issue is not None:
-        facts[extraction.issue.issue_id] = extraction.issue
-    return list(facts.values())
+def _newer(candidate: datetime | None, than: datetime | None) -> bool:
+    """Whether a copy stamped `candidate` supersedes one stamped `than`. A copy without a timestamp
+    (e.g. a comment event's issue snapshot) is of unknown age: it only fills gaps of a stamped one."""
+    if candidate is None:
+        return than is None
+    return than is None or candidate >= than
 
 
-def _merged(old: tuple[object, ...] | None, new: IssueFacts) -> tuple[object, ...]:
-    """FACT_FIELDS after the upsert below: the newer copy wins, a missing value never erases."""
-    incoming = tuple(getattr(new, name) for name in FACT_FIELDS)
-    if old is None:
-        return incoming
-    return tuple(n if n is not None else o for n, o in zip(incoming, old, strict=True))
+def _apply(old: tuple[object, ...], new: tuple[object, ...], newer: bool) -> tuple[object, ...]:
+    if newer:
+        return tuple(n if n is not None else o for n, o in zip(new, old, strict=True))
+    return tuple(o if o is not None else n for n, o in zip(new, old, strict=True))
 
 
-def _upsert_issues(session: Session, site_id: str, facts: list[IssueFacts]) -> set[str]:
-    """Upsert issue facts; returns the ids whose FACT_FIELDS changed (or that are new)."""
+FOLDED_FIELDS: tuple[str, ...] = (*FACT_FIELDS, "status_id", "status_name", "updated_at")
+
+
+def _fold_facts(facts: Iterable[IssueFacts]) -> dict[str, IssueFacts]:
+    """One IssueFacts per issue, combined by the rule the upsert applies against stored rows."""
+    merged: dict[str, IssueFacts] = {}
+    for f in facts:
+        old = merged.get(f.issue_id)
+        if old is None:
+            merged[f.issue_id] = f
+            continue
+        newer = _newer(f.updated_at, old.updated_at)
+        values = _apply(
+            tuple(getattr(old, n) for n in FOLDED_FIELDS), tuple(getattr(f, n) for n in FOLDED_FIELDS), newer
+        )
+        merged[f.issue_id] = IssueFacts(f.issue_id, **dict(zip(FOLDED_FIELDS, values, strict=True)))
+    return merged
+
+
+def _upsert_issues(session: Session, site_id: str, facts: Mapping[str, IssueFacts]) -> set[str]:
+    """Upsert issue facts (one per issue); returns the ids whose FACT_FIELDS changed (or that are new)."""
     if not facts:
         return set()
     table = IssueRow.__table__
-    ids = [f.issue_id for f in facts]
-    before = {
-        row[0]: (row[1], tuple(row[2:]))
+    ids = sorted(facts)
+    before: dict[str, tuple[datetime | None, tuple[object, ...]]] = {}
+    for batch in chunks(ids):
         for row in session.execute(
             select(table.c.issue_id, table.c.updated_at, *(table.c[n] for n in FACT_FIELDS)).where(
-                table.c.site_id == site_id, table.c.issue_id.in_(ids)
+                table.c.site_id == site_id, table.c.issue_id.in_(batch)
             )
-        )
-    }
+        ):
+            before[row[0]] = (row[1], tuple(row[2:]))
     changed: set[str] = set()
-    for f in facts:
-        known = before.get(f.issue_id)
-        if known is None:
-            changed.add(f.issue_id)
-            continue
-        known_at, known_facts = known
-        newer = f.updated_at is None or known_at is None or f.updated_at >= known_at
-        if newer and _merged(known_facts, f) != known_facts:
-            changed.add(f.issue_id)
+    for issue_id in ids:
+        f = facts[issue_id]
+        known = before.get(issue_id)
+        incoming = tuple(getattr(f, name) for name in FACT_FIELDS)
+        if known is None or _apply(known[1], incoming, _newer(f.updated_at, known[0])) != known[1]:
+            changed.add(issue_id)
     values = [
         {
             "site_id": site_id,
@@ -133,34 +171,21 @@ def _upsert_issues(session: Session, site_id: str, facts: list[IssueFacts]) -> s
             "status_name": f.status_name,
             "updated_at": f.updated_at,
         }
-        for f in sorted(facts, key=lambda f: f.issue_id)
+        for f in (facts[i] for i in ids)
     ]
-    stmt = insert_for(session, table).values(values)
-    excluded = stmt.excluded
-    updated = {
-        name: func.coalesce(getattr(excluded, name), table.c[name])
-        for name in (*FACT_FIELDS, "status_id", "status_name", "updated_at")
-    }
-    newer_clause = or_(
-        excluded.updated_at.is_(None),
-        table.c.updated_at.is_(None),
-        excluded.updated_at >= table.c.updated_at,
-    )
-    session.execute(
-        stmt.on_conflict_do_update(index_elements=["site_id", "issue_id"], set_=updated, where=newer_clause)
-    )
+    for batch in chunks(values):
+        session.execute(_statement(session, "issues"), batch)
     return changed
 
 
 def record_statuses(session: Session, site_id: str, statuses: Iterable[StatusInfo]) -> int:
     """Upsert statuses and their categories (a missing category never erases a known one)."""
     rows: dict[str, dict[str, object]] = {}
-    for s in statuses:
-        if not (s.status_id or s.name):
-            continue
-        rows[status_key_of(s.status_id, s.name)] = {
+    for s in _prefer_categorised(list(statuses)):
+        key = status_key_of(s.status_id, s.name)
+        rows[key] = {
             "site_id": site_id,
-            "key": status_key_of(s.status_id, s.name),
+            "key": key,
             "status_id": s.status_id,
             "name": s.name,
             "category": s.category,
@@ -169,11 +194,12 @@ def record_statuses(session: Session, site_id: str, statuses: Iterable[StatusInf
         return 0
     # Statuses rarely change: write only what is new or different, so that concurrent workers do not
     # queue on the same status rows.
+    table = StatusRow.__table__.c
     known = {
         key: (status_id, name, category)
         for key, status_id, name, category in session.execute(
-            select(StatusRow.key, StatusRow.status_id, StatusRow.name, StatusRow.category).where(
-                StatusRow.site_id == site_id, StatusRow.key.in_(list(rows))
+            select(table.key, table.status_id, table.name, table.category).where(
+                table.site_id == site_id, table.key.in_(list(rows))
             )
         )
     }
@@ -188,18 +214,7 @@ def record_statuses(session: Session, site_id: str, statuses: Iterable[StatusInf
             del rows[key]
     if not rows:
         return 0
-    stmt = insert_for(session, StatusRow.__table__).values([rows[key] for key in sorted(rows)])
-    table = StatusRow.__table__.c
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["site_id", "key"],
-            set_={
-                "name": stmt.excluded.name,
-                "category": func.coalesce(stmt.excluded.category, table.category),
-                "status_id": func.coalesce(stmt.excluded.status_id, table.status_id),
-            },
-        )
-    )
+    session.execute(_statement(session, "statuses"), [rows[key] for key in sorted(rows)])
     return len(rows)
 
 
@@ -217,30 +232,86 @@ def issues_with_log(session: Session, site_id: str, issue_ids: Iterable[str]) ->
     return found
 
 
-def record_extraction(
-    session: Session, site_id: str, extraction: Extraction, delivery_id: int | None = None
-) -> RecordResult:
-    """Add an extraction's transitions to the log (idempotently), upsert its issue facts and statuses."""
-    inserted, duplicates, touched = _insert_transitions(session, site_id, extraction, delivery_id)
-    facts = _facts_from(extraction)
-    fact_changes = _upsert_issues(session, site_id, facts)
-    statuses = list(extraction.statuses)
-    for t in extraction.transitions:  # names/ids seen in transitions, category unknown
-        for sid, name in ((t.from_id, t.from_name), (t.to_id, t.to_name)):
-            if name:
-                statuses.append(StatusInfo(sid, name, None))
-    record_statuses(session, site_id, _prefer_categorised(statuses))
+def _facts_from(extraction: Extraction) -> list[IssueFacts]:
+    facts: dict[str, IssueFacts] = {}
+    for t in extraction.transitions:  # issues known only from their transitions still get a row
+        if t.issue_id not in facts:
+            facts[t.issue_id] = IssueFacts(t.issue_id, t.issue_key, None, None, None)
+    if extraction.issue is not None:
+        facts[extraction.issue.issue_id] = extraction.issue
+    return list(facts.values())
+
+
+def record_many(
+    session: Session, site_id: str, items: Sequence[tuple[Extraction, int | None]]
+) -> list[RecordResult]:
+    """`record_extraction` for several (extraction, delivery id) pairs with a few statements in all.
+
+    A change present in several items is stored once, attributed to the first item carrying it.
+    Each item's `changed_issue_ids` lists the issues needing re-derivation because of the batch."""
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    owner: dict[tuple[str, str], int] = {}
+    for index, (extraction, delivery_id) in enumerate(items):
+        for t in extraction.transitions:
+            key = (t.issue_id, t.change_id)
+            if key in rows:
+                continue
+            owner[key] = index
+            rows[key] = {
+                "site_id": site_id,
+                "issue_id": t.issue_id,
+                "change_id": t.change_id,
+                "at": t.at,
+                "from_id": t.from_id,
+                "from_name": t.from_name,
+                "to_id": t.to_id,
+                "to_name": t.to_name,
+                "author": t.author,
+                "delivery_id": delivery_id,
+            }
+    inserted_keys: set[tuple[str, str]] = set()
+    ordered = [rows[key] for key in sorted(rows)]  # a fixed order: concurrent writers lock alike
+    for batch in chunks(ordered, 200):
+        for issue_id, change_id in session.execute(_statement(session, "transitions"), batch):
+            inserted_keys.add((issue_id, change_id))
+    touched = {issue_id for issue_id, _ in inserted_keys}
+
+    per_item_facts = [_facts_from(extraction) for extraction, _ in items]
+    fact_changes = _upsert_issues(session, site_id, _fold_facts(f for facts in per_item_facts for f in facts))
+    statuses: list[StatusInfo] = []
+    for extraction, _ in items:
+        statuses.extend(extraction.statuses)
+        for t in extraction.transitions:  # names/ids seen in transitions, category unknown
+            for sid, name in ((t.from_id, t.from_name), (t.to_id, t.to_name)):
+                if name:
+                    statuses.append(StatusInfo(sid, name, None))
+    record_statuses(session, site_id, statuses)
     changed = set(touched)
     fact_changes -= changed
     if fact_changes:
         changed |= issues_with_log(session, site_id, fact_changes)
-    issue_ids = unique([*(t.issue_id for t in extraction.transitions), *(f.issue_id for f in facts)])
-    return RecordResult(
-        inserted=inserted,
-        duplicates=duplicates,
-        issue_ids=tuple(issue_ids),
-        changed_issue_ids=tuple(i for i in issue_ids if i in changed),
-    )
+
+    results: list[RecordResult] = []
+    for index, ((extraction, _), facts) in enumerate(zip(items, per_item_facts, strict=True)):
+        mine = sum(1 for key, who in owner.items() if who == index and key in inserted_keys)
+        issue_ids = unique([*(t.issue_id for t in extraction.transitions), *(f.issue_id for f in facts)])
+        results.append(
+            RecordResult(
+                inserted=mine,
+                duplicates=len(extraction.transitions) - mine,
+                issue_ids=tuple(issue_ids),
+                changed_issue_ids=tuple(i for i in issue_ids if i in changed),
+            )
+        )
+    return results
+
+
+def record_extraction(
+    session: Session, site_id: str, extraction: Extraction, delivery_id: int | None = None
+) -> RecordResult:
+    """Add an extraction's transitions to the log (idempotently), upsert its issue facts and statuses.
+    The site must exist (`store.inbox.ensure_site`). Does not commit."""
+    return record_many(session, site_id, [(extraction, delivery_id)])[0]
 
 
 def _prefer_categorised(statuses: list[StatusInfo]) -> list[StatusInfo]:
@@ -350,6 +421,7 @@ __all__ = [
     "load_statuses",
     "load_transitions_frame",
     "record_extraction",
+    "record_many",
     "record_statuses",
     "status_key_of",
 ]

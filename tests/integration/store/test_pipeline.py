@@ -281,3 +281,44 @@ def test_backfill_ingest_of_the_worked_example(session: Session) -> None:
     assert result.requests == 5
     again = pipeline.ingest_extractions(session, "worked", _worked_example(), "replay", config)
     assert (again.inserted, again.rederived) == (0, ())
+
+
+def test_a_bad_delivery_in_a_batch_does_not_hold_up_the_others(
+    engine: Engine, session: Session, site: str
+) -> None:
+    good = [_accept_file(session, site, MATTERMOST / name) for name in LIFECYCLE[:2]]
+    bad = inbox.accept_delivery(session, site, body=b"[1, 2", idempotency_key="bad").delivery_id
+    outcomes = pipeline.process_batch(session, [*good, bad], _config())
+    assert [o.state for o in outcomes] == ["done", "done", "failed"]
+    assert outcomes[0].inserted == 1 and outcomes[2].error.startswith("JSONDecodeError")
+    assert len(load_transitions_frame(session, site)) == 2
+
+
+def test_a_failing_batch_falls_back_to_one_transaction_per_delivery(
+    engine: Engine, session: Session, site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [_accept_file(session, site, MATTERMOST / name) for name in LIFECYCLE]
+    real = pipeline.record_many
+
+    def only_alone(session: Session, site_id: str, items):  # type: ignore[no-untyped-def]
+        if len(items) > 1:
+            raise RuntimeError("batch trouble")
+        return real(session, site_id, items)
+
+    monkeypatch.setattr(pipeline, "record_many", only_alone)
+    summary = pipeline.process_pending(engine, _config(), batch_size=10)
+    assert (summary.claimed, summary.done, summary.failed) == (4, 4, 0)
+    assert [d.state for d in inbox.list_deliveries(session)] == ["done"] * len(ids)
+    assert len(load_requests_frame(session, site)) == 3
+
+
+def test_batches_and_single_transactions_agree(engine: Engine, session: Session) -> None:
+    names = [*LIFECYCLE, "webhook-cloud-comment-created.json", "webhook-issue-updated-lowered-priority.json"]
+    for name in names:
+        _accept_file(session, "batched", MATTERMOST / name)
+        _accept_file(session, "single", MATTERMOST / name)
+    pipeline.process_pending(engine, _config(), site_id="batched", batch_size=50)
+    pipeline.process_pending(engine, _config(), site_id="single", batch_size=1)
+    batched = load_requests_frame(session, "batched").drop(columns="site_id")
+    single = load_requests_frame(session, "single").drop(columns="site_id")
+    pd.testing.assert_frame_equal(batched, single)

@@ -112,6 +112,10 @@ def test_issue_facts_newest_wins_and_gaps_never_erase(session: Session, site: st
     session.commit()
     row = session.get(IssueRow, (site, "1"), populate_existing=True)
     assert row.priority == "High" and row.updated_at == T0 + timedelta(minutes=20)
+    # a copy without a timestamp (a comment event's snapshot) only fills gaps, never overrides
+    record_extraction(session, site, _extraction(issue=_facts(priority="Lowest", updated_min=None)))
+    session.commit()
+    assert session.get(IssueRow, (site, "1"), populate_existing=True).priority == "High"
     frame = load_issues_frame(session, site)
     assert tuple(frame.columns) == ISSUE_COLUMNS
     assert frame.to_dict("records") == [
