@@ -22,17 +22,19 @@ from config.schema import BatonConfig
 from scoring.model import CREATION_CHANGE_ID, ISSUE_COLUMNS, TRANSITION_COLUMNS, IssueFacts, Transition
 from tests.unit.oracle.worked_example import CONFIG as WORKED_CONFIG
 
-settings.register_profile(
-    "default", max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
-)
-settings.register_profile(
-    "thorough",
-    max_examples=2500,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
-)
-settings.load_profile(os.environ.get("BATON_HYPOTHESIS_PROFILE", "default"))
+PROFILE = os.environ.get("BATON_HYPOTHESIS_PROFILE", "default")
+_SCALE = 20 if PROFILE == "thorough" else 1
+
+
+def budget(examples: int) -> settings:
+    """Hypothesis settings for one test: `examples` by default (the suite stays near a minute),
+    twenty times as many with BATON_HYPOTHESIS_PROFILE=thorough."""
+    return settings(
+        max_examples=examples * _SCALE,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        print_blob=True,
+    )
 
 
 @dataclass(frozen=True)

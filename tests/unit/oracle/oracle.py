@@ -494,22 +494,35 @@ class Oracle:
         return f"{local.year}-{local.month:02d}"
 
     def scorecards(
-        self, requests: list[Request], now: datetime, period: str = "week"
-    ) -> dict[tuple[str, str], dict]:
-        """(period, team) -> fields of DESIGN.md section 5; `requests` measured as of `now`."""
-        cards: dict[tuple[str, str], list[Request]] = {}
+        self, requests: list[Request], now: datetime, period: str = "week", by: str | None = None
+    ) -> dict[tuple, dict]:
+        """(period, team[, breakdown key]) -> fields of DESIGN.md section 5; `requests` measured as of `now`.
+
+        Breakdown keys: the process, the pair `requester->provider` (`intake` for intake requests, as the
+        engine names them), or the issue type."""
+
+        def key(r: Request, p: str) -> tuple:
+            if by is None:
+                return (p, r.provider)
+            if by == "process":
+                return (p, r.provider, r.process)
+            if by == "pair":
+                return (p, r.provider, f"{r.requester or 'intake'}->{r.provider}")
+            return (p, r.provider, r.issue_type)
+
+        cards: dict[tuple, list[Request]] = {}
         for r in requests:
             if r.resolved_at is not None:
-                cards.setdefault((self.period_of(r.resolved_at, period), r.provider), []).append(r)
+                cards.setdefault(key(r, self.period_of(r.resolved_at, period)), []).append(r)
         now_period = self.period_of(_epoch(now), period)
-        open_by_team: dict[str, list[Request]] = {}
+        open_by_key: dict[tuple, list[Request]] = {}
         for r in requests:
             if r.resolved_at is None:
-                open_by_team.setdefault(r.provider, []).append(r)
-                cards.setdefault((now_period, r.provider), [])
+                open_by_key.setdefault(key(r, now_period), []).append(r)
+                cards.setdefault(key(r, now_period), [])
         weights = self.config.scoring.weights
-        out: dict[tuple[str, str], dict] = {}
-        for (p, team), resolved in cards.items():
+        out: dict[tuple, dict] = {}
+        for card_key, resolved in cards.items():
             with_goal = [r for r in resolved if r.resolution_goal_s is not None]
             with_response_goal = [r for r in resolved if r.response_goal_s is not None]
             delivered = [r for r in resolved if r.outcome == "delivered"]
@@ -525,8 +538,8 @@ class Oracle:
             if parts:
                 score = round(100 * sum(w * v for w, v in parts) / sum(w for w, _ in parts), 1)
             ratios = sorted(r.resolution_elapsed_s / r.resolution_goal_s for r in with_goal)  # type: ignore[operator]
-            open_here = open_by_team.get(team, []) if p == now_period else []
-            out[(p, team)] = {
+            open_here = open_by_key.get(card_key, [])
+            out[card_key] = {
                 "timeliness": timeliness,
                 "response_timeliness": response,
                 "quality": quality,

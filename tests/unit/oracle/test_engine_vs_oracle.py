@@ -16,6 +16,7 @@ from scoring import engine
 from tests.unit.oracle.histories import (
     SPECS,
     Scenario,
+    budget,
     engine_rows,
     issue_frame,
     plain,
@@ -85,8 +86,8 @@ def _diff_requests(expected: list[Request], actual: list[dict[str, object]], *, 
     return problems
 
 
-def _diff_cards(expected: dict[tuple[str, str], dict], frame: object) -> list[str]:
-    rows = engine_rows_by_key(frame)
+def _diff_cards(expected: dict[tuple, dict], frame: object, by: str | None) -> list[str]:
+    rows = engine_rows_by_key(frame, by)
     problems: list[str] = []
     if set(expected) != set(rows):
         problems.append(f"scorecard rows: expected {sorted(expected)}, engine {sorted(rows)}")
@@ -98,15 +99,19 @@ def _diff_cards(expected: dict[tuple[str, str], dict], frame: object) -> list[st
     return problems
 
 
-def engine_rows_by_key(frame: object) -> dict[tuple[str, str], dict[str, object]]:
-    out: dict[tuple[str, str], dict[str, object]] = {}
+def engine_rows_by_key(frame: object, by: str | None) -> dict[tuple, dict[str, object]]:
+    out: dict[tuple, dict[str, object]] = {}
     for row in frame.to_dict("records"):  # type: ignore[attr-defined]
         clean = {k: plain(v) for k, v in row.items()}
-        out[(str(clean["period"]), str(clean["team"]))] = clean
+        key = (str(clean["period"]), str(clean["team"]))
+        out[key if by is None else (*key, clean[by])] = clean
     return out
 
 
-def compare(scenario: Scenario, *, periods: tuple[str, ...] = ("week", "month")) -> None:
+BREAKDOWNS = (("week", None), ("month", None), ("week", "process"), ("week", "pair"), ("month", "issue_type"))
+
+
+def compare(scenario: Scenario) -> None:
     spec = SPECS[scenario.spec_name]
     oracle = Oracle(spec.config, spec.categories)
     transitions = transition_frame(scenario.transitions)
@@ -123,10 +128,12 @@ def compare(scenario: Scenario, *, periods: tuple[str, ...] = ("week", "month"))
     problems = _diff_requests(expected, engine_rows(evaluated), evaluated=True)
     assert not problems, "evaluate_clocks disagrees with the oracle:\n" + "\n".join(problems)
 
-    for period in periods:
-        cards = engine.scorecards(evaluated, spec.config, scenario.now, period)  # type: ignore[arg-type]
-        problems = _diff_cards(oracle.scorecards(expected, scenario.now, period), cards)
-        assert not problems, f"scorecards({period}) disagree with the oracle:\n" + "\n".join(problems)
+    for period, by in BREAKDOWNS:
+        cards = engine.scorecards(evaluated, spec.config, scenario.now, period, by)  # type: ignore[arg-type]
+        problems = _diff_cards(oracle.scorecards(expected, scenario.now, period, by), cards, by)
+        assert not problems, f"scorecards({period}, by={by}) disagree with the oracle:\n" + "\n".join(
+            problems
+        )
 
 
 def test_worked_example_through_the_engine() -> None:
@@ -140,21 +147,25 @@ def test_worked_example_open_clock_as_time_passes(hour: int) -> None:
     compare(Scenario("worked", (FACTS,), tuple(TRANSITIONS[:2]), berlin(2, hour)))
 
 
+@budget(150)
 @given(scenarios(SPECS["relay"]))
 def test_relay_stages_calendars_and_goals(scenario: Scenario) -> None:
     compare(scenario)
 
 
+@budget(150)
 @given(scenarios(SPECS["handoffs"]))
 def test_explicit_handoffs_ids_overrides_and_categories(scenario: Scenario) -> None:
     compare(scenario)
 
 
+@budget(150)
 @given(scenarios(SPECS["dst"]))
 def test_dst_crossing_calendars_and_periods(scenario: Scenario) -> None:
     compare(scenario)
 
 
+@budget(150)
 @given(scenarios(SPECS["worked"]))
 def test_worked_example_config_random_walks(scenario: Scenario) -> None:
     compare(scenario)
