@@ -190,3 +190,64 @@ def test_jira_to_matrix_issue_without_changelog_keeps_its_facts() -> None:
     assert report.issues == 1
     facts = ledger.issues[("onprem", str(issue["id"]))]
     assert facts.issue_key == issue["key"] and facts.project == issue["fields"]["project"]["key"]
+
+
+UT_CONFIG = """
+version: 1
+calendars:
+  office: {timezone: America/New_York, hours: {mon-fri: ["09:00-17:00"]}}
+teams:
+  analysis: {calendar: office, statuses: {active: ["Analysis Active"]}}
+  dev: {calendar: office, statuses: {queue: ["Analysis Done"], active: ["Dev Active"]}}
+  test: {calendar: office, statuses: {queue: ["Dev Done"], active: ["Test"]}}
+processes:
+  upload:
+    match: {projects: [UT]}
+    stages: [analysis, dev, test]
+    done: ["Done"]
+    sla:
+      - {provider: dev, response: 8h, resolution: 40h}
+      - {provider: test, response: 4h, resolution: 16h}
+"""
+
+
+def test_data_center_writeback_on_actionableagile_history() -> None:
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from config.loader import load_config_text
+    from connector.writeback import PROPERTY_KEY, writeback
+    from scoring.engine import derive_requests
+    from scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
+
+    config = load_config_text(UT_CONFIG)
+    doc = json.loads(
+        (_fixtures() / "jira-rest/actionableagile-jira-to-analytics/jira-issues-request.json").read_text()
+    )
+    ledger = MemoryLedger()
+    with DataCenter(doc["issues"]):
+        Backfill(_client(), ledger, config, BackfillOptions(page_size=25)).run()
+    transitions = pd.DataFrame(
+        [{c: getattr(t, c) for c in TRANSITION_COLUMNS} for t in ledger.transitions.values()]
+    )
+    transitions["at"] = pd.to_datetime(transitions["at"], utc=True)
+    issues = pd.DataFrame([{c: getattr(f, c) for c in ISSUE_COLUMNS} for f in ledger.issues.values()])
+    requests = derive_requests(transitions, issues, config)
+    assert not requests.empty
+
+    puts: list[tuple[str, dict[str, Any]]] = []
+
+    def put(request: Any) -> tuple[int, dict[str, str], str]:
+        puts.append((urlsplit(request.url).path, json.loads(request.body)))
+        return 201, {"Content-Type": "application/json"}, ""
+
+    with responses.RequestsMock() as mock:
+        mock.add_callback(
+            "PUT", re.compile(re.escape(DC) + r"/rest/api/2/issue/\d+/properties/baton\.sla"), callback=put
+        )
+        report = writeback(_client(), ledger, config, requests, datetime(2016, 4, 1, tzinfo=UTC))
+    assert report.written == requests["issue_id"].nunique() == len(puts)
+    for path, body in puts:
+        assert path.endswith(f"/properties/{PROPERTY_KEY}") and body["process"] == "upload"
+        assert len(json.dumps(body)) < 32768
