@@ -34,12 +34,14 @@ from ruamel.yaml import YAML
 
 from config.schema import BatonConfig
 from scoring import engine
-from scoring.simulate import simulate_frames, status_categories
+from scoring.simulate import SimParams, simulate_frames, status_categories
 
 HERE = Path(__file__).resolve().parent
 START = datetime(2026, 1, 5, tzinfo=UTC)
 END = datetime(2026, 12, 21, tzinfo=UTC)
 NOW = END
+PARAMS = SimParams(p_pause=0.12, p_return=0.18)
+"""A little more pausing and sending back than the simulator's defaults: ~10 transitions per issue."""
 
 
 @dataclass
@@ -247,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config()
     cats = status_categories(config)
     (transitions, issues), gen = timed(
-        lambda: simulate_frames(config, args.issues, seed=args.seed, start=START, end=END)
+        lambda: simulate_frames(config, args.issues, seed=args.seed, start=START, end=END, params=PARAMS)
     )
     n_tr, n_is = len(transitions), transitions["issue_id"].nunique()
     print(f"histories: {n_tr:,} transitions, {n_is:,} issues (scoring.simulate, seed {args.seed}; {gen.wall:.1f} s)")
