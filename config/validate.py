@@ -112,20 +112,23 @@ class _Checks:
         path: YamlPath = (*base, "holidays")
         supported = holidays.list_supported_countries()
         if spec.country is not None:
-            country = spec.country.strip().upper()
+            # Exact codes, as the engine passes them to `holidays.country_holidays` unchanged.
+            country = spec.country
             if country not in supported:
-                yield self.problem(
-                    (*path, "country"),
-                    f"unknown holiday country '{spec.country}'; use an ISO 3166 code the `holidays` package "
-                    "supports, e.g. DE, CN, US, GB",
-                )
+                hint = "use an ISO 3166 code the `holidays` package supports, e.g. DE, CN, US, GB"
+                if country.strip().upper() in supported:
+                    hint = f"write it as '{country.strip().upper()}'"
+                yield self.problem((*path, "country"), f"unknown holiday country '{country}'; {hint}")
             elif spec.subdivision is not None:
                 subdivisions = [str(s) for s in supported[country]]
-                if spec.subdivision.strip().upper() not in {s.upper() for s in subdivisions}:
-                    listed = ", ".join(subdivisions[:30]) if subdivisions else "none"
+                if spec.subdivision not in subdivisions:
+                    same = [s for s in subdivisions if s.upper() == spec.subdivision.strip().upper()]
+                    hint = (
+                        f"write it as '{same[0]}'" if same else f"known: {', '.join(subdivisions) or 'none'}"
+                    )
                     yield self.problem(
                         (*path, "subdivision"),
-                        f"unknown subdivision '{spec.subdivision}' of {country}; known: {listed}",
+                        f"unknown subdivision '{spec.subdivision}' of {country}; {hint}",
                     )
         elif spec.subdivision is not None:
             yield self.problem((*path, "subdivision"), "a subdivision needs a `country` (e.g. country: DE)")
