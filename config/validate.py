@@ -30,6 +30,8 @@ from config.schema import (
 Locate = Callable[[YamlPath], int | None]
 
 WEIGHT_TOLERANCE = 1e-9
+RESERVED_TEAM = "done"
+"""The requester of work reopened from a done status (an SLA row's `requester: done`)."""
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -64,6 +66,12 @@ class _Checks:
             if isinstance(calendar, Calendar):
                 yield from self.calendar(name, calendar)
         for name, team in self.config.teams.items():
+            if name == RESERVED_TEAM:
+                yield self.problem(
+                    ("teams", name),
+                    "`done` cannot be a team name: it is the requester of work reopened from a done status; "
+                    "rename the team",
+                )
             if team.calendar not in self.calendars:
                 yield self.problem(
                     ("teams", name, "calendar"),
@@ -146,6 +154,16 @@ class _Checks:
         base: YamlPath = ("processes", name)
         if not process.match.projects:
             yield self.problem((*base, "match", "projects"), "no projects: the process would match no issue")
+        if process.match.issue_types == []:
+            yield self.problem(
+                (*base, "match", "issue_types"),
+                "no issue types: the process would match no issue; omit `issue_types` to match every type",
+            )
+        if process.done == []:
+            yield self.problem(
+                (*base, "done"),
+                "an empty list means no status finishes the work; omit `done` to use Jira's done category",
+            )
         yield from self.flow(base, process)
         participants = {team for rule in process.forward_rules() for team in rule} | set(process.stages or [])
         for team, path in _process_team_refs(base, process):

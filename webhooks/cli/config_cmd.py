@@ -10,7 +10,7 @@ from config import ConfigError, load_config
 from config.durations import format_duration
 from config.ownership import process_claims
 from config.schema import BatonConfig, Calendar, Process, SlaRow, StatusId, StatusRef
-from webhooks.cli.common import CONFIG_ENV
+from webhooks.cli.common import CONFIG_ENV, config_option
 
 
 def register(group: click.Group) -> None:
@@ -25,14 +25,16 @@ def config_group() -> None:
 
 @config_group.command("check")
 @click.argument("file", required=False, envvar=CONFIG_ENV, type=click.Path(dir_okay=False))
+@config_option()
 @click.option("--quiet", "-q", is_flag=True, help="Print only problems; no summary when the file is valid.")
-def check(file: str | None, quiet: bool) -> None:
-    """Validate FILE (default $BATON_CONFIG) and summarise it.
+def check(file: str | None, config_path: str | None, quiet: bool) -> None:
+    """Validate FILE (or --config, default $BATON_CONFIG) and summarise it.
 
     Prints every problem as FILE:LINE: yaml.path: message and exits 1; when the file is valid,
     prints a one-screen summary (calendars, teams, processes with their hand-off graph, SLA rows)
     and exits 0.
     """
+    file = file or config_path
     if not file:
         raise click.UsageError(f"give a config FILE or set ${CONFIG_ENV}")
     try:

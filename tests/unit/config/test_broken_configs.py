@@ -118,6 +118,11 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
     "duplicate_key.yaml": [
         (7, "", "YAML syntax error: duplicate key 'dev'; each key may appear only once in a mapping"),
     ],
+    "empty_lists_and_reserved.yaml": [
+        (7, "teams.done", "`done` cannot be a team name: it is the requester of work reopened"),
+        (12, "processes.delivery.match.issue_types", "no issue types: the process would match no issue"),
+        (14, "processes.delivery.done", "an empty list means no status finishes the work; omit `done`"),
+    ],
     "mixed.yaml": [
         (9, "calendars.broken.hours.mon-fri[0]", "'9am-5pm' is not a time range"),
         (13, "teams.ops.calendar", "unknown calendar 'nowhere'; known calendars: berlin, broken"),

@@ -79,6 +79,16 @@ def test_file_from_environment() -> None:
     assert code == 0 and "valid configuration" in out
 
 
+def test_file_from_config_option() -> None:
+    code, out = _run("--config", str(EXAMPLES / "delivery.yaml"))
+    assert code == 0 and "valid configuration" in out
+
+
+def test_multi_summary_fits_one_screen() -> None:
+    code, out = _run(str(EXAMPLES / "multi.yaml"))
+    assert code == 0 and len(out.splitlines()) <= 40
+
+
 def test_no_file_is_a_usage_error() -> None:
     code, out = _run()
     assert code == 2

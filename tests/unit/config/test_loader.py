@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, Problem, fingerprint, load_config, load_config_text
+from config import ConfigError, Problem, fingerprint, load_config, load_config_text, validate_config
 from config.errors import dotted
 
 VALID = textwrap.dedent(
@@ -153,3 +153,13 @@ def test_fingerprint_ignores_layout_and_notation() -> None:
     assert fingerprint(a) == fingerprint(b)
     assert fingerprint(a) != fingerprint(c)
     assert len(fingerprint(a)) == 64
+
+
+def test_validate_config_works_without_a_file() -> None:
+    config = load_config_text(VALID)
+    broken = config.model_copy(
+        update={"scoring": config.scoring.model_copy(update={"timezone": "Nowhere/City"})}
+    )
+    (problem,) = validate_config(broken)
+    assert (problem.path, problem.line) == (("scoring", "timezone"), None)
+    assert problem.message.startswith("unknown timezone 'Nowhere/City'")
