@@ -534,8 +534,8 @@ class Oracle:
             quality = None if not delivered else 1 - len(rejected) / len(delivered)
             parts = [(weights.timeliness, timeliness), (weights.quality, quality)]
             parts = [(w, v) for w, v in parts if v is not None]
-            score = None
-            if parts:
+            score = None  # no data, or only parts that weigh nothing: nothing to renormalise
+            if sum(w for w, _ in parts) > 0:
                 score = round(100 * sum(w * v for w, v in parts) / sum(w for w, _ in parts), 1)
             ratios = sorted(r.resolution_elapsed_s / r.resolution_goal_s for r in with_goal)  # type: ignore[operator]
             open_here = open_by_key.get(card_key, [])
