@@ -420,12 +420,24 @@ class Backfill:
         report.finished_at = datetime.now(UTC)
         return report
 
+    def _account(self, report: BackfillReport, result: PageResult) -> None:
+        report.pages += 1
+        report.issues += result.issues
+        report.inserted += result.inserted
+        report.duplicates += result.duplicates
+        self.progress.advance(result.issues, result.inserted)
+
     def _pages(self, scope: str, jql: str, checkpoint: Checkpoint, report: BackfillReport) -> Checkpoint:
+        """Fetch and commit every page. Three stages overlap: the next search page is fetched while this
+        page's changelogs are, and this page's changelogs while the previous page commits. Commits stay
+        strictly in order (one committer, and a page is queued only after the previous one committed), so
+        the checkpoint always names the first page not yet stored. At most three pages are in memory."""
         with (
             ThreadPoolExecutor(
                 max_workers=max(1, self.options.concurrency), thread_name_prefix="baton-bulkfetch"
             ) as pool,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-search") as searcher,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-commit") as committer,
         ):
             try:
                 upcoming: Future[SearchPage] = searcher.submit(self._search, jql, checkpoint.cursor)
@@ -441,6 +453,7 @@ class Backfill:
                 page = self._search(jql, None)
             if report.approximate_total is None and page.total is not None:
                 report.approximate_total = page.total
+            committing: Future[PageResult] | None = None
             while True:
                 issues = page.issues
                 skip = set(checkpoint.last_ids) if not self.cloud else set()
@@ -456,12 +469,12 @@ class Backfill:
                     processed=checkpoint.processed + len(issues),
                     last_ids=tuple(str(i["id"]) for i in page.issues),
                 )
-                result: PageResult = self.ledger.commit_page(self.site, scope, extractions, checkpoint)
-                report.pages += 1
-                report.issues += result.issues
-                report.inserted += result.inserted
-                report.duplicates += result.duplicates
-                self.progress.advance(len(issues), result.inserted)
+                if committing is not None:
+                    self._account(report, committing.result())
+                committing = committer.submit(
+                    self.ledger.commit_page, self.site, scope, extractions, checkpoint
+                )
                 if not page.next_cursor:
+                    self._account(report, committing.result())
                     return checkpoint
                 page = upcoming.result()
