@@ -13,7 +13,8 @@ Jira Data Center:
 Every page goes through `scoring.extract.extract_issue` (the parser webhooks share) and is committed
 with its checkpoint in one transaction (`connector.ledger`), so an interrupted run resumes after the last
 committed page and a change that a webhook already delivered is stored once. The next search page is
-fetched while the current one's changelogs are: at most two pages are in memory, whatever the size.
+fetched while the current one's changelogs are, and those while the previous page commits: at most three
+pages are in memory, whatever the size.
 """
 
 from __future__ import annotations
