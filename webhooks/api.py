@@ -182,10 +182,13 @@ def _due_times(frame: pd.DataFrame, now: datetime, config: Any) -> dict[Any, str
         try:
             calendar = business_calendar(config.calendars[config.teams[team].calendar])
             need = group["remaining_s"].to_numpy(dtype=float)
-            base = calendar.working_time(np.array([now_s]))[0]
             forward = need >= 0
             lo = np.where(forward, now_s, now_s - 400 * 86400.0)
             hi = np.where(forward, now_s + 400 * 86400.0, now_s)
+            # Build the calendar over the whole search window first: its cumulative working time is
+            # only comparable between values computed over the same built range.
+            calendar.working_time(np.array([lo.min(), hi.max()]))
+            base = calendar.working_time(np.array([now_s]))[0]
             for _ in range(45):
                 mid = (lo + hi) / 2
                 worked = calendar.working_time(mid) - base  # negative before now

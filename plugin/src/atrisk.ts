@@ -7,7 +7,7 @@ export async function renderAtRisk(api: Api, cfg: GadgetConfig): Promise<HTMLEle
   const data = await api.atRisk(cfg);
   const body = h('div', { class: 'gadget-body' });
   const root = card('At risk now', 'at-risk', body);
-  body.append(h('div', { class: 'summary' }, num('count', data.count, count(data.count)), ' open requests at risk or breached'));
+  body.append(h('div', { class: 'summary' }, num('count', data.count, count(data.count)), ' open requests at risk or breached', cfg.team ? h('span', { class: 'muted' }, ` · provider ${cfg.team}`) : null));
   if (!data.requests.length) {
     body.append(message('Nothing is at risk right now.'));
     return root;

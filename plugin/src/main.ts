@@ -124,7 +124,12 @@ async function forge(): Promise<void> {
           },
         },
         h('h2', { class: 'gadget-title' }, 'Configure'),
-        configControls(teams, { ...draft, team: draft.team ?? teams.teams[0] }, (c) => (draft = c), name === 'scorecard' || name === 'at-risk'),
+        configControls(
+          teams,
+          name === 'scorecard' ? (draft = { ...draft, team: draft.team ?? teams.teams[0] }) : draft,
+          (c) => (draft = c),
+          name === 'scorecard' ? 'required' : name === 'at-risk' ? 'optional' : 'none',
+        ),
         h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), h('button', { type: 'button', onclick: () => void bridge.view.close() }, 'Cancel')),
       );
       app.replaceChildren(form);

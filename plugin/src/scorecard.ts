@@ -117,7 +117,7 @@ export function configControls(
   teams: TeamsResponse,
   cfg: GadgetConfig,
   onChange: (cfg: GadgetConfig) => void,
-  withTeam = true,
+  team: 'required' | 'optional' | 'none' = 'required',
 ): HTMLElement {
   let current: GadgetConfig = { ...cfg }; // several selects change one configuration
   const select = (name: keyof GadgetConfig, label: string, options: string[], value: string | undefined, any: string | null) =>
@@ -141,7 +141,7 @@ export function configControls(
   return h(
     'div',
     { class: 'controls' },
-    withTeam ? select('team', 'Team', teams.teams, cfg.team, null) : null,
+    team === 'none' ? null : select('team', 'Team', teams.teams, cfg.team, team === 'optional' ? 'All teams' : null),
     select('process', 'Process', teams.processes, cfg.process, 'All processes'),
     select('period', 'Period', ['week', 'month'], cfg.period ?? 'week', null),
   );

@@ -177,3 +177,18 @@ def test_issue_glance_shows_the_open_clock(browser, server: Server) -> None:
         assert not errors, errors
     finally:
         ctx.close()
+
+
+def test_at_risk_edit_view_allows_all_teams(browser, server: Server) -> None:
+    context = {"moduleKey": "baton-at-risk", "extension": {"entryPoint": "edit", "gadgetConfiguration": {}}}
+    ctx, page, errors = _forge_page(browser, server, context, _token(server))
+    try:
+        page.wait_for_selector("form.edit select[name=team]", timeout=30_000)
+        assert page.input_value("select[name=team]") == ""  # "All teams"
+        page.click("button[type=submit]")
+        page.wait_for_function("() => window.__submitted !== undefined")
+        submitted = page.evaluate("() => window.__submitted")
+        assert submitted.get("team") is None and submitted["refresh"] == 15
+        assert not errors, errors
+    finally:
+        ctx.close()

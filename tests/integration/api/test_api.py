@@ -275,3 +275,22 @@ def test_share_link_command(monkeypatch, capsys) -> None:
     url = capsys.readouterr().out.strip()
     assert url.startswith("https://baton.example.com/gadgets/matrix?share=")
     assert verify_share_token(SECRET, url.split("share=", 1)[1]) == "globex"
+
+
+def test_due_times_do_not_depend_on_calendar_history(make_app) -> None:
+    """Regression: a calendar extended to earlier years renumbers its cumulative working time; due times
+    computed before and after that (e.g. by two gunicorn workers) must still agree."""
+    import numpy as np
+
+    from config.loader import load_config
+    from scoring.calendar import business_calendar
+
+    app = make_app()
+    client = app.test_client()
+    path = "/api/v1/requests?state=at_risk,breached&open=1"
+    before = {r["issue"]: r["due_at"] for r in client.get(path, headers=_share()).get_json()["requests"]}
+    config = load_config(app.extensions["baton"].settings.config_path)
+    for calendar in config.calendars.values():
+        business_calendar(calendar).working_time(np.array([pd.Timestamp("2019-01-07", tz="UTC").timestamp()]))
+    after = {r["issue"]: r["due_at"] for r in client.get(path, headers=_share()).get_json()["requests"]}
+    assert before == after and all(before.values())
