@@ -89,12 +89,14 @@ def load_config_text(text: str, filename: str = "<text>") -> BatonConfig:
 
 
 def fingerprint(config: BatonConfig) -> str:
-    """Stable hash of the normalised config (durations in seconds, defaults filled in, keys sorted).
+    """Stable hash of the normalised config (durations in seconds, defaults filled in).
 
-    Two files that mean the same thing (different comments, layout, `4h` vs `240m`) share a
-    fingerprint; the store compares it to notice a config change and re-derive history."""
+    Two files that mean the same thing (different comments, layout, `4h` vs `240m`, defaults written
+    out or not) share a fingerprint; the store compares it to notice a config change and re-derive
+    history. Mapping order is kept, not sorted: the first matching process wins, so reordering
+    processes can change results."""
     normal = config.model_dump(mode="json", by_alias=True)
-    blob = json.dumps(normal, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    blob = json.dumps(normal, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

@@ -163,3 +163,16 @@ def test_validate_config_works_without_a_file() -> None:
     (problem,) = validate_config(broken)
     assert (problem.path, problem.line) == (("scoring", "timezone"), None)
     assert problem.message.startswith("unknown timezone 'Nowhere/City'")
+
+
+def test_fingerprint_counts_defaults_as_written_and_keeps_process_order() -> None:
+    base = load_config_text(VALID)
+    explicit = load_config_text(
+        VALID.replace("stages: [dev, qa]", "stages: [dev, qa]\n    reopen_window: 14d")
+    )
+    assert fingerprint(base) == fingerprint(explicit)
+    second = "  other:\n    match: {projects: [PROJ]}\n    stages: [qa]\n"
+    head, tail = VALID.split("  delivery:\n")
+    after = load_config_text(VALID + second)
+    before = load_config_text(head + second + "  delivery:\n" + tail)
+    assert fingerprint(after) != fingerprint(before)  # the first matching process wins
