@@ -9,6 +9,7 @@ Everything the app needs (database, configuration path, credentials, mode) comes
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +86,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    engine = create_engine_for(resolve_database_url(settings.database_url))
+    # Each serving thread keeps one connection for the inbox writer; leave room for the rest.
+    threads = int(os.environ.get("BATON_THREADS", "12"))
+    engine = create_engine_for(resolve_database_url(settings.database_url), pool_size=threads + 5)
     drainer = None
     if settings.embedded:
         drainer = Drainer(engine, load_config_lazily(settings.config_path))

@@ -48,7 +48,7 @@ def _database_ready(url: str, upgrade: bool) -> None:
 
 
 def gunicorn_options(
-    bind: str, workers: int, threads: int, extra: dict[str, Any] | None = None
+    bind: str, workers: int, threads: int | None, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """webhooks.gunicorn_conf's settings with command-line overrides."""
     import webhooks.gunicorn_conf as conf
@@ -59,7 +59,9 @@ def gunicorn_options(
         if not name.startswith("_")
         and name not in {"os", "shutil", "tempfile", "Any", "annotations", "raw_env"}
     }
-    options.update(bind=bind, workers=workers, threads=threads, **(extra or {}))
+    options.update(bind=bind, workers=workers, **(extra or {}))
+    if threads:
+        options["threads"] = threads
     return options
 
 
@@ -95,7 +97,9 @@ def register(group: click.Group) -> None:
         default=None,
         help="Gunicorn workers (default: 2 embedded, 2 x cores + 1 production).",
     )
-    @click.option("--threads", type=int, default=None, help="Threads per worker (default 4).")
+    @click.option(
+        "--threads", type=int, default=None, help="Threads per worker (default 12, or $BATON_THREADS)."
+    )
     @click.option("--no-upgrade", is_flag=True, help="Embedded: do not upgrade the database schema on start.")
     @click.option("--demo", is_flag=True, help="Demo mode (set by scripts/demo).")
     @click.option("--dev-server", is_flag=True, help="Use Flask's development server instead of gunicorn.")
@@ -153,7 +157,7 @@ def register(group: click.Group) -> None:
             create_app().run(host=host, port=port, threaded=True)
             return
         default_workers = (2 * (os.cpu_count() or 1) + 1) if production else 2
-        run_gunicorn(gunicorn_options(f"{host}:{port}", workers or default_workers, threads or 4))
+        run_gunicorn(gunicorn_options(f"{host}:{port}", workers or default_workers, threads))
 
     @group.command("worker")
     @config_option(required=True)

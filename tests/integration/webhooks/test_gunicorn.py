@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 
 
 def clean_run(tmp_path: Path, deliveries: list[GeneratedDelivery]) -> tuple[set[Any], set[Any]]:
-    """The reference: every delivery once, in order, through the test client, processed after each."""
+    """The reference: every delivery once, in order, through the test client, then processed."""
     app = create_app(
         Settings(
             database_url=f"sqlite:///{tmp_path / 'clean.db'}",
@@ -106,7 +106,7 @@ def test_out_of_order_duplicate_and_late_deliveries_converge(
 def test_sigkill_mid_load_loses_nothing_and_stores_nothing_twice(
     db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
-    history = generated_history(30)  # 300 deliveries
+    history = generated_history(20)  # 200 deliveries
     order = shuffled(history, seed=11)
     server = GunicornServer(db_url, tmp_path).start()
     acknowledged: set[str] = set()
