@@ -28,8 +28,13 @@ export async function renderMatrix(api: Api, cfg: GadgetConfig): Promise<HTMLEle
     detail.replaceChildren(message(`Loading ${c.requester} → ${c.provider}…`));
     try {
       const reqs = await api.pairRequests(c.requester, c.provider, cfg);
+      const first = reqs.requests.find((r) => r.issue_url);
+      const base = first?.issue_url ? first.issue_url.slice(0, first.issue_url.lastIndexOf('/browse/')) : null;
+      const keys = [...new Set(reqs.requests.map((r) => r.issue))];
+      const jql = base && keys.length ? safeHref(`${base}/issues/?jql=${encodeURIComponent(`key in (${keys.join(',')}) ORDER BY updated DESC`)}`) : null;
       detail.replaceChildren(
         h('h3', {}, `${c.requester} → ${c.provider}: `, num('pair-count', reqs.count, count(reqs.count)), ' requests'),
+        ...(jql ? [h('a', { href: jql, target: '_blank', rel: 'noopener noreferrer', class: 'jql-link' }, `Open these ${keys.length} issues in Jira`)] : []),
         h(
           'ul',
           { class: 'issue-list' },

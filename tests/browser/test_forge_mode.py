@@ -77,8 +77,8 @@ def test_matrix_gadget_through_forge_remote(browser, server: Server) -> None:
         assert any(c[0] == "enableTheming" for c in calls)
         # click-through links go to the token's own Jira site
         td.locator("button").click()
-        page.wait_for_selector(".detail a")
-        href = page.locator(".detail a").first.get_attribute("href")
+        page.wait_for_selector(".detail li a")
+        href = page.locator(".detail li a").first.get_attribute("href")
         assert href.startswith(f"https://{CLOUD_A[:4]}.atlassian.net/browse/")
         assert not errors, errors
     finally:

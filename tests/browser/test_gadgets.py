@@ -153,8 +153,10 @@ def test_matrix(browser, server: Server, screenshot_dir: Path, width: int, theme
             f"/requests?requester={busiest['requester']}&provider={busiest['provider']}&limit=50"
         )
         assert _field(page, "pair-count")["value"] == pair["count"]
-        links = page.eval_on_selector_all(".detail a", "els => els.map(a => [a.textContent, a.href])")
+        links = page.eval_on_selector_all(".detail li a", "els => els.map(a => [a.textContent, a.href])")
         assert links == [[r["issue"], r["issue_url"]] for r in pair["requests"]]
+        jql = page.locator(".detail a.jql-link").get_attribute("href")
+        assert jql.startswith("https://acme.atlassian.net/issues/?jql=key%20in%20(")
         _assert_fits(page, width)
         save_screenshot(page, screenshot_dir, f"matrix-{width}-{theme}")
         if width == 900 and theme == "light":
