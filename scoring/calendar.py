@@ -44,9 +44,9 @@ class BusinessCalendar:
         self._calendar = calendar if isinstance(calendar, Calendar) else None
         self._lock = threading.Lock()
         self._years: tuple[int, int] | None = None
-        self._starts: FloatArray = np.zeros(0)
-        self._lengths: FloatArray = np.zeros(0)
-        self._before: FloatArray = np.zeros(0)
+        # (interval starts, lengths, working seconds before each), replaced as one tuple so that
+        # concurrent readers never see a mix of two builds
+        self._table: tuple[FloatArray, FloatArray, FloatArray] = (np.zeros(0), np.zeros(0), np.zeros(0))
         self._holiday_cache: dict[int, set[dt.date]] = {}
         if self._calendar is not None:
             week = self._calendar.weekly_intervals()
@@ -112,9 +112,8 @@ class BusinessCalendar:
         prev_end = np.concatenate(([-np.inf], np.maximum.accumulate(ends)[:-1])) if len(ends) else ends
         starts = np.maximum(starts, prev_end)
         lengths = np.maximum(ends - starts, 0.0)
-        self._starts = starts
-        self._lengths = lengths
-        self._before = np.concatenate(([0.0], np.cumsum(lengths)[:-1])) if len(lengths) else lengths
+        before = np.concatenate(([0.0], np.cumsum(lengths)[:-1])) if len(lengths) else lengths
+        self._table = (starts, lengths, before)
         self._years = (first_year, last_year)
 
     def _to_utc(self, local_ns: npt.NDArray[np.int64], *, earliest: bool) -> FloatArray:
@@ -148,7 +147,7 @@ class BusinessCalendar:
         if self.always:
             return seconds.copy()
         self._ensure(seconds)
-        starts, lengths, before = self._starts, self._lengths, self._before
+        starts, lengths, before = self._table
         if len(starts) == 0:
             return np.where(np.isnan(seconds), np.nan, 0.0)
         safe = np.where(np.isnan(seconds), starts[0], seconds)
