@@ -80,10 +80,30 @@ def ensure_site(session: Session, site_id: str, **attrs: Any) -> Site:
     return site
 
 
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, name: str) -> Any:
+    """The hot-path INSERTs, built once per dialect (accepting a delivery is the acknowledgement path)."""
+    dialect = dialect_name(session)
+    stmt = _STATEMENTS.get((dialect, name))
+    if stmt is None:
+        if name == "site":
+            stmt = insert_for(session, Site.__table__).on_conflict_do_nothing(index_elements=["id"])
+        else:
+            table = Delivery.__table__
+            stmt = (
+                insert_for(session, table)
+                .on_conflict_do_nothing(index_elements=["site_id", "idempotency_key"])
+                .returning(table.c.id)
+            )
+        _STATEMENTS[(dialect, name)] = stmt
+    return stmt
+
+
 def ensure_site_exists(session: Session, site_id: str) -> None:
     """Create the site row if it is missing (named after its id). Does not commit."""
-    stmt = insert_for(session, Site).values(id=site_id, name=site_id, created_at=utcnow())
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
+    session.execute(_statement(session, "site"), {"id": site_id, "name": site_id, "created_at": utcnow()})
 
 
 def content_key(body: bytes) -> str:
@@ -120,24 +140,22 @@ def accept_delivery(
     key = idempotency_key or content_key(body)
     try:
         ensure_site_exists(session, site_id)
-        stmt = (
-            insert_for(session, Delivery)
-            .values(
-                site_id=site_id,
-                idempotency_key=key[:255],
-                source=source,
-                event=event,
-                headers=clean_headers(headers),
-                body=bytes(body),
-                received_at=utcnow(),
-                state=state,
-                attempts=0,
-                error=error,
-            )
-            .on_conflict_do_nothing(index_elements=["site_id", "idempotency_key"])
-            .returning(Delivery.id)
-        )
-        new_id = session.execute(stmt).scalar()
+        params = {
+            "site_id": site_id,
+            "idempotency_key": key[:255],
+            "source": source,
+            "event": event,
+            "headers": clean_headers(headers),
+            "body": bytes(body),
+            "received_at": utcnow(),
+            "state": state,
+            "attempts": 0,
+            "error": error,
+            "claimed_by": None,
+            "claimed_at": None,
+            "processed_at": None,
+        }
+        new_id = session.execute(_statement(session, "delivery"), params).scalar()
         if new_id is not None:
             session.commit()
             return AcceptResult(int(new_id), duplicate=False)
