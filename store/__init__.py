@@ -1,0 +1,12 @@
+"""Persistence: SQLAlchemy models, Alembic migrations, sessions, the inbox, the transition log,
+derived requests and the processing pipeline. SQLite is the embedded default, PostgreSQL production.
+
+Modules (see docs/architecture.md, "Store"):
+
+- `store.db`           URLs, engines, `session_scope`, `upgrade_database` (Alembic, from the package)
+- `store.models`       the schema; every table carries `site_id`
+- `store.inbox`        `accept_delivery` (commits before the 2xx), `claim_pending` (SKIP LOCKED), retry, backlog
+- `store.transitions`  `record_extraction` (idempotent log, issue facts, statuses) and the engine's frames
+- `store.requests`     `replace_requests` / `load_requests_frame` (derived, recomputable)
+- `store.pipeline`     `process_delivery`, `process_pending`, `ingest_extractions`, `rederive_*`, `sync_config`
+"""
