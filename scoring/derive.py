@@ -2,7 +2,9 @@
 
 The hot path has no per-transition Python loop:
 
-1. rows are de-duplicated on (issue, change id) and sorted per issue by (at, creation first, change id);
+1. rows are sorted per issue by (at, creation first, change id); copies of a change (same issue and
+   change id, hence the same instant: copies are identical) are kept once. Only rows tied on
+   (issue, at) are compared by change id, so ordering costs one `np.lexsort`;
 2. distinct (status id, status name) pairs get a code once; per process a small table gives each code
    its class (unowned / pause / done / owned), owning team and queue flag;
 3. the effective `from` of a row leaving a pause status is forward-filled from the last non-pause `to`;
@@ -26,7 +28,7 @@ from config.schema import BatonConfig
 from scoring.calendar import business_calendar
 from scoring.clocks import goal_of
 from scoring.model import CREATION_CHANGE_ID, DONE_REQUESTER, REQUEST_COLUMNS
-from scoring.rules import DONE, NONE, OWNED, PAUSE, UNOWNED, CompiledRules, rules_for
+from scoring.rules import DONE, NONE, OWNED, PAUSE, UNOWNED, rules_for
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -561,9 +563,4 @@ def derive(
         index=index,
         columns=list(REQUEST_COLUMNS),
     )
-    del s_id, f_cls_raw
     return frame
-
-
-def compiled(config: BatonConfig) -> CompiledRules:
-    return rules_for(config)
