@@ -35,7 +35,7 @@ ACK_SECONDS = Histogram(
 )
 PROCESSED = Counter(
     "baton_processed_total",
-    "Inbox deliveries processed, by result (processed, failed).",
+    "Inbox deliveries processed, by result (done, ignored: no status change, failed).",
     ["result"],
 )
 PROCESSING_SECONDS = Histogram(

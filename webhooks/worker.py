@@ -49,35 +49,38 @@ def load_config_lazily(path: str | None) -> ConfigLoader:
     return get
 
 
-def _counts(result: Any) -> tuple[int, int]:
-    """(deliveries handled, of which failed) from whatever `process_pending` returns."""
-    if result is None:
-        return 0, 0
-    if isinstance(result, int):
-        return result, 0
-    handled = getattr(result, "claimed", None)
-    if handled is None:
-        handled = (
-            getattr(result, "processed", 0) + getattr(result, "ignored", 0) + getattr(result, "failed", 0)
-        )
-    return int(handled), int(getattr(result, "failed", 0) or 0)
-
-
 def drain_batch(
     engine: Engine, config: Any, limit: int = DEFAULT_BATCH, worker: str | None = None
 ) -> tuple[int, Any]:
-    """Process up to `limit` pending deliveries; returns (deliveries handled, pipeline result)."""
+    """Process up to `limit` pending deliveries; returns (deliveries handled, pipeline summary)."""
     from store.pipeline import process_pending
 
     started = time.perf_counter()
-    result = process_pending(engine, config, limit=limit, worker=worker)
-    handled, failed = _counts(result)
-    if handled:
+    summary = process_pending(engine, config, limit=limit, worker=worker)
+    if summary.claimed:
         PROCESSING_SECONDS.observe(time.perf_counter() - started)
-        PROCESSED.labels(result="processed").inc(handled - failed)
-        if failed:
-            PROCESSED.labels(result="failed").inc(failed)
-    return handled, result
+        for result in ("done", "ignored", "failed"):
+            count = getattr(summary, result)
+            if count:
+                PROCESSED.labels(result=result).inc(count)
+    return int(summary.claimed), summary
+
+
+def sync_config(engine: Engine, config: Any) -> list[str]:
+    """Re-derive the sites whose requests were derived with another configuration (a config change
+    applies to history). Called once when a worker or an embedded server starts processing."""
+    from sqlalchemy.orm import Session
+
+    from store.pipeline import sync_config as rederive_stale_sites
+
+    with Session(engine, expire_on_commit=False) as session:
+        sites = rederive_stale_sites(session, config, commit=True)
+    if sites:
+        log.info(
+            "configuration changed: sites re-derived",
+            extra={"event": "config_synced", "sites": ",".join(sites)},
+        )
+    return sites
 
 
 def drain_all(engine: Engine, config: Any, limit: int = DEFAULT_BATCH, worker: str | None = None) -> int:
@@ -107,6 +110,7 @@ class Drainer:
         self._pid: int | None = None
         self._stopping = False
         self._warned_no_config = False
+        self._synced = False
 
     def wake(self) -> None:
         with self._lock:
@@ -145,6 +149,9 @@ class Drainer:
                         )
                         self._warned_no_config = True
                     continue
+                if not self._synced:
+                    sync_config(self._engine, config)
+                    self._synced = True
                 drain_all(self._engine, config, self._batch, worker=f"embedded-{os.getpid()}")
             except Exception as error:  # keep the thread alive; the rows stay in the inbox
                 log.exception(
@@ -168,6 +175,13 @@ def run_worker(
     worker = name or f"worker-{os.uname().nodename}-{os.getpid()}"
     total = 0
     log.info("worker started", extra={"event": "worker_started", "worker": worker, "batch": batch})
+    try:
+        sync_config(engine, config)
+    except Exception as error:
+        log.exception(
+            "re-deriving after a config change failed",
+            extra={"event": "config_sync_failed", "error": type(error).__name__},
+        )
     while not stop.is_set():
         try:
             handled, _ = drain_batch(engine, config, batch, worker)

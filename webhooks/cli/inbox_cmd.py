@@ -128,3 +128,68 @@ def register(group: click.Group) -> None:
         click.echo(
             f"requeued {len(ids)} deliver{'y' if len(ids) == 1 else 'ies'}: {', '.join(map(str, ids))}"
         )
+
+    @inbox.command("site")
+    @db_option()
+    @click.argument("site")
+    @click.option("--name", default=None, help="Display name (default: the site id).")
+    @click.option("--base-url", default=None, help="The Jira base URL, e.g. https://acme.atlassian.net.")
+    @click.option(
+        "--secret-env",
+        metavar="VAR",
+        default=None,
+        help="Read the webhook secret from this environment variable (never pass secrets as arguments).",
+    )
+    @click.option(
+        "--generate-token",
+        is_flag=True,
+        help="Jira DC without a secret: create a URL token and print the webhook URL path once.",
+    )
+    def site_cmd(
+        db_url: str | None,
+        site: str,
+        name: str | None,
+        base_url: str | None,
+        secret_env: str | None,
+        generate_token: bool,
+    ) -> None:
+        """Register a Jira site that posts to /webhooks/jira/SITE, with its webhook secret or URL token.
+
+        \b
+        The default site (/webhooks/jira) takes its secret from $BATON_WEBHOOK_SECRET instead.
+        Example:  JIRA_SECRET=... baton inbox site acme --secret-env JIRA_SECRET
+        """
+        import os
+        import re
+        import secrets
+
+        from sqlalchemy.orm import Session
+
+        from store.inbox import ensure_site
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", site):
+            click.echo("error: a site id is 1-64 letters, digits, '.', '_' or '-'", err=True)
+            sys.exit(1)
+        attrs: dict[str, Any] = {}
+        if name:
+            attrs["name"] = name
+        if base_url:
+            attrs["base_url"] = base_url
+        if secret_env:
+            secret = os.environ.get(secret_env, "")
+            if not secret:
+                click.echo(f"error: ${secret_env} is empty or not set", err=True)
+                sys.exit(1)
+            attrs["webhook_secret"] = secret
+        token = secrets.token_urlsafe(24) if generate_token else None
+        if token:
+            attrs["webhook_token"] = token
+        engine = _engine(db_url)
+        with Session(engine) as session:
+            ensure_site(session, site, **attrs)
+            session.commit()
+        engine.dispose()
+        how = "signature (secret set)" if secret_env else "URL token" if token else "unchanged credentials"
+        click.echo(f"site {site}: deliveries go to /webhooks/jira/{site}; authentication: {how}")
+        if token:
+            click.echo(f"webhook URL path (shown once): /webhooks/jira/{site}?token={token}")
