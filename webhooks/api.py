@@ -88,12 +88,13 @@ def _config() -> Any:
     return config
 
 
-def _load_requests(site: str) -> pd.DataFrame:
+def _load_requests(site: str, *, open_only: bool = False, since: datetime | None = None) -> pd.DataFrame:
+    """The site's stored requests; `open_only` / `since` (alive on or after) narrow what is read."""
     engine, _ = _engine_and_settings()
     from store.requests import load_requests_frame
 
     with Session(engine) as session:
-        return load_requests_frame(session, site)
+        return load_requests_frame(session, site, open_only=open_only, since=since)
 
 
 def _site_base_url(site: str, principal: Principal) -> str | None:
@@ -107,11 +108,25 @@ def _site_base_url(site: str, principal: Principal) -> str | None:
         return row.base_url.rstrip("/") if row is not None and row.base_url else None
 
 
-def _clocked(site: str, config: Any, now: datetime) -> pd.DataFrame:
+def _clocked(
+    site: str, config: Any, now: datetime, *, open_only: bool = False, since: datetime | None = None
+) -> pd.DataFrame:
     from scoring import engine
 
-    frame = _load_requests(site)
+    frame = _load_requests(site, open_only=open_only, since=since)
     return engine.evaluate_clocks(frame, config, now)
+
+
+def _first_period_start(now: datetime, period: str, count: int, timezone: str) -> datetime:
+    """A little before the first of the last `count` periods starts: every request resolved in those
+    periods, and every open one, is alive from then on (rows of earlier periods are dropped anyway)."""
+    local = pd.Timestamp(now).tz_convert(timezone)
+    if period == "week":
+        first = (local - pd.Timedelta(days=7 * (count - 1))).normalize()
+        start = first - pd.Timedelta(days=first.weekday())
+    else:
+        start = (local.normalize().replace(day=1) - pd.DateOffset(months=count - 1)).normalize()
+    return (start - pd.Timedelta(days=2)).tz_convert(UTC).to_pydatetime()
 
 
 def _arg(name: str, choices: Iterable[str] | None = None) -> str | None:
@@ -255,7 +270,8 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         team = _arg("team", config.teams)
         process = _arg("process", config.processes)
         now = _now()
-        frame = _clocked(p.site, config, now)
+        since = _first_period_start(now, period, count, config.scoring.timezone)
+        frame = _clocked(p.site, config, now, since=since)
         if process:
             frame = frame[frame["process"] == process]
         rows = engine.scorecards(frame, config, now, period=period)  # type: ignore[arg-type]
@@ -285,13 +301,14 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         config = _config()
         p = principal()
         now = _now()
-        frame = _clocked(p.site, config, now)
+        open_only = request.args.get("open") in {"1", "true", "yes"}
+        frame = _clocked(p.site, config, now, open_only=open_only)
         states = [s.strip() for s in (request.args.get("state") or "").split(",") if s.strip()]
         bad = [s for s in states if s not in STATES]
         if bad:
             raise BadRequest(f"unknown state {bad[0]!r}", f"use any of: {', '.join(STATES)}")
         frame = frame.assign(state=_live_state(frame), remaining_s=_remaining(frame))
-        if request.args.get("open") in {"1", "true", "yes"}:
+        if open_only:
             frame = frame[frame["resolved_at"].isna()]
         if states:
             frame = frame[frame["state"].isin(states)]

@@ -61,3 +61,21 @@ def test_scores_requests_and_matrix_match_the_cli(make_app, seeded_db) -> None:
 
     api_unmapped = client.get("/api/v1/handoffs/unmapped", headers=_share()).get_json()["rows"]
     assert api_unmapped == cli_handoffs["unmapped"]
+
+
+def test_monthly_and_per_process_scores_match_the_cli(make_app, seeded_db) -> None:
+    url, seeded = seeded_db
+    client = make_app().test_client()
+    now, config = seeded.now.isoformat(), str(seeded.config_path)
+    cli = _cli("score", "--period", "month", "--by", "process", url=url, config=config, now=now)
+    for process in ("delivery", "support"):
+        api = client.get(
+            f"/api/v1/scorecards?period=month&weeks=3&process={process}", headers=_share()
+        ).get_json()
+        api_rows = {(r["period"], r["team"]): r for card in api["scorecards"] for r in card["trend"]}
+        expected = {
+            (r["period"], r["team"]): {k: v for k, v in r.items() if k != "process"}
+            for r in cli
+            if r["process"] == process and r["period"] in api["periods"]
+        }
+        assert api_rows == expected and api_rows
