@@ -106,15 +106,42 @@ class BusinessCalendar:
         le = np.concatenate(local_ends) if local_ends else np.zeros(0, dtype=np.int64)
         order = np.argsort(ls, kind="stable")
         ls, le = ls[order], le[order]
-        starts = self._to_utc(ls, earliest=True)
-        ends = self._to_utc(le, earliest=False)
-        # Merge overlaps (overlapping configured ranges, or DST folding two ranges together).
+        # A range is the instants whose local wall time lies in it. Where the clock goes back at
+        # instant T (a "fold"), local times in the repeated hour occur twice, so the range is
+        # [first(s), first(e)) before T and [second(s), second(e)) after T (first/second: the earlier/
+        # later reading of an ambiguous local time; both equal elsewhere). With T the first fold at or
+        # after first(s), the two pieces below are exact in every case and collapse to [s, e) when
+        # no fold is involved. Nonexistent local times (spring forward) move to the next instant.
+        s_first, s_second = self._to_utc(ls, earliest=True), self._to_utc(ls, earliest=False)
+        e_first, e_second = self._to_utc(le, earliest=True), self._to_utc(le, earliest=False)
+        folds = np.append(self._folds(first_year, last_year), np.inf)
+        fold = folds[np.searchsorted(folds, s_first, side="left")]
+        starts = np.concatenate([s_first, np.maximum(s_second, fold)])
+        ends = np.concatenate([np.minimum(e_first, fold), e_second])
+        nonempty = ends > starts
+        starts, ends = starts[nonempty], ends[nonempty]
+        order = np.argsort(starts, kind="stable")
+        starts, ends = starts[order], ends[order]
+        # Merge overlaps (overlapping configured ranges).
         prev_end = np.concatenate(([-np.inf], np.maximum.accumulate(ends)[:-1])) if len(ends) else ends
         starts = np.maximum(starts, prev_end)
         lengths = np.maximum(ends - starts, 0.0)
         before = np.concatenate(([0.0], np.cumsum(lengths)[:-1])) if len(lengths) else lengths
         self._table = (starts, lengths, before)
         self._years = (first_year, last_year)
+
+    def _folds(self, first_year: int, last_year: int) -> FloatArray:
+        """UTC instants (epoch seconds) where the local clock goes back, found on a 15-minute grid."""
+        grid = pd.date_range(
+            dt.datetime(first_year - 1, 12, 30, tzinfo=dt.UTC),
+            dt.datetime(last_year + 1, 1, 2, tzinfo=dt.UTC),
+            freq="15min",
+        )
+        utc_ns = np.asarray(grid.as_unit("ns").asi8, dtype=np.int64)
+        local_ns = np.asarray(grid.tz_convert(self.timezone).tz_localize(None).as_unit("ns").asi8, dtype=np.int64)
+        offset = local_ns - utc_ns
+        back = np.flatnonzero(np.diff(offset) < 0) + 1
+        return np.asarray(utc_ns[back], dtype=np.float64) / 1e9
 
     def _to_utc(self, local_ns: npt.NDArray[np.int64], *, earliest: bool) -> FloatArray:
         if len(local_ns) == 0:

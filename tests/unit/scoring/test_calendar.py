@@ -66,6 +66,23 @@ def test_office_hours_follow_local_time_across_dst() -> None:
     assert OFFICE_NY.between(local(NEW_YORK, 2026, 10, 31), local(NEW_YORK, 2026, 11, 3)) == (4 + 8) * H
 
 
+@pytest.mark.parametrize(
+    ("hours", "day", "expected"),
+    [
+        (["00:00-02:30"], 25, 3.0),  # 00:00-02:30, then 02:00-02:30 once more after the clock goes back
+        (["02:30-03:00"], 25, 1.0),  # the repeated half hour counts twice
+        (["02:15-02:45"], 25, 1.0),
+        (["03:00-04:00"], 25, 1.0),
+        (["02:00-03:00"], 29, 0.0),  # does not exist on the spring-forward day (March)
+        (["01:30-02:30"], 29, 0.5),
+    ],
+)
+def test_ranges_with_boundaries_inside_the_dst_hour(hours: list[str], day: int, expected: float) -> None:
+    calendar = cal("Europe/Berlin", {"sun": hours})
+    month = 10 if day == 25 else 3
+    assert calendar.between(local(BERLIN, 2026, month, day), local(BERLIN, 2026, month, day + 1)) == expected * H
+
+
 # -- intervals outside working hours, lunch breaks, 24x7 ----------------------------------------------
 
 
@@ -184,12 +201,12 @@ REFERENCE_CALENDARS = {
     "berlin": Calendar.model_validate(
         {
             "timezone": "Europe/Berlin",
-            "hours": {"mon-fri": ["08:30-12:15", "13:00-17:45"], "sun": ["00:00-24:00"]},
+            "hours": {"mon-fri": ["08:30-12:15", "13:00-17:45"], "sun": ["00:00-02:30", "02:45-24:00"]},
             "holidays": {"country": "DE", "subdivision": "BE", "extra": ["2026-03-26"], "working": ["2026-10-24"]},
         }
     ),
     "new_york": Calendar.model_validate(
-        {"timezone": "America/New_York", "hours": {"mon-fri": ["08:00-16:00"], "sat": ["10:00-14:00"], "sun": ["00:00-24:00"]}}
+        {"timezone": "America/New_York", "hours": {"mon-fri": ["08:00-16:00"], "sat": ["10:00-14:00"], "sun": ["00:00-01:30", "01:45-24:00"]}}
     ),
     "shanghai": Calendar.model_validate(
         {"timezone": "Asia/Shanghai", "hours": {"mon-fri": ["09:00-12:00", "13:00-18:00"]}, "holidays": {"country": "CN"}}
