@@ -35,7 +35,8 @@ ENV_SITES = "BATON_FORGE_SITES"
 
 
 class ForgeAuthError(Exception):
-    """The call is not authenticated (HTTP 401) or not allowed for any site (HTTP 403)."""
+    """The call is not authenticated (HTTP 401), not allowed for any site (HTTP 403), or cannot be
+    checked now because the JWKS is unreachable (HTTP 503)."""
 
     def __init__(self, message: str, status: int = 401) -> None:
         super().__init__(message)
@@ -96,6 +97,10 @@ class ForgeVerifier:
             raise ForgeAuthError("Forge invocation token has no key id (kid)")
         try:
             signing_key = self._client.get_signing_key_from_jwt(token)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise ForgeAuthError(
+                f"cannot fetch Forge's signing keys from {self.jwks_url}: {exc}", status=503
+            ) from exc
         except jwt.PyJWKClientError as exc:
             raise ForgeAuthError(f"no Forge signing key for this token: {exc}") from exc
         try:

@@ -75,7 +75,7 @@ class AuthError(Exception):
 
     def response(self) -> tuple[Response, int]:
         body = {
-            "error": "unauthorized" if self.status == 401 else "forbidden",
+            "error": {401: "unauthorized", 403: "forbidden"}.get(self.status, "unavailable"),
             "message": self.message,
             "hint": self.hint,
         }
@@ -213,7 +213,13 @@ def authenticate(request: Request, app: Flask | None = None) -> Principal:
             site = resolver.site_for(invocation)
         except ForgeAuthError as exc:
             raise AuthError(
-                str(exc), status=exc.status, hint="reinstall the Forge app or check BATON_FORGE_*"
+                str(exc),
+                status=exc.status,
+                hint=(
+                    "Baton cannot reach Forge's key server: check outbound HTTPS to BATON_FORGE_JWKS_URL, then retry"
+                    if exc.status == 503
+                    else "reinstall the Forge app or check BATON_FORGE_APP_ID / BATON_FORGE_SITES (docs/plugin.md)"
+                ),
             ) from exc
         return Principal(site=site, method="forge", site_url=invocation.site_url)
 

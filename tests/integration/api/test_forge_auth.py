@@ -231,3 +231,19 @@ def test_forge_calls_without_configured_app_id_are_refused(make_app, jwks: Jwks,
     resp = _get(client, "/api/v1/teams", jwks.token())
     assert resp.status_code == 401
     assert "BATON_FORGE_APP_ID" in resp.get_json()["hint"]
+
+
+def test_unreachable_jwks_is_a_503_not_a_401(make_app, jwks: Jwks) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    dead = f"http://127.0.0.1:{closed_port}/.well-known/jwks.json"
+    with pytest.raises(ForgeAuthError) as err:
+        ForgeVerifier(APP_ID, dead, timeout_s=2).verify(jwks.token())
+    assert err.value.status == 503
+    client = make_app(BATON_FORGE_JWKS_URL=dead).test_client()
+    resp = _get(client, "/api/v1/teams", jwks.token())
+    assert resp.status_code == 503
+    assert resp.get_json()["error"] == "unavailable" and "BATON_FORGE_JWKS_URL" in resp.get_json()["hint"]
