@@ -8,12 +8,14 @@ tests fail: a missing engine is a failure, not a skip.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scoring import engine
+from scoring.model import IssueFacts, Transition
 from tests.unit.oracle.histories import (
     SPECS,
     Scenario,
@@ -91,8 +93,10 @@ def _diff_cards(expected: dict[tuple, dict], frame: object, by: str | None) -> l
     rows = engine_rows_by_key(frame, by)
     problems: list[str] = []
     if set(expected) != set(rows):
-        problems.append(f"scorecard rows: expected {sorted(expected)}, engine {sorted(rows)}")
-    for key in sorted(set(expected) & set(rows)):
+        problems.append(
+            f"scorecard rows: expected {sorted(expected, key=str)}, engine {sorted(rows, key=str)}"
+        )
+    for key in sorted(set(expected) & set(rows), key=str):
         for name in SCORE_FIELDS:
             want, got = expected[key][name], rows[key].get(name)
             if not _same(want, got, tolerance=1e-6):
@@ -181,3 +185,18 @@ def test_dst_crossing_calendars_and_periods(scenario: Scenario, extra: tuple[str
 @given(scenarios(SPECS["worked"], max_issues=5), ANY_BREAKDOWN)
 def test_worked_example_config_random_walks(scenario: Scenario, extra: tuple[str, str | None]) -> None:
     compare(scenario, extra)
+
+
+def test_issue_without_a_type_keeps_its_ratios_in_the_issue_type_breakdown() -> None:
+    """An issue whose type is unknown (None) still has a resolution goal and elapsed time: its row in
+    the issue-type breakdown must carry ratio_p50/p90 like the same issue with a type does."""
+    transitions = (
+        Transition("1", datetime(2026, 3, 26, 10, tzinfo=UTC), None, None, "20001", "Ready", "created"),
+        Transition(
+            "1", datetime(2026, 3, 26, 11, tzinfo=UTC), "20001", "Ready", "20005", "Release Queue", "2"
+        ),
+    )
+    now = datetime(2026, 3, 26, 12, tzinfo=UTC)
+    for issue_type in ("Task", None):
+        facts = IssueFacts("1", "ALPHA-1", "ALPHA", issue_type, "P1")
+        compare(Scenario("handoffs", (facts,), transitions, now), ("month", "issue_type"))
