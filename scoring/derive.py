@@ -89,7 +89,13 @@ def _text(column: pd.Series) -> npt.NDArray[np.object_]:
     return values
 
 
+SMALL = 2000
+"""Inputs up to this many rows take paths with less pandas overhead (re-deriving a few issues)."""
+
+
 def _utc_ns(column: pd.Series) -> IntArray:
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return np.asarray(column.array.as_unit("ns").asi8, dtype=np.int64)
     at = pd.to_datetime(column, utc=True)
     return np.asarray(pd.DatetimeIndex(at).as_unit("ns").asi8, dtype=np.int64)
 
@@ -244,14 +250,21 @@ def derive(
     remap = np.empty(len(by_id), dtype=np.int64)
     remap[by_id] = np.arange(len(by_id), dtype=np.int64)
     issue_code, issue_uniques = remap[issue_code], issue_uniques[by_id]
-    issue_row = np.asarray(pd.Index(iss_id).get_indexer(issue_uniques), dtype=np.int64)  # type: ignore[arg-type]
+    if len(issue_uniques) <= SMALL:
+        position = {key: i for i, key in enumerate(iss_id.tolist())}
+        issue_row = np.array([position.get(key, -1) for key in issue_uniques.tolist()], dtype=np.int64)
+    else:
+        issue_row = np.asarray(pd.Index(iss_id).get_indexer(issue_uniques), dtype=np.int64)  # type: ignore[arg-type]
     proc_of_issue = np.where(issue_row >= 0, iss_proc[np.clip(issue_row, 0, None)], -1)
     keep = proc_of_issue[issue_code] >= 0
     if not keep.any():
         return empty_requests()
     sel = np.flatnonzero(keep)
     change_all: npt.NDArray[np.object_] = transitions["change_id"].to_numpy(dtype=object)
-    created_all = (transitions["change_id"] == CREATION_CHANGE_ID).to_numpy(dtype=bool, na_value=False)
+    if len(change_all) <= SMALL:
+        created_all = np.array([isinstance(c, str) and c == CREATION_CHANGE_ID for c in change_all], dtype=bool)
+    else:
+        created_all = (transitions["change_id"] == CREATION_CHANGE_ID).to_numpy(dtype=bool, na_value=False)
     at_all = _utc_ns(transitions["at"])
     # Order by (issue, at, creation first); lexsort is stable, so ties keep their input order for now.
     rows = sel[np.lexsort((~created_all[sel], at_all[sel], issue_code[sel]))]
@@ -269,6 +282,12 @@ def derive(
 
     def unify(a: str, b: str) -> tuple[IntArray, npt.NDArray[np.object_]]:
         """Codes of two columns in one code space (-1: missing)."""
+        if len(transitions) <= SMALL:
+            both = [
+                _obj(transitions[c].to_numpy(dtype=object)[rows]) if c in transitions else np.full(n, None, dtype=object)
+                for c in (a, b)
+            ]
+            return _factorize(np.concatenate(both))
         ca, ua = codes_of(a)
         cb, ub = codes_of(b)
         joint, uniques = _factorize(np.concatenate([ua, ub]))
