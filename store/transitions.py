@@ -173,8 +173,8 @@ def _upsert_issues(session: Session, site_id: str, facts: Mapping[str, IssueFact
         }
         for f in (facts[i] for i in ids)
     ]
-    for batch in chunks(values):
-        session.execute(_statement(session, "issues"), batch)
+    for part in chunks(values):
+        session.execute(_statement(session, "issues"), part)
     return changed
 
 
@@ -395,6 +395,8 @@ def load_status_categories(session: Session, site_id: str) -> dict[str, str]:
         .order_by(StatusRow.key)
     )
     for status_id, name, category in session.execute(stmt):
+        if category is None:
+            continue
         for key in keys_of(status_id, name):
             if key.startswith("id:"):
                 categories[key] = category
