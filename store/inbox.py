@@ -236,6 +236,19 @@ def _finish(session: Session, delivery_id: int, state: str, error: str | None) -
     )
 
 
+def mark_many(session: Session, delivery_ids: Iterable[int], state: str, error: str | None = None) -> None:
+    """Finish several deliveries with the same state and error text in one statement."""
+    ids = [int(i) for i in delivery_ids]
+    if state not in (DONE, IGNORED, FAILED):
+        raise ValueError(f"cannot finish a delivery as {state!r}")
+    for start in range(0, len(ids), 500):
+        session.execute(
+            update(Delivery.__table__)
+            .where(Delivery.id.in_(ids[start : start + 500]))
+            .values(state=state, error=error, processed_at=utcnow())
+        )
+
+
 def mark_done(session: Session, delivery_id: int) -> None:
     _finish(session, delivery_id, DONE, None)
 
@@ -352,6 +365,7 @@ __all__ = [
     "mark_done",
     "mark_failed",
     "mark_ignored",
+    "mark_many",
     "requeue_stale",
     "retry",
 ]

@@ -394,14 +394,14 @@ def process_batch(
                 .where(Delivery.id.in_(pending))
                 .values(attempts=Delivery.attempts + 1)
             )
+        finished: dict[tuple[str, str | None], list[int]] = {}
         for delivery_id, _site, _state, extraction in parsed:
             result = results[delivery_id]
             if extraction.has_status_change:
-                inbox.mark_done(session, delivery_id)
-                final = inbox.DONE
+                final, reason = inbox.DONE, None
             else:
-                inbox.mark_ignored(session, delivery_id, f"no status change in {extraction.event}")
-                final = inbox.IGNORED
+                final, reason = inbox.IGNORED, f"no status change in {extraction.event}"
+            finished.setdefault((final, reason), []).append(delivery_id)
             outcomes[delivery_id] = DeliveryOutcome(
                 delivery_id,
                 final,
@@ -409,6 +409,8 @@ def process_batch(
                 duplicates=result.duplicates,
                 issue_ids=result.issue_ids,
             )
+        for (final, reason), finished_ids in finished.items():
+            inbox.mark_many(session, finished_ids, final, reason)
         for delivery_id, _state, message in broken:
             inbox.mark_failed(session, delivery_id, message)
             outcomes[delivery_id] = DeliveryOutcome(delivery_id, inbox.FAILED, error=message)
