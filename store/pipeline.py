@@ -1,14 +1,17 @@
 """The one way through the system: delivery -> extraction -> transition log -> derived requests.
 
     accept_delivery (store.inbox)           raw bytes committed before the 2xx
-    process_delivery / process_pending      parse, extract, record, re-derive touched issues
+    process_delivery                        one delivery: parse, extract, record, re-derive touched issues
+    process_batch                           the same for several deliveries, one transaction + one derivation
+    process_pending                         claim (SKIP LOCKED) and process_batch until the inbox is drained
     ingest_extractions                      the same recording + re-derive for replay/backfill pages
     rederive_issues / rederive_site         recompute requests from the log (config changes)
     sync_config                             re-derive every site whose config fingerprint is stale
 
 Transactions: `process_delivery` runs one transaction per delivery and commits it (on failure it
-rolls the delivery's work back, records the error on the delivery and commits that). `process_pending`
-opens its own sessions. `ingest_extractions`, `rederive_issues` and `rederive_site(commit=False)` only
+rolls the delivery's work back, records the error on the delivery and commits that). `process_batch`
+commits one transaction for the batch; if it fails it falls back to `process_delivery` for each
+delivery, so failures stay isolated per delivery. `process_pending` opens its own session. `ingest_extractions`, `rederive_issues` and `rederive_site(commit=False)` only
 add to the caller's transaction. Nothing here ever deletes a delivery or a transition.
 
 `config` may be None ("store, don't derive"): the log and facts are recorded and the site's
