@@ -131,23 +131,26 @@ def _seconds(column: pd.Series) -> FloatArray:
 def evaluate_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
     """Bring open clocks up to `now` (unless paused) and add `response_state`/`resolution_state`.
 
-    Expects a frame straight from `derive` (its elapsed times measured to `clock_at`); evaluating an
-    already evaluated frame again would count the time since `clock_at` twice."""
+    Running clocks are measured from `clock_at` (set to `now` here for the clocks it moved), so
+    evaluating an evaluated frame again at a later `now` adds only the time in between."""
     out = requests.copy()
     n = len(out)
     if n == 0:
         out["response_state"] = pd.Series([], dtype=object)
         out["resolution_state"] = pd.Series([], dtype=object)
         return out
-    now_s = pd.Timestamp(now).tz_convert("UTC").value / 1e9 if pd.Timestamp(now).tzinfo else (
-        pd.Timestamp(now).tz_localize("UTC").value / 1e9
-    )
+    now_ts = pd.Timestamp(now)
+    now_ts = now_ts.tz_convert("UTC") if now_ts.tzinfo is not None else now_ts.tz_localize("UTC")
+    now_ts = now_ts.as_unit("ns")
+    now_s = now_ts.value / 1e9
     res_open = pd.isna(out["resolved_at"]).to_numpy()
     resp_open = pd.isna(out["first_response_at"]).to_numpy()
     paused = out["paused"].to_numpy(dtype=bool) & res_open
     # open clocks run on from `clock_at`; a response clock still running after its request was
-    # resolved runs on from the resolution (later pauses are not the request's)
-    base = np.where(res_open, _seconds(out["clock_at"]), _seconds(out["resolved_at"]))
+    # resolved runs on from the resolution (later pauses are not the request's), or from `clock_at`
+    # once an evaluation has measured it there
+    clock_at = _seconds(out["clock_at"])
+    base = np.where(np.isnan(clock_at), _seconds(out["resolved_at"]), clock_at)
     res_el = out["resolution_elapsed_s"].to_numpy(dtype=np.float64).copy()
     resp_el = out["response_elapsed_s"].to_numpy(dtype=np.float64).copy()
     extra = np.zeros(n)
@@ -162,6 +165,11 @@ def evaluate_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) 
     resp_el = resp_el + np.where(resp_open, extra, 0.0)
     out["resolution_elapsed_s"] = res_el
     out["response_elapsed_s"] = resp_el
+    if grow.any():
+        # the running clocks are now measured to `now`: evaluating the result again (at a later
+        # `now`) adds only the time in between
+        measured = pd.to_datetime(out["clock_at"], utc=True).astype("datetime64[ns, UTC]")
+        out["clock_at"] = measured.where(~grow, now_ts)
     ratio = out["at_risk_ratio"].to_numpy(dtype=np.float64)
     out["response_state"] = _state(resp_el, out["response_goal_s"].to_numpy(dtype=np.float64), ratio, resp_open)
     out["resolution_state"] = _state(res_el, out["resolution_goal_s"].to_numpy(dtype=np.float64), ratio, res_open)

@@ -114,3 +114,15 @@ def test_empty_inputs() -> None:
     assert engine.scorecards(empty, CONFIG, now).empty
     assert engine.handoff_matrix(empty, CONFIG, now).empty
     assert engine.unmapped_report(empty).empty
+
+
+@settings(max_examples=60, deadline=None)
+@given(ANY_SCENARIO, st.integers(0, 5 * 86400))
+def test_evaluating_again_later_equals_evaluating_once(scenario: Scenario, later_s: int) -> None:
+    spec = SPECS[scenario.spec_name]
+    derived = derive(scenario)
+    later = scenario.now + pd.Timedelta(seconds=later_s).to_pytimedelta()
+    twice = engine.evaluate_clocks(engine.evaluate_clocks(derived, spec.config, scenario.now), spec.config, later)
+    once = engine.evaluate_clocks(derived, spec.config, later)
+    columns = ["response_elapsed_s", "resolution_elapsed_s", "response_state", "resolution_state", "clock_at"]
+    pd.testing.assert_frame_equal(twice[columns], once[columns], check_dtype=False, atol=1e-6)
