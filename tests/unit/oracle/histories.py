@@ -356,7 +356,11 @@ _GAP = st.one_of(
 
 
 @st.composite
-def issue_history(draw: st.DrawFn, spec: Spec, issue_id: str) -> tuple[IssueFacts, list[Transition]]:
+def issue_history(
+    draw: st.DrawFn, spec: Spec, issue_id: str, gaps: bool = False
+) -> tuple[IssueFacts, list[Transition]]:
+    """One issue's walk; with `gaps`, some transitions start from another status than the previous
+    `to` (a change that was never delivered), which semantics.md classifies by the transition's own `from`."""
     facts = IssueFacts(
         issue_id=issue_id,
         issue_key=f"K-{issue_id}",
@@ -378,6 +382,8 @@ def issue_history(draw: st.DrawFn, spec: Spec, issue_id: str) -> tuple[IssueFact
             change += draw(st.integers(1, 40))
         if index > 0:
             at = at + timedelta(seconds=draw(_GAP))
+        if gaps and index > 0 and draw(st.integers(0, 3)) == 0:
+            current = draw(st.sampled_from(spec.statuses))
         frm_id, frm_name = current if current is not None else (None, None)
         transitions.append(
             Transition(issue_id, at, frm_id, frm_name, status[0], status[1], change_id, "u", facts.issue_key)
@@ -387,12 +393,12 @@ def issue_history(draw: st.DrawFn, spec: Spec, issue_id: str) -> tuple[IssueFact
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, spec: Spec, max_issues: int = 3) -> Scenario:
+def scenarios(draw: st.DrawFn, spec: Spec, max_issues: int = 3, gaps: bool = False) -> Scenario:
     count = draw(st.integers(1, max_issues))
     issues: list[IssueFacts] = []
     transitions: list[Transition] = []
     for n in range(count):
-        facts, history = draw(issue_history(spec, f"{100 + n}"))
+        facts, history = draw(issue_history(spec, f"{100 + n}", gaps))
         issues.append(facts)
         transitions.extend(history)
     last = max(t.at for t in transitions)

@@ -187,6 +187,19 @@ def test_worked_example_config_random_walks(scenario: Scenario, extra: tuple[str
     compare(scenario, extra)
 
 
+@budget(100)
+@given(
+    st.sampled_from(["relay", "handoffs", "dst"]).flatmap(
+        lambda name: scenarios(SPECS[name], max_issues=4, gaps=True)
+    ),
+    ANY_BREAKDOWN,
+)
+def test_logs_with_gaps_are_classified_by_each_transition_own_from(
+    scenario: Scenario, extra: tuple[str, str | None]
+) -> None:
+    compare(scenario, extra)
+
+
 def test_issue_without_a_type_keeps_its_ratios_in_the_issue_type_breakdown() -> None:
     """An issue whose type is unknown (None) still has a resolution goal and elapsed time: its row in
     the issue-type breakdown must carry ratio_p50/p90 like the same issue with a type does."""
