@@ -6,6 +6,8 @@ change re-derivation (A then B equals B alone), for the engine and for the oracl
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -95,3 +97,17 @@ def test_the_oracle_is_order_independent_and_idempotent_too(scenario: Scenario, 
     rows = list(scenario.transitions) * 2
     rnd.shuffle(rows)
     assert [r.as_dict() for r in oracle.derive(rows, scenario.issues, scenario.now)] == expected
+
+
+@budget(40)
+@given(ANY_SPEC, st.integers(0, 5 * 86400))
+def test_clocks_evaluated_later_equal_clocks_evaluated_once(scenario: Scenario, later: int) -> None:
+    """evaluate_clocks(now1) then (now2) equals evaluate_clocks(now2) straight from the derived frame."""
+    spec = SPECS[scenario.spec_name]
+    derived = engine.derive_requests(
+        transition_frame(scenario.transitions), issue_frame(scenario.issues), spec.config, spec.categories
+    )
+    now2 = scenario.now + timedelta(seconds=later)
+    direct = engine_rows(engine.evaluate_clocks(derived, spec.config, now2))
+    once = engine.evaluate_clocks(derived, spec.config, scenario.now)
+    assert engine_rows(engine.evaluate_clocks(once, spec.config, now2)) == direct
