@@ -29,6 +29,7 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "open_at_risk",
     "open_breached",
 )
+_MISSING = "\x00missing"
 INTAKE_LABEL = "intake"
 """Requester shown in `pair` keys for intake requests (which have no requester)."""
 
@@ -100,6 +101,10 @@ def scorecards(
     rejected = req["rejected"].to_numpy(dtype=bool) & delivered
     kind = req["kind"].to_numpy(dtype=object)
     key = breakdown_key(req, by) if by else None
+    if key is not None:
+        # a missing key (an issue without a type) is a group of its own: group on a sentinel, since
+        # pandas joins and quantiles do not line NaN group keys up reliably
+        key = np.where(pd.isna(key), _MISSING, key).astype(object)
     team = req["provider"].to_numpy(dtype=object)
 
     has_res_goal = ~np.isnan(res_goal)
@@ -160,7 +165,7 @@ def scorecards(
         row: dict[str, object] = {"period": rec["period"], "team": rec["team"]}
         if by:
             value = rec[by]
-            row[by] = None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+            row[by] = None if value == _MISSING else value
         row.update(
             timeliness=timeliness,
             response_timeliness=response,
