@@ -25,7 +25,7 @@ from webhooks.metrics import PROCESSED, PROCESSING_SECONDS
 
 log = logging.getLogger("baton.webhooks.worker")
 
-DEFAULT_BATCH = 200
+DEFAULT_BATCH = 500
 IDLE_POLL_SECONDS = 5.0
 """Embedded: how often the drainer looks at the inbox without being woken (rows left by a crash)."""
 
@@ -56,7 +56,7 @@ def drain_batch(
     from store.pipeline import process_pending
 
     started = time.perf_counter()
-    summary = process_pending(engine, config, limit=limit, worker=worker)
+    summary = process_pending(engine, config, limit=limit, worker=worker, batch_size=limit)
     if summary.claimed:
         PROCESSING_SECONDS.observe(time.perf_counter() - started)
         for result in ("done", "ignored", "failed"):

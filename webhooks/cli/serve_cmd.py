@@ -164,7 +164,7 @@ def register(group: click.Group) -> None:
     @db_option()
     @click.option("--processes", type=int, default=1, show_default=True, help="Worker processes to run.")
     @click.option(
-        "--batch", type=int, default=200, show_default=True, help="Deliveries claimed per transaction."
+        "--batch", type=int, default=500, show_default=True, help="Deliveries claimed per transaction."
     )
     @click.option(
         "--poll", type=float, default=1.0, show_default=True, help="Seconds to wait when the inbox is empty."
