@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
+import logging
 import os
 import platform
 import resource
@@ -278,13 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         sub_t = transitions[transitions["issue_id"].isin(subset_ids)]
         sub_i = issues[issues["issue_id"].isin(subset_ids)]
         jira, settings = peer_inputs(fakes, sub_t, sub_i)
-        quiet = io.StringIO()
-        import logging
-
-        logging.disable(logging.CRITICAL)
+        logging.disable(logging.CRITICAL)  # the peer logs every unmapped status and backwards move
         result, c = timed(lambda: run_peer(calculator, fakes, jira, settings))
         logging.disable(logging.NOTSET)
-        del quiet
         scale = n_is / max(len(subset_ids), 1)
         c_scaled = Timing(c.wall * scale, c.cpu * scale)
         print(f"(c) peer jira-agile-metrics CycleTimeCalculator: {c.wall:.2f} s wall, {c.cpu:.2f} s CPU on "
