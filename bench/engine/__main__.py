@@ -73,11 +73,13 @@ def load_config() -> BatonConfig:
 # -- (a) Baton ---------------------------------------------------------------------------------------
 
 
-def baton(transitions: pd.DataFrame, issues: pd.DataFrame, config: BatonConfig, cats: dict[str, str]) -> pd.DataFrame:
+def baton(
+    transitions: pd.DataFrame, issues: pd.DataFrame, config: BatonConfig, cats: dict[str, str]
+) -> tuple[int, pd.DataFrame]:
     requests = engine.derive_requests(transitions, issues, config, cats)
     clocked = engine.evaluate_clocks(requests, config, NOW)
     cards: pd.DataFrame = engine.scorecards(clocked, config, NOW, period="week")
-    return cards
+    return len(requests), cards
 
 
 # -- (b) the floor -----------------------------------------------------------------------------------
@@ -255,11 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"histories: {n_tr:,} transitions, {n_is:,} issues (scoring.simulate, seed {args.seed}; {gen.wall:.1f} s)")
     rss_before = current_rss_mb()
 
-    requests = engine.derive_requests(transitions, issues, config, cats)  # result size for the report
-    n_req = len(requests)
-    del requests
-    gc.collect()
-    cards, a = timed(lambda: baton(transitions, issues, config, cats))
+    # cold: the first call also compiles the rules and builds the calendars (holidays included)
+    (n_req, cards), a = timed(lambda: baton(transitions, issues, config, cats))
     peak_a = peak_rss_mb()
     print(f"(a) baton derive+clocks+score: {a.wall:.2f} s wall, {a.cpu:.2f} s CPU; {n_req:,} requests, "
           f"{len(cards):,} scorecard rows; RSS {rss_before:.0f} MB before, peak {peak_a:.0f} MB")
