@@ -39,7 +39,11 @@ def derive_requests(
 
 
 def evaluate_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
-    """Add `response_state`/`resolution_state` and bring open clocks' elapsed time up to `now`."""
+    """Add `response_state`/`resolution_state` and bring running clocks' elapsed time up to `now`.
+
+    Running clocks (not paused) are measured from `clock_at`, which is set to `now` for them, so an
+    evaluated frame can be evaluated again at a later `now`. Pass `derive_requests`' frame (or a
+    stored copy of it)."""
     return _clocks.evaluate_clocks(requests, config, now)
 
 
@@ -50,15 +54,23 @@ def scorecards(
     period: Period = "week",
     by: Breakdown | None = None,
 ) -> pd.DataFrame:
-    """One row per (period, team[, breakdown key]) with the fields of DESIGN.md section 5."""
+    """One row per (period, team[, breakdown key]) with the fields of DESIGN.md section 5.
+
+    Columns: `period`, `team`, the key column when `by` is given (`process`; `pair` as
+    "requester->provider", "intake->dev" for intake requests; `issue_type`, None when missing), then
+    `scoring.scores.SCORE_COLUMNS`. Ratios and the score are None without data. Accepts a frame with or
+    without states (it evaluates the clocks at `now` when `resolution_state` is absent)."""
     return _scores.scorecards(requests, config, now, period=period, by=by)
 
 
 def handoff_matrix(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
-    """Requester x provider: volume, timeliness, rejection rate."""
+    """Requester x provider (`scoring.handoffs.MATRIX_COLUMNS`): requests, resolved, met, with_goal,
+    timeliness, delivered, rejected, rejection_rate; requester None for intake requests."""
     return _handoffs.handoff_matrix(requests, config, now)
 
 
 def unmapped_report(requests: pd.DataFrame) -> pd.DataFrame:
-    """Unmapped hand-offs per (from team, to team, from status, to status): count and example issues."""
+    """Unmapped hand-offs (`scoring.handoffs.UNMAPPED_COLUMNS`): per (requester team, provider team,
+    from_status, to_status): count, examples (up to three issue keys, first seen first), last_seen;
+    most frequent first."""
     return _handoffs.unmapped_report(requests)
