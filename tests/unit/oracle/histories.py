@@ -345,6 +345,9 @@ class Scenario:
         return "\n".join(lines)
 
 
+NEXT = ("next", "next")
+"""Walk step marker: the status listed after the current one."""
+
 _GAP = st.one_of(
     st.just(0),  # the same instant as the previous change
     st.integers(1, 3600),
@@ -370,11 +373,18 @@ def issue_history(
     )
     at = spec.start + timedelta(seconds=draw(st.integers(0, 5 * 86400)))
     change = draw(st.integers(1, 120))
-    walk = draw(st.lists(st.sampled_from(spec.statuses), min_size=1, max_size=14))
+    # Each step goes to a random status, or to the one listed after the current status (the statuses
+    # are listed roughly in flow order), so that long forward chains and their returns are common.
+    walk = draw(st.lists(st.one_of(st.sampled_from(spec.statuses), st.just(NEXT)), min_size=1, max_size=14))
     midway = draw(st.booleans())
     current: tuple[str | None, str] | None = draw(st.sampled_from(spec.statuses)) if midway else None
     transitions: list[Transition] = []
-    for index, status in enumerate(walk):
+    for index, step in enumerate(walk):
+        if step is NEXT:
+            position = spec.statuses.index(current) if current in spec.statuses else -1
+            status = spec.statuses[(position + 1) % len(spec.statuses)]
+        else:
+            status = step
         if index == 0 and current is None:
             change_id = CREATION_CHANGE_ID
         else:
