@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,8 +133,6 @@ class InboxWriter:
     """
 
     def __init__(self, engine: Any) -> None:
-        import threading
-
         self._engine = engine
         self._dialect = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
         self._known_sites: set[str] = set()
@@ -150,6 +150,9 @@ class InboxWriter:
                 driver.autocommit = True
             self._local.pooled, self._local.cursor = pooled, driver.cursor()
             cursor = self._local.cursor
+            # Threads that come and go (a development server) must not strand connections; the
+            # connection's autocommit setting must never reach the pool's other users: close it.
+            weakref.finalize(threading.current_thread(), _invalidate_quietly, pooled)
         return cursor
 
     def _encode(self, headers: dict[str, str], now: datetime) -> tuple[Any, Any]:
@@ -219,6 +222,11 @@ class InboxWriter:
         if pooled is not None:
             with contextlib.suppress(Exception):  # already gone
                 pooled.invalidate()
+
+
+def _invalidate_quietly(pooled: Any) -> None:
+    with contextlib.suppress(Exception):
+        pooled.invalidate()
 
 
 def _sqlite_lock_path(engine: Any) -> str | None:
