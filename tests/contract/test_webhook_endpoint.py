@@ -312,3 +312,41 @@ def test_healthz_is_503_when_the_database_is_down(tmp_path: object) -> None:
     body = ONE.body
     stored = client.post("/webhooks/jira", data=body, headers=signed_headers(body, None))
     assert stored.status_code == 503  # Jira retries 5xx: nothing is lost
+
+
+def test_logs_carry_no_secrets_signatures_tokens_or_bodies(app: Flask, client: FlaskClient) -> None:
+    import io
+    import logging
+
+    (handler,) = [h for h in logging.getLogger("baton").handlers if getattr(h, "_baton_json", False)]
+    stream = io.StringIO()
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+
+    from store.inbox import ensure_site
+
+    with Session(_engine(app)) as session:
+        ensure_site(session, "dc", webhook_token="dc-token-xyz")
+        session.commit()
+    headers = ONE.headers()
+    client.post("/webhooks/jira", data=ONE.body, headers=headers)
+    client.post(
+        "/webhooks/jira", data=ONE.body, headers={**headers, "X-Hub-Signature": sign("bad", ONE.body)}
+    )
+    client.post("/webhooks/jira/dc?token=dc-token-xyz", data=b"{broken", headers={"Content-Type": JSON})
+    logging.getLogger("baton.test").warning(
+        "careless", extra={"event": "x", "body": "BODY", "webhook_secret": "S", "token": "T", "site": "s"}
+    )
+    drain(app)
+    handler.setStream(previous)  # type: ignore[attr-defined]
+    err = stream.getvalue()
+    assert "delivery_accepted" in err and "delivery_rejected" in err and "delivery_quarantined" in err
+    for secret in (
+        SECRET,
+        headers["X-Hub-Signature"].split("=")[1],
+        "dc-token-xyz",
+        "In Development",
+        "BODY",
+    ):
+        assert secret not in err
+    careless = json.loads(next(line for line in err.splitlines() if '"careless"' in line))
+    assert careless["site"] == "s" and not {"body", "webhook_secret", "token"} & careless.keys()
