@@ -62,7 +62,7 @@ RELAY = BatonConfig.model_validate(
         "calendars": {
             "berlin": {
                 "timezone": "Europe/Berlin",
-                "hours": {"mon-fri": ["09:00-12:30", "13:30-17:00"]},
+                "hours": {"mon-fri": ["09:00-12:30", "13:30-17:00"], "sun": ["02:15-03:15"]},  # skipped hour
                 "holidays": {"country": "DE", "subdivision": "BE", "extra": ["2026-03-26"]},
             },
             "shanghai": {
@@ -242,7 +242,7 @@ HANDOFFS_SPEC = Spec(
         ("40002", "Done"),
     ),
     projects=("ALPHA", "BETA", "GAMMA"),
-    issue_types=("Story", "Bug", "Task"),
+    issue_types=("Story", "Bug", "Task", None),
     priorities=("P1", "P2", None),
     start=datetime(2026, 3, 26, 7, 0, tzinfo=UTC),
 )
@@ -260,7 +260,7 @@ DST = BatonConfig.model_validate(
             },
             "berlin": {
                 "timezone": "Europe/Berlin",
-                "hours": {"mon-fri": ["07:30-11:45", "12:15-16:00"]},
+                "hours": {"mon-fri": ["07:30-11:45", "12:15-16:00"], "sun": ["01:30-02:30"]},  # repeated hour
             },
         },
         "teams": {

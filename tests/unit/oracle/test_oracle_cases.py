@@ -174,3 +174,20 @@ def test_lunch_break_and_24x7() -> None:
 def test_issue_of_no_process_yields_nothing() -> None:
     other = IssueFacts("10001", "X-1", "OTHER", "Story", None)
     assert Oracle(CONFIG).derive(walk((berlin(2, 9), "To Do", "In QA")), [other]) == []
+
+
+def test_interval_edges_inside_the_repeated_and_the_skipped_hour() -> None:
+    """A working interval holds the instants whose local time of day lies inside it: when the clocks
+    go back, the repeated hour's part inside the interval counts twice; when they go forward, the
+    skipped part counts nothing."""
+
+    def sunday(hours: str, day: datetime) -> float:
+        cal = WorkCalendar(Calendar.model_validate({"timezone": "Europe/Berlin", "hours": {"sun": [hours]}}))
+        return cal.working_seconds(day.timestamp(), day.timestamp() + 2 * 86400) / H
+
+    autumn, spring = datetime(2026, 10, 24, 12, tzinfo=UTC), datetime(2026, 3, 28, 12, tzinfo=UTC)
+    assert sunday("02:30-05:00", autumn) == 3.0  # 02:30-03:00 twice, then 03:00-05:00
+    assert sunday("01:00-02:30", autumn) == 2.0  # 01:00-02:00, then 02:00-02:30 twice
+    assert sunday("01:00-04:00", autumn) == 4.0
+    assert sunday("02:30-05:00", spring) == 2.0  # 02:30 never happens: 03:00-05:00
+    assert sunday("02:00-02:30", spring) == 0.0
