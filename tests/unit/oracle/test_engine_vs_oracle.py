@@ -8,6 +8,7 @@ tests fail: a missing engine is a failure, not a skip.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -140,6 +141,16 @@ def compare(scenario: Scenario, extra: tuple[str, str | None] = ("month", None))
     evaluated = engine.evaluate_clocks(derived, spec.config, scenario.now)
     problems = _diff_requests(expected, engine_rows(evaluated), evaluated=True)
     assert not problems, "evaluate_clocks disagrees with the oracle:\n" + "\n".join(problems)
+
+    report = engine.unmapped_report(derived)
+    got = {
+        (r["requester"], r["provider"], r["from_status"], r["to_status"]): r["count"]
+        for r in report.to_dict("records")
+    }
+    want = Counter(
+        (r.requester, r.provider, r.from_status, r.to_status) for r in expected if r.kind == "unmapped"
+    )
+    assert got == dict(want), f"unmapped_report: expected {dict(want)}, engine {got}"
 
     for period, by in (("week", None), extra):
         cards = engine.scorecards(evaluated, spec.config, scenario.now, period, by)  # type: ignore[arg-type]
