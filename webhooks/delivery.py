@@ -117,6 +117,19 @@ _SITE_SQL = {
 }
 
 
+class _Pending:
+    """One delivery waiting for a group commit."""
+
+    __slots__ = ("done", "error", "event", "key", "params", "result", "site")
+
+    def __init__(self, site: str, key: str, params: tuple[Any, ...]) -> None:
+        self.site, self.key, self.params = site, key, params
+        self.event = threading.Event()
+        self.done = False
+        self.result: tuple[int, bool] | None = None
+        self.error: Exception | None = None
+
+
 class InboxWriter:
     """Commits one raw delivery to the inbox on the request path, as fast as the database allows.
 
@@ -125,7 +138,8 @@ class InboxWriter:
     (`INSERT .. ON CONFLICT DO NOTHING RETURNING id`) on a driver connection each serving thread
     keeps: no pool checkout, ping, BEGIN, COMMIT or reset round trips, no ORM or Core compilation.
     A single autocommitted statement is committed when it returns, so the 2xx still follows the
-    commit. The contract tests read every row back through `store.models`, so the two cannot drift.
+    commit. On SQLite, deliveries arriving while another thread of the process is writing are
+    committed together in one transaction (group commit): one WAL append for many deliveries. The contract tests read every row back through `store.models`, so the two cannot drift.
 
     On SQLite, writers of all processes take turns through an `flock` on a file beside the database:
     the kernel wakes the next writer the moment the lock is free, where SQLite's busy handler would
@@ -138,6 +152,9 @@ class InboxWriter:
         self._known_sites: set[str] = set()
         self._lock_path = _sqlite_lock_path(engine) if self._dialect == "sqlite" else None
         self._local = threading.local()
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
+        self._writing = False
 
     def _cursor(self) -> Any:
         cursor = getattr(self._local, "cursor", None)
@@ -190,30 +207,81 @@ class InboxWriter:
             state,
             quarantine_reason,
         )
+        pending = _Pending(site, key, params)
+        if self._dialect == "postgresql":
+            # Every thread writes on its own connection; PostgreSQL groups the WAL flushes of
+            # concurrent commits itself.
+            self._write([pending])
+        else:
+            # SQLite has one writer at a time anyway. Group commit: one thread (the leader) stores
+            # every delivery queued so far in ONE transaction and wakes their threads; if more
+            # arrived meanwhile it hands the lead to the first of them instead of looping, so no
+            # request waits behind other requests' writes for more than one round.
+            with self._queue_lock:
+                self._queue.append(pending)
+                leader = not self._writing
+                self._writing = True
+            if not leader:
+                pending.event.wait()
+            if not pending.done:  # leader, or handed the lead
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                try:
+                    self._write(batch)
+                finally:
+                    for other in batch:
+                        if not other.done:  # only if _write itself was interrupted
+                            other.error, other.done = RuntimeError("inbox write interrupted"), True
+                        if other is not pending:
+                            other.event.set()
+                    with self._queue_lock:
+                        if self._queue:
+                            self._queue[0].event.set()  # not done: it leads the next round
+                        else:
+                            self._writing = False
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    def _write(self, batch: list[_Pending]) -> None:
         cursor = self._cursor()
+        dialect = self._dialect
         try:
             with _file_lock(self._lock_path):
-                if site not in self._known_sites:
-                    cursor.execute(_SITE_SQL[self._dialect], (site, site, received_at))
-                cursor.execute(_INSERT_SQL[self._dialect], params)
-                inserted = cursor.fetchone()
-            if inserted is None:
-                cursor.execute(_EXISTING_SQL[self._dialect], (site, key))
-                existing = cursor.fetchone()
+                grouped = len(batch) > 1
+                if grouped:
+                    cursor.execute("BEGIN IMMEDIATE" if dialect == "sqlite" else "BEGIN")
+                for site in {p.site for p in batch} - self._known_sites:
+                    cursor.execute(_SITE_SQL[dialect], (site, site, batch[0].params[6]))
+                inserted = []
+                for pending in batch:
+                    cursor.execute(_INSERT_SQL[dialect], pending.params)
+                    inserted.append(cursor.fetchone())
+                if grouped:
+                    cursor.execute("COMMIT")
+            for pending, row in zip(batch, inserted, strict=True):
+                if row is None:
+                    cursor.execute(_EXISTING_SQL[dialect], (pending.site, pending.key))
+                    pending.result = (int(cursor.fetchone()[0]), True)
+                else:
+                    pending.result = (int(row[0]), False)
+                pending.done = True
         except Exception as error:
             self._discard()
-            from sqlalchemy.exc import DBAPIError
-
+            failure: Exception = error
             if isinstance(error, self._engine.dialect.loaded_dbapi.Error):
-                # the same typed error the rest of the service maps to 503 "database unavailable"
-                raise DBAPIError.instance(
-                    _INSERT_SQL[self._dialect], None, error, self._engine.dialect.loaded_dbapi.Error
-                ) from error
-            raise
-        self._known_sites.add(site)
-        if inserted is None:
-            return int(existing[0]), True
-        return int(inserted[0]), False
+                from sqlalchemy.exc import DBAPIError
+
+                # the typed error the service maps to 503 "database unavailable": nothing was stored
+                failure = DBAPIError.instance(
+                    _INSERT_SQL[dialect], None, error, self._engine.dialect.loaded_dbapi.Error
+                )
+            for pending in batch:
+                if not pending.done:
+                    pending.error, pending.done = failure, True
+            return
+        self._known_sites.update(p.site for p in batch)
 
     def _discard(self) -> None:
         """Drop this thread's connection (broken, or in an unknown state); the next call reconnects."""
