@@ -36,11 +36,18 @@ class Baton:
     engine: Engine
     drainer: Drainer | None
     sites: SiteDirectory
+    writer: InboxWriter
+
+    def close(self) -> None:
+        """Release every database connection (tests; a server process just exits)."""
+        if self.drainer is not None:
+            self.drainer.stop()
+        self.writer.close()
+        self.engine.dispose()
 
 
-def _inbox_accept(engine: Engine) -> Any:
+def _inbox_accept(writer: InboxWriter) -> Any:
     """Store one raw delivery (or quarantine a malformed one); committed before it returns."""
-    writer = InboxWriter(engine)
 
     def accept(
         site: str,
@@ -59,7 +66,7 @@ def register_blueprints(app: Flask, baton: Baton) -> None:
     """Every HTTP area of the service, registered in one place."""
     settings = baton.settings
     wake = baton.drainer.wake if baton.drainer is not None else (lambda: None)
-    app.register_blueprint(receiver_blueprint(settings, baton.sites, _inbox_accept(baton.engine), wake))
+    app.register_blueprint(receiver_blueprint(settings, baton.sites, _inbox_accept(baton.writer), wake))
     app.register_blueprint(health_blueprint(baton.engine, lambda: {"mode": settings.mode}))
     app.register_blueprint(metrics_blueprint(lambda: read_backlog(baton.engine)))
     app.register_blueprint(inbox_api_blueprint(baton.engine, settings.admin_token))
@@ -87,12 +94,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     # Each serving thread keeps one connection for the inbox writer; leave room for the rest.
-    threads = int(os.environ.get("BATON_THREADS", "12"))
+    threads = int(os.environ.get("BATON_THREADS", "8"))
     engine = create_engine_for(resolve_database_url(settings.database_url), pool_size=threads + 5)
     drainer = None
     if settings.embedded:
         drainer = Drainer(engine, load_config_lazily(settings.config_path))
-    baton = Baton(settings=settings, engine=engine, drainer=drainer, sites=SiteDirectory(engine, settings))
+    baton = Baton(
+        settings=settings,
+        engine=engine,
+        drainer=drainer,
+        sites=SiteDirectory(engine, settings),
+        writer=InboxWriter(engine),
+    )
     app.extensions["baton"] = baton
     if not settings.background_processing and drainer is not None:
         baton.drainer = None  # tests drain explicitly with `drain(app)`

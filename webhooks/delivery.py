@@ -155,6 +155,15 @@ class InboxWriter:
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._writing = False
+        self._connections: list[Any] = []
+        # A writer dropped without close() (an app built in a test) still gives its connections back.
+        weakref.finalize(self, _invalidate_all, self._connections)
+
+    def close(self) -> None:
+        """Close every connection the writer's threads hold (tests, shutdown)."""
+        with self._queue_lock:
+            _invalidate_all(self._connections)
+        self._local = threading.local()
 
     def _cursor(self) -> Any:
         cursor = getattr(self._local, "cursor", None)
@@ -167,6 +176,8 @@ class InboxWriter:
                 driver.autocommit = True
             self._local.pooled, self._local.cursor = pooled, driver.cursor()
             cursor = self._local.cursor
+            with self._queue_lock:
+                self._connections.append(pooled)
             # Threads that come and go (a development server) must not strand connections; the
             # connection's autocommit setting must never reach the pool's other users: close it.
             weakref.finalize(threading.current_thread(), _invalidate_quietly, pooled)
@@ -290,6 +301,11 @@ class InboxWriter:
         if pooled is not None:
             with contextlib.suppress(Exception):  # already gone
                 pooled.invalidate()
+
+
+def _invalidate_all(connections: list[Any]) -> None:
+    while connections:
+        _invalidate_quietly(connections.pop())
 
 
 def _invalidate_quietly(pooled: Any) -> None:

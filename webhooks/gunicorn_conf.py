@@ -1,7 +1,7 @@
 """Gunicorn settings for Baton (`gunicorn -c python:webhooks.gunicorn_conf 'webhooks.app:create_app()'`).
 
 Environment knobs: `BATON_BIND` (default 127.0.0.1:8000), `BATON_WORKERS` (default 2 x cores + 1),
-`BATON_THREADS` (threads per worker, default 12: requests mostly wait on the database commit), `BATON_TIMEOUT` (default 30 s).
+`BATON_THREADS` (threads per worker, default 8: requests mostly wait on the database commit; each keeps one database connection), `BATON_TIMEOUT` (default 30 s).
 
 The access log never contains the query string (it may hold a site's `?token=`), nor headers.
 Prometheus metrics from all workers are aggregated through `PROMETHEUS_MULTIPROC_DIR`, created here
@@ -18,7 +18,7 @@ from typing import Any
 bind = os.environ.get("BATON_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("BATON_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
 worker_class = "gthread"
-threads = int(os.environ.get("BATON_THREADS", "12"))
+threads = int(os.environ.get("BATON_THREADS", "8"))
 timeout = int(os.environ.get("BATON_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5

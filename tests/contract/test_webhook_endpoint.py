@@ -112,7 +112,7 @@ def app(db_url: str) -> Iterator[Flask]:
         )
     )
     yield application
-    application.extensions["baton"].engine.dispose()
+    application.extensions["baton"].close()
 
 
 @pytest.fixture
@@ -305,13 +305,15 @@ def test_healthz_metrics_and_inbox_api(app: Flask, client: FlaskClient) -> None:
 
 def test_healthz_is_503_when_the_database_is_down(tmp_path: object) -> None:
     settings = Settings(database_url="postgresql://nobody@127.0.0.1:1/none", background_processing=False)
-    client = create_app(settings).test_client()
+    app = create_app(settings)
+    client = app.test_client()
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
     body = ONE.body
     stored = client.post("/webhooks/jira", data=body, headers=signed_headers(body, None))
     assert stored.status_code == 503  # Jira retries 5xx: nothing is lost
+    app.extensions["baton"].close()
 
 
 def test_logs_carry_no_secrets_signatures_tokens_or_bodies(app: Flask, client: FlaskClient) -> None:

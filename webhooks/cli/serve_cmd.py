@@ -98,7 +98,7 @@ def register(group: click.Group) -> None:
         help="Gunicorn workers (default: 2 embedded, 2 x cores + 1 production).",
     )
     @click.option(
-        "--threads", type=int, default=None, help="Threads per worker (default 12, or $BATON_THREADS)."
+        "--threads", type=int, default=None, help="Threads per worker (default 8, or $BATON_THREADS)."
     )
     @click.option("--no-upgrade", is_flag=True, help="Embedded: do not upgrade the database schema on start.")
     @click.option("--demo", is_flag=True, help="Demo mode (set by scripts/demo).")

@@ -244,6 +244,7 @@ class GunicornServer:
             "BATON_MODE": self.mode,
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "PYTHONPATH": str(REPO_ROOT),
+            "BATON_THREADS": "4",  # each thread keeps a connection: stay well inside max_connections
             **self.extra_env,
         }
         self.log = open(self.tmp / f"gunicorn-{self.port}.log", "ab")  # noqa: SIM115

@@ -58,7 +58,7 @@ def clean_run(tmp_path: Path, deliveries: list[GeneratedDelivery]) -> tuple[set[
     try:
         return transition_set(engine), request_set(engine)
     finally:
-        engine.dispose()
+        app.extensions["baton"].close()
 
 
 @pytest.fixture
