@@ -309,7 +309,10 @@ def _invalidate_all(connections: list[Any]) -> None:
 
 
 def _invalidate_quietly(pooled: Any) -> None:
-    with contextlib.suppress(Exception):
+    import warnings
+
+    with contextlib.suppress(Exception), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "already closed": the engine was disposed first
         pooled.invalidate()
 
 

@@ -168,3 +168,48 @@ def test_sigkill_mid_load_loses_nothing_and_stores_nothing_twice(
     transitions, derived = clean_run(tmp_path, history)
     assert transition_set(engine) == transitions
     assert request_set(engine) == derived
+
+
+def test_production_receivers_only_store_and_baton_workers_process(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from store.models import Delivery
+
+    history = generated_history(5)
+    server = GunicornServer(db_url, tmp_path, mode="production").start()
+    try:
+        with requests.Session() as http:
+            for delivery in shuffled(history, seed=5):
+                assert _post(http, server.base, delivery) == 202
+        assert server.health()["inbox_backlog"] == len(history)  # receivers do not process
+    finally:
+        server.stop()
+
+    # Two `baton worker` processes claim concurrently (FOR UPDATE SKIP LOCKED on PostgreSQL).
+    command = [
+        sys.executable,
+        "-m",
+        "webhooks.cli",
+        "worker",
+        "--config",
+        str(EXAMPLE_CONFIG),
+        "--db",
+        db_url,
+    ]
+    workers = [
+        subprocess.Popen(
+            [*command, "--batch", "7", "--exit-when-idle"], cwd=Path(__file__).resolve().parents[3]
+        )
+        for _ in range(2)
+    ]
+    assert [w.wait(120) for w in workers] == [0, 0]
+
+    with Session(engine) as session:
+        rows = session.execute(select(Delivery.state, Delivery.attempts)).all()
+    assert sorted(rows) == [("done", 1)] * len(history)  # each claimed and processed exactly once
+    transitions, derived = clean_run(tmp_path, history)
+    assert transition_set(engine) == transitions
+    assert request_set(engine) == derived
