@@ -127,6 +127,15 @@ class BusinessCalendar:
         starts = np.maximum(starts, prev_end)
         lengths = np.maximum(ends - starts, 0.0)
         before = np.concatenate(([0.0], np.cumsum(lengths)[:-1])) if len(lengths) else lengths
+        old_starts, _, old_before = self._table
+        if len(old_starts) and len(starts):
+            # W(t) values from earlier calls must stay comparable with later ones (callers subtract
+            # W values taken in separate calls, and other threads may hold them): keep the old
+            # numbering by pinning W at the old table's first working instant.
+            anchor = old_starts[0]
+            i = max(int(np.searchsorted(starts, anchor, side="right")) - 1, 0)
+            rebuilt = before[i] + float(np.clip(anchor - starts[i], 0.0, lengths[i]))
+            before = before + (old_before[0] - rebuilt)
         self._table = (starts, lengths, before)
         self._years = (first_year, last_year)
 

@@ -148,6 +148,21 @@ def test_lazy_extension_over_years() -> None:
     assert calendar.between(local(BERLIN, 2026, 3, 2), local(BERLIN, 2026, 3, 3)) == 8 * H
 
 
+def test_working_time_values_stay_comparable_across_extensions() -> None:
+    """W(t) from separate calls must subtract correctly even when a later call extended the
+    calendar to earlier years (it once renumbered the origin: due times came out a year apart)."""
+    calendar = cal("Europe/Berlin", {"mon-fri": ["09:00-17:00"]})
+    t = local(BERLIN, 2026, 3, 4, 12).timestamp()
+    before = calendar.working_time(np.array([t]))[0]
+    earlier = calendar.working_time(np.array([t - 400 * 86400]))[0]
+    later = calendar.working_time(np.array([t + 3000 * 86400]))[0]
+    assert calendar.working_time(np.array([t]))[0] == before
+    assert before - earlier == calendar.between(
+        datetime.fromtimestamp(t - 400 * 86400, UTC), datetime.fromtimestamp(t, UTC)
+    )
+    assert later > before
+
+
 def test_vectorised_and_nan() -> None:
     starts = np.array([local(BERLIN, 2026, 3, 2, 10).timestamp(), np.nan])
     ends = np.array([local(BERLIN, 2026, 3, 2, 12).timestamp(), 0.0])
