@@ -22,6 +22,7 @@ from webhooks.health import health_blueprint, inbox_api_blueprint, read_backlog
 from webhooks.logging import configure_logging
 from webhooks.metrics import metrics_blueprint
 from webhooks.receiver import SiteDirectory, noop_blueprint, receiver_blueprint
+from webhooks.reconcile_schedule import HeldSchedule, start_reconcile_schedule
 from webhooks.settings import DEFAULT_SITE, Settings
 from webhooks.worker import Drainer, load_config_lazily
 
@@ -37,9 +38,12 @@ class Baton:
     drainer: Drainer | None
     sites: SiteDirectory
     writer: InboxWriter
+    reconcile: HeldSchedule | None = None
 
     def close(self) -> None:
         """Release every database connection (tests; a server process just exits)."""
+        if self.reconcile is not None:
+            self.reconcile.stop()
         if self.drainer is not None:
             self.drainer.stop()
         self.writer.close()
@@ -110,6 +114,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     if not settings.background_processing and drainer is not None:
         baton.drainer = None  # tests drain explicitly with `drain(app)`
         app.extensions["baton_drainer"] = drainer
+    if settings.embedded and settings.background_processing:
+        baton.reconcile = start_reconcile_schedule(engine, settings.config_path)
 
     register_error_handlers(app)
     register_blueprints(app, baton)

@@ -232,6 +232,7 @@ def _worker_process(
 ) -> None:
     from store.db import create_engine_for
     from webhooks.logging import configure_logging
+    from webhooks.reconcile_schedule import start_reconcile_schedule
     from webhooks.worker import run_worker
 
     configure_logging()
@@ -244,7 +245,10 @@ def _worker_process(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     engine = create_engine_for(url)
+    reconcile = None if exit_when_idle else start_reconcile_schedule(engine, config_path)
     try:
         run_worker(engine, config, batch=batch, poll_interval=poll, stop=stop, exit_when_idle=exit_when_idle)
     finally:
+        if reconcile is not None:
+            reconcile.stop()
         engine.dispose()
