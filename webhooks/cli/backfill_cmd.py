@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from webhooks.cli.common import config_option, db_option, site_option
+from webhooks.cli.common import config_option, db_option, load_config_or_exit, open_database, site_option
 
 
 def _parse_since(value: str | None) -> datetime | None:
@@ -32,35 +32,7 @@ def _parse_since(value: str | None) -> datetime | None:
 
 
 def load_config_or_fail(config_path: str | None) -> Any:
-    if not config_path:
-        raise click.UsageError(
-            "give --config FILE (or set $BATON_CONFIG): the process projects bound the backfill"
-        )
-    from config import ConfigError, load_config
-
-    try:
-        return load_config(config_path)
-    except ConfigError as error:
-        raise click.ClickException(
-            f"{config_path}: invalid configuration (see `baton config check`):\n{error}"
-        ) from error
-    except OSError as error:
-        raise click.ClickException(f"cannot read the configuration {config_path}: {error}") from error
-
-
-class _DatabaseError(click.ClickException):
-    exit_code = 2
-
-
-def open_database(db_url: str | None) -> Any:
-    from store.db import DatabaseUnavailable, create_engine_for, resolve_database_url, upgrade_database
-
-    url = resolve_database_url(db_url)
-    try:
-        upgrade_database(url)
-        return create_engine_for(url)
-    except DatabaseUnavailable as error:
-        raise _DatabaseError(str(error)) from error
+    return load_config_or_exit(config_path, why=": the process projects bound the backfill")
 
 
 def resolve_jira_site(name: str, engine: Any) -> Any:

@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from webhooks.cli.common import config_option, db_option, site_option
+from webhooks.cli.common import config_option, db_option, load_config_or_exit, open_database, site_option
 
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
@@ -314,37 +314,10 @@ class _SlowPath(Exception):
 
 
 def _load_config(config_path: str | None, required: bool = False) -> Any:
-    if not config_path:
-        if required:
-            raise click.UsageError("give --config FILE (or set $BATON_CONFIG)")
-        return None
-    from config import ConfigError, load_config
-
-    try:
-        return load_config(config_path)
-    except ConfigError as error:
-        raise click.ClickException(
-            f"{config_path}: invalid configuration (see `baton config check`):\n{error}"
-        ) from error
-    except OSError as error:
-        raise click.ClickException(f"cannot read the configuration {config_path}: {error}") from error
+    return load_config_or_exit(config_path, required=required)
 
 
-class DatabaseUnreachable(click.ClickException):
-    """The database cannot be reached or opened: exit code 2, with what to do."""
-
-    exit_code = 2
-
-
-def _open_database(db_url: str | None) -> Any:
-    from store.db import DatabaseUnavailable, create_engine_for, resolve_database_url, upgrade_database
-
-    url = resolve_database_url(db_url)
-    try:
-        upgrade_database(url)
-        return create_engine_for(url)
-    except DatabaseUnavailable as error:
-        raise DatabaseUnreachable(str(error)) from error
+_open_database = open_database
 
 
 def _progress(quiet: bool) -> Any:
