@@ -159,6 +159,27 @@ def register(group: click.Group) -> None:
         default_workers = (2 * (os.cpu_count() or 1) + 1) if production else 2
         run_gunicorn(gunicorn_options(f"{host}:{port}", workers or default_workers, threads))
 
+    @group.command("share-link")
+    @click.option("--site", default="default", show_default=True, help="The one site the link may read.")
+    @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True, help="Where Baton is served.")
+    @click.option("--ttl", default="7d", show_default=True, help="Lifetime, e.g. 12h, 7d, 4w.")
+    @click.option(
+        "--gadget", type=click.Choice(["scorecard", "matrix", "at-risk", "unmapped"]), help="Link one gadget."
+    )
+    @click.option("--token-only", is_flag=True, help="Print only the token (Data Center gadget preferences).")
+    def share_link(site: str, base_url: str, ttl: str, gadget: str | None, token_only: bool) -> None:
+        """Print a signed, expiring link to the standalone scorecards of one site.
+
+        Signed with $BATON_SECRET_KEY, which must be the key the server runs with; the link reads
+        that one site only and stops working after --ttl.
+        """
+        from webhooks.auth import main as share_main
+
+        argv = ["--site", site, "--base-url", base_url, "--ttl", ttl]
+        argv += ["--gadget", gadget] if gadget else []
+        argv += ["--token-only"] if token_only else []
+        sys.exit(share_main(argv))
+
     @group.command("worker")
     @config_option(required=True)
     @db_option()
