@@ -236,6 +236,23 @@ def _utc(value: datetime) -> datetime:
 # Webhooks -------------------------------------------------------------------------------------------
 
 
+def _creation(
+    facts: IssueFacts, at: datetime, to_id: str | None, to_name: str | None, author: str | None
+) -> Transition:
+    """The issue's creation into its first status; one change id whichever source reports it."""
+    return Transition(
+        issue_id=facts.issue_id,
+        at=_utc(at),
+        from_id=None,
+        from_name=None,
+        to_id=to_id,
+        to_name=to_name,
+        change_id=CREATION_CHANGE_ID,
+        author=author,
+        issue_key=facts.issue_key,
+    )
+
+
 def extract_payload(payload: Mapping[str, Any]) -> Extraction:
     """One webhook delivery (Cloud, Data Center, legacy) -> its status transitions and issue facts."""
     if not isinstance(payload, Mapping):
@@ -284,19 +301,7 @@ def extract_payload(payload: Mapping[str, Any]) -> Extraction:
                 "issue.fields.created to date the creation"
             )
         if to_id is not None or to_name is not None:
-            transitions.append(
-                Transition(
-                    issue_id=facts.issue_id,
-                    at=_utc(creation_at),
-                    from_id=None,
-                    from_name=None,
-                    to_id=to_id,
-                    to_name=to_name,
-                    change_id=CREATION_CHANGE_ID,
-                    author=author,
-                    issue_key=facts.issue_key,
-                )
-            )
+            transitions.append(_creation(facts, creation_at, to_id, to_name, author))
 
     if status_items:
         if at is None:
@@ -441,20 +446,7 @@ def extract_issue(issue: Mapping[str, Any]) -> Extraction:
             to_id, to_name = _str(status.get("id")), _str(status.get("name"))
         author = _author(fields.get("creator")) or _author(fields.get("reporter"))
         if to_id is not None or to_name is not None:
-            transitions.insert(
-                0,
-                Transition(
-                    issue_id=facts.issue_id,
-                    at=_utc(created),
-                    from_id=None,
-                    from_name=None,
-                    to_id=to_id,
-                    to_name=to_name,
-                    change_id=CREATION_CHANGE_ID,
-                    author=author,
-                    issue_key=facts.issue_key,
-                ),
-            )
+            transitions.insert(0, _creation(facts, created, to_id, to_name, author))
     return Extraction(
         event="rest:issue", transitions=tuple(transitions), issue=facts, statuses=_statuses(fields)
     )

@@ -26,6 +26,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from scoring.scores import SCORE_COLUMNS
+
 __all__ = [
     "HANDOFF_FIELDS",
     "REQUEST_FIELDS",
@@ -63,22 +65,7 @@ REQUEST_FIELDS: tuple[str, ...] = (
 )
 """`baton requests --format json` fields, in order (DESIGN.md section 5)."""
 
-SCORE_FIELDS: tuple[str, ...] = (
-    "period",
-    "team",
-    "timeliness",
-    "response_timeliness",
-    "quality",
-    "score",
-    "resolved",
-    "delivered",
-    "rejected",
-    "ratio_p50",
-    "ratio_p90",
-    "rework_hours",
-    "open_at_risk",
-    "open_breached",
-)
+SCORE_FIELDS: tuple[str, ...] = ("period", "team", *SCORE_COLUMNS)
 """`baton score --format json` fields; the breakdown key (`process`, `pair`, `issue_type`) follows `team`."""
 
 BREAKDOWN_KEYS: tuple[str, ...] = ("process", "pair", "issue_type")
