@@ -26,6 +26,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from scoring.handoffs import UNMAPPED_COLUMNS
 from scoring.scores import SCORE_COLUMNS
 
 __all__ = [
@@ -88,15 +89,7 @@ COUNT_FIELDS = frozenset(
 )
 
 HANDOFF_FIELDS: tuple[str, ...] = ("requester", "provider")
-UNMAPPED_FIELDS: tuple[str, ...] = (
-    "requester",
-    "provider",
-    "from_status",
-    "to_status",
-    "count",
-    "examples",
-    "last_seen",
-)
+UNMAPPED_FIELDS: tuple[str, ...] = UNMAPPED_COLUMNS
 """Unmapped hand-off report: team pair (`requester` hands to `provider`), status pair, count, examples."""
 
 

@@ -69,29 +69,11 @@ class LazyStandIn(JiraStandIn):
     def approximate_count(self, query: Any, body: Any) -> tuple[int, dict[str, str], Any]:
         return 200, {}, {"count": self.count}
 
-    def bulkfetch(self, query: Any, body: Any) -> tuple[int, dict[str, str], Any]:
-        # Same ordering and paging as the contract stand-in, on issues generated for this call only.
-        field_ids = set(body.get("fieldIds") or [])
-        entries: list[tuple[str, int, str, dict[str, Any]]] = []
-        for ref in body["issueIdsOrKeys"]:
-            issue = issue_at(int(ref) - FIRST_ID)
-            for h in issue.histories:
-                items = [it for it in h["items"] if not field_ids or it.get("fieldId") in field_ids]
-                if items:
-                    entries.append((h["created"], int(issue.id), issue.id, {**h, "items": items}))
-        entries.sort(key=lambda e: (e[0], e[1]))
-        start = _offset(body["nextPageToken"]) if body.get("nextPageToken") else 0
-        size = min(int(body.get("maxResults") or 1000), self.bulkfetch_page_cap)
-        grouped: list[dict[str, Any]] = []
-        for _, _, issue_id, history in entries[start : start + size]:
-            if grouped and grouped[-1]["issueId"] == issue_id:
-                grouped[-1]["changeHistories"].append(history)
-            else:
-                grouped.append({"issueId": issue_id, "changeHistories": [history]})
-        out: dict[str, Any] = {"issueChangeLogs": grouped}
-        if start + size < len(entries):
-            out["nextPageToken"] = _token(start + size)
-        return 200, {}, out
+    def lookup(self, ref: str) -> StandInIssue | None:
+        # bulkfetch (inherited: the contract stand-in's ordering and paging) on issues generated
+        # for this call only
+        n = int(ref) - FIRST_ID
+        return issue_at(n) if 0 <= n < self.count else None
 
 
 def serve_standin(

@@ -337,6 +337,10 @@ class JiraStandIn:
         except StandInError as e:
             return 400, {}, {"errorMessages": [str(e)], "errors": {}}
 
+    def lookup(self, ref: str) -> StandInIssue | None:
+        """The issue an id or key names (a subclass may generate it instead of holding it)."""
+        return self.by_id.get(ref) or self.by_key.get(ref)
+
     def bulkfetch(self, query: Any, body: Mapping[str, Any]) -> tuple[int, dict[str, str], Any]:
         ids = [str(i) for i in body["issueIdsOrKeys"]]
         if len(ids) > 1000:
@@ -344,7 +348,7 @@ class JiraStandIn:
         field_ids = set(body.get("fieldIds") or [])
         entries: list[tuple[str, int, str, dict[str, Any]]] = []
         for ref in ids:
-            issue = self.by_id.get(ref) or self.by_key.get(ref)
+            issue = self.lookup(ref)
             if issue is None:
                 continue
             for h in issue.histories:
