@@ -10,6 +10,7 @@ Keys are scoped per site (the site is part of every key and of the inbox's uniqu
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import threading
@@ -101,12 +102,22 @@ def delivery_identity(
 
 
 _COLUMNS = "site_id, idempotency_key, source, event, headers, body, received_at, state, attempts, error"
-_INSERT_SQL = {
-    "sqlite": f"INSERT INTO deliveries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
-    "ON CONFLICT (site_id, idempotency_key) DO NOTHING RETURNING id",
-    "postgresql": f"INSERT INTO deliveries ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, %s) "
-    "ON CONFLICT (site_id, idempotency_key) DO NOTHING RETURNING id",
-}
+_PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
+MAX_ROWS_PER_STATEMENT = 100
+"""Deliveries stored by one INSERT (9 parameters each, well inside both databases' limits)."""
+
+
+@functools.lru_cache(maxsize=2 * MAX_ROWS_PER_STATEMENT)
+def _insert_sql(dialect: str, rows: int) -> str:
+    """One autocommitted statement for `rows` deliveries: duplicates are skipped, new ids returned."""
+    mark = _PLACEHOLDER[dialect]
+    values = "(" + ", ".join([mark] * 8) + f", 0, {mark})"
+    return (
+        f"INSERT INTO deliveries ({_COLUMNS}) VALUES {', '.join([values] * rows)} "
+        "ON CONFLICT (site_id, idempotency_key) DO NOTHING RETURNING id, site_id, idempotency_key"
+    )
+
+
 _EXISTING_SQL = {
     "sqlite": "SELECT id FROM deliveries WHERE site_id = ? AND idempotency_key = ?",
     "postgresql": "SELECT id FROM deliveries WHERE site_id = %s AND idempotency_key = %s",
@@ -131,19 +142,25 @@ class _Pending:
 
 
 class InboxWriter:
-    """Commits one raw delivery to the inbox on the request path, as fast as the database allows.
+    """Commits raw deliveries to the inbox on the request path, as fast as the database allows.
 
-    Writes exactly the row `store.inbox.accept_delivery` writes (same table, same unique key, same
-    duplicate answer, same value encodings as `store.models`), but as ONE autocommitted statement
-    (`INSERT .. ON CONFLICT DO NOTHING RETURNING id`) on a driver connection each serving thread
-    keeps: no pool checkout, ping, BEGIN, COMMIT or reset round trips, no ORM or Core compilation.
-    A single autocommitted statement is committed when it returns, so the 2xx still follows the
-    commit. On SQLite, deliveries arriving while another thread of the process is writing are
-    committed together in one transaction (group commit): one WAL append for many deliveries. The contract tests read every row back through `store.models`, so the two cannot drift.
+    Writes exactly the rows `store.inbox.accept_delivery` writes (same table, same unique key, same
+    duplicate answer, same value encodings as `store.models`), on a driver connection each serving
+    thread keeps in autocommit mode: no pool checkout, ping, BEGIN, COMMIT or reset round trips, no
+    ORM or Core compilation. A single autocommitted statement is committed when it returns, so the
+    2xx still follows the commit.
+
+    Group commit: deliveries arriving while another thread of the process is writing are stored
+    together by that thread in ONE multi-row `INSERT .. ON CONFLICT DO NOTHING RETURNING` (one
+    round trip, one commit, one WAL flush). One statement matters more than it seems: every call
+    into the database driver releases the GIL, and under load getting it back means waiting for
+    the other request threads, while on SQLite the writer holds the database's write lock, so
+    every statement per delivery stretched the time the other process was locked out (bench/README.md,
+    "Ingest"). The contract tests read every row back through `store.models`, so the two cannot drift.
 
     On SQLite, writers of all processes take turns through an `flock` on a file beside the database:
     the kernel wakes the next writer the moment the lock is free, where SQLite's busy handler would
-    sleep 1-100 ms. Measured in bench/README.md, "Ingest".
+    sleep 1-100 ms.
     """
 
     def __init__(self, engine: Any) -> None:
@@ -151,37 +168,34 @@ class InboxWriter:
         self._dialect = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
         self._known_sites: set[str] = set()
         self._lock_path = _sqlite_lock_path(engine) if self._dialect == "sqlite" else None
-        self._local = threading.local()
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._writing = False
-        self._connections: list[Any] = []
-        # A writer dropped without close() (an app built in a test) still gives its connections back.
-        weakref.finalize(self, _invalidate_all, self._connections)
+        # One connection per process: only the current leader writes, and leaders take turns.
+        self._pooled: Any = None
+        self._cursor_: Any = None
+        # A writer dropped without close() (an app built in a test) still gives its connection back.
+        self._finalizer = weakref.finalize(self, _invalidate_quietly, None)
 
     def close(self) -> None:
-        """Close every connection the writer's threads hold (tests, shutdown)."""
+        """Close the writer's connection (tests, shutdown)."""
         with self._queue_lock:
-            _invalidate_all(self._connections)
-        self._local = threading.local()
+            self._discard()
 
     def _cursor(self) -> Any:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            pooled = self._engine.raw_connection()  # checked out for the life of this thread
+        if self._cursor_ is None:
+            pooled = self._engine.raw_connection()  # checked out for the life of the writer
             driver = pooled.driver_connection
             if self._dialect == "sqlite":
                 driver.isolation_level = None  # autocommit: each statement is its own transaction
             else:
                 driver.autocommit = True
-            self._local.pooled, self._local.cursor = pooled, driver.cursor()
-            cursor = self._local.cursor
-            with self._queue_lock:
-                self._connections.append(pooled)
-            # Threads that come and go (a development server) must not strand connections; the
-            # connection's autocommit setting must never reach the pool's other users: close it.
-            weakref.finalize(threading.current_thread(), _invalidate_quietly, pooled)
-        return cursor
+            self._pooled, self._cursor_ = pooled, driver.cursor()
+            # The connection's autocommit setting must never reach the pool's other users: it is
+            # closed, never returned, however the writer ends.
+            self._finalizer.detach()
+            self._finalizer = weakref.finalize(self, _invalidate_quietly, pooled)
+        return self._cursor_
 
     def _encode(self, headers: dict[str, str], now: datetime) -> tuple[Any, Any]:
         if self._dialect == "sqlite":  # how SQLAlchemy stores JSON and UTCDateTime on SQLite
@@ -219,37 +233,32 @@ class InboxWriter:
             quarantine_reason,
         )
         pending = _Pending(site, key, params)
-        if self._dialect == "postgresql":
-            # Every thread writes on its own connection; PostgreSQL groups the WAL flushes of
-            # concurrent commits itself.
-            self._write([pending])
-        else:
-            # SQLite has one writer at a time anyway. Group commit: one thread (the leader) stores
-            # every delivery queued so far in ONE transaction and wakes their threads; if more
-            # arrived meanwhile it hands the lead to the first of them instead of looping, so no
-            # request waits behind other requests' writes for more than one round.
+        # One thread (the leader) stores every delivery queued so far in one statement and wakes
+        # their threads; if more arrived meanwhile it hands the lead to the first of them instead
+        # of looping, so no request waits behind other requests' writes for more than one round.
+        with self._queue_lock:
+            self._queue.append(pending)
+            leader = not self._writing
+            self._writing = True
+        if not leader:
+            pending.event.wait()
+        if not pending.done:  # leader, or handed the lead
             with self._queue_lock:
-                self._queue.append(pending)
-                leader = not self._writing
-                self._writing = True
-            if not leader:
-                pending.event.wait()
-            if not pending.done:  # leader, or handed the lead
+                batch, self._queue = self._queue, []
+            try:
+                for start in range(0, len(batch), MAX_ROWS_PER_STATEMENT):
+                    self._write(batch[start : start + MAX_ROWS_PER_STATEMENT])
+            finally:
+                for other in batch:
+                    if not other.done:  # only if _write itself was interrupted
+                        other.error, other.done = RuntimeError("inbox write interrupted"), True
+                    if other is not pending:
+                        other.event.set()
                 with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                try:
-                    self._write(batch)
-                finally:
-                    for other in batch:
-                        if not other.done:  # only if _write itself was interrupted
-                            other.error, other.done = RuntimeError("inbox write interrupted"), True
-                        if other is not pending:
-                            other.event.set()
-                    with self._queue_lock:
-                        if self._queue:
-                            self._queue[0].event.set()  # not done: it leads the next round
-                        else:
-                            self._writing = False
+                    if self._queue:
+                        self._queue[0].event.set()  # not done: it leads the next round
+                    else:
+                        self._writing = False
         if pending.error is not None:
             raise pending.error
         assert pending.result is not None
@@ -260,23 +269,19 @@ class InboxWriter:
         dialect = self._dialect
         try:
             with _file_lock(self._lock_path):
-                grouped = len(batch) > 1
-                if grouped:
-                    cursor.execute("BEGIN IMMEDIATE" if dialect == "sqlite" else "BEGIN")
                 for site in {p.site for p in batch} - self._known_sites:
                     cursor.execute(_SITE_SQL[dialect], (site, site, batch[0].params[6]))
-                inserted = []
-                for pending in batch:
-                    cursor.execute(_INSERT_SQL[dialect], pending.params)
-                    inserted.append(cursor.fetchone())
-                if grouped:
-                    cursor.execute("COMMIT")
-            for pending, row in zip(batch, inserted, strict=True):
-                if row is None:
+                cursor.execute(_insert_sql(dialect, len(batch)), [value for p in batch for value in p.params])
+                stored = {(site, key): int(row_id) for row_id, site, key in cursor.fetchall()}
+            # Outside the lock: the same key twice in one batch is stored once (the first is new),
+            # and a key stored earlier is a duplicate whose existing id is looked up.
+            for pending in batch:
+                row_id = stored.pop((pending.site, pending.key), None)
+                if row_id is None:
                     cursor.execute(_EXISTING_SQL[dialect], (pending.site, pending.key))
                     pending.result = (int(cursor.fetchone()[0]), True)
                 else:
-                    pending.result = (int(row[0]), False)
+                    pending.result = (row_id, False)
                 pending.done = True
         except Exception as error:
             self._discard()
@@ -286,7 +291,7 @@ class InboxWriter:
 
                 # the typed error the service maps to 503 "database unavailable": nothing was stored
                 failure = DBAPIError.instance(
-                    _INSERT_SQL[dialect], None, error, self._engine.dialect.loaded_dbapi.Error
+                    _insert_sql(dialect, 1), None, error, self._engine.dialect.loaded_dbapi.Error
                 )
             for pending in batch:
                 if not pending.done:
@@ -295,22 +300,17 @@ class InboxWriter:
         self._known_sites.update(p.site for p in batch)
 
     def _discard(self) -> None:
-        """Drop this thread's connection (broken, or in an unknown state); the next call reconnects."""
-        pooled = getattr(self._local, "pooled", None)
-        self._local.cursor = self._local.pooled = None
-        if pooled is not None:
-            with contextlib.suppress(Exception):  # already gone
-                pooled.invalidate()
-
-
-def _invalidate_all(connections: list[Any]) -> None:
-    while connections:
-        _invalidate_quietly(connections.pop())
+        """Drop the connection (broken, or in an unknown state); the next write reconnects."""
+        pooled, self._pooled, self._cursor_ = self._pooled, None, None
+        self._finalizer.detach()
+        _invalidate_quietly(pooled)
 
 
 def _invalidate_quietly(pooled: Any) -> None:
     import warnings
 
+    if pooled is None:
+        return
     with contextlib.suppress(Exception), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "already closed": the engine was disposed first
         pooled.invalidate()

@@ -1,0 +1,134 @@
+"""The request path's inbox writer (webhooks.delivery.InboxWriter) on SQLite and PostgreSQL.
+
+It stores a group of concurrent deliveries with one multi-row statement; these tests pin what that
+statement must preserve: one row per key, the first arrival is new and every other one a duplicate
+with the same id, and rows identical to what `store.inbox.accept_delivery` writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from store.inbox import PENDING, accept_delivery
+from store.models import Delivery
+from webhooks.delivery import MAX_ROWS_PER_STATEMENT, InboxWriter, _Pending
+
+HEADERS = {"Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": "id"}
+
+
+def _pending(writer: InboxWriter, key: str, body: bytes = b'{"n": 1}') -> _Pending:
+    from datetime import UTC, datetime
+
+    stored_headers, received_at = writer._encode(HEADERS, datetime.now(UTC))
+    params = (
+        "default",
+        key,
+        "webhook",
+        "jira:issue_updated",
+        stored_headers,
+        body,
+        received_at,
+        PENDING,
+        None,
+    )
+    return _Pending("default", key, params)
+
+
+def test_one_statement_stores_a_batch_with_repeats_and_earlier_keys(engine: Engine) -> None:
+    writer = InboxWriter(engine)
+    try:
+        first_id, duplicate = writer.accept("default", b"{}", HEADERS, "k-earlier", "jira:issue_updated")
+        assert duplicate is False
+        batch = [_pending(writer, key) for key in ("k-a", "k-b", "k-a", "k-earlier", "k-c")]
+        writer._write(batch)
+        results = [p.result for p in batch]
+    finally:
+        writer.close()
+    assert all(p.error is None for p in batch)
+    a, b, a_again, earlier, c = results
+    assert a is not None and b is not None and c is not None
+    assert a[1] is False and b[1] is False and c[1] is False
+    assert a_again == (a[0], True)  # the same key twice in one statement: stored once
+    assert earlier == (first_id, True)
+    assert len({a[0], b[0], c[0], first_id}) == 4
+    with Session(engine) as session:
+        keys = session.execute(select(Delivery.idempotency_key).order_by(Delivery.id)).scalars().all()
+    assert keys == ["k-earlier", "k-a", "k-b", "k-c"]
+
+
+def test_concurrent_deliveries_each_key_new_exactly_once(engine: Engine) -> None:
+    """32 threads, 40 rounds, every key sent by 4 threads at once: a barrier makes them collide."""
+    threads, rounds, senders_per_key = 32, 40, 4
+    writer = InboxWriter(engine)
+    outcomes: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def send(thread: int) -> None:
+        try:
+            for round_ in range(rounds):
+                key = f"r{round_}-k{thread // senders_per_key}"
+                barrier.wait()
+                result = writer.accept("default", key.encode(), HEADERS, key, "jira:issue_updated")
+                with lock:
+                    outcomes[key].append(result)
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+            barrier.abort()
+
+    workers = [threading.Thread(target=send, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    writer.close()
+    assert errors == []
+    assert len(outcomes) == rounds * threads // senders_per_key
+    for key, results in outcomes.items():
+        assert len(results) == senders_per_key
+        assert len({delivery_id for delivery_id, _ in results}) == 1, key
+        assert sorted(duplicate for _, duplicate in results) == [False, True, True, True], key
+    with Session(engine) as session:
+        rows = session.execute(select(Delivery.idempotency_key, Delivery.id, Delivery.body)).all()
+    assert len(rows) == len(outcomes)
+    for key, delivery_id, body in rows:
+        assert outcomes[key][0][0] == delivery_id and body == key.encode()
+
+
+def test_batches_larger_than_one_statement_are_split(engine: Engine) -> None:
+    writer = InboxWriter(engine)
+    try:
+        batch = [_pending(writer, f"bulk-{n}") for n in range(MAX_ROWS_PER_STATEMENT + 7)]
+        for start in range(0, len(batch), MAX_ROWS_PER_STATEMENT):
+            writer._write(batch[start : start + MAX_ROWS_PER_STATEMENT])
+    finally:
+        writer.close()
+    ids = [p.result[0] for p in batch if p.result is not None and p.result[1] is False]
+    assert len(set(ids)) == MAX_ROWS_PER_STATEMENT + 7
+
+
+def test_rows_match_what_store_inbox_writes(engine: Engine) -> None:
+    writer = InboxWriter(engine)
+    try:
+        fast_id, _ = writer.accept("default", b'{"a": 1}', HEADERS, "same-shape-fast", "jira:issue_updated")
+    finally:
+        writer.close()
+    with Session(engine) as session:
+        slow = accept_delivery(
+            session,
+            "default",
+            idempotency_key="same-shape-slow",
+            body=b'{"a": 1}',
+            headers=HEADERS,
+            event="jira:issue_updated",
+        )
+        fast_row, slow_row = session.get(Delivery, fast_id), session.get(Delivery, slow.delivery_id)
+        assert fast_row is not None and slow_row is not None
+        for column in ("site_id", "source", "event", "headers", "body", "state", "attempts", "error"):
+            assert getattr(fast_row, column) == getattr(slow_row, column), column
+        assert fast_row.received_at.tzinfo is not None and slow_row.received_at.tzinfo is not None
