@@ -13,6 +13,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import sys
 import threading
 import weakref
 from collections.abc import Mapping
@@ -102,20 +103,32 @@ def delivery_identity(
 
 
 _COLUMNS = "site_id, idempotency_key, source, event, headers, body, received_at, state, attempts, error"
-_PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
 MAX_ROWS_PER_STATEMENT = 100
 """Deliveries stored by one INSERT (9 parameters each, well inside both databases' limits)."""
 
 
-@functools.lru_cache(maxsize=2 * MAX_ROWS_PER_STATEMENT)
-def _insert_sql(dialect: str, rows: int) -> str:
-    """One autocommitted statement for `rows` deliveries: duplicates are skipped, new ids returned."""
-    mark = _PLACEHOLDER[dialect]
-    values = "(" + ", ".join([mark] * 8) + f", 0, {mark})"
-    return (
-        f"INSERT INTO deliveries ({_COLUMNS}) VALUES {', '.join([values] * rows)} "
-        "ON CONFLICT (site_id, idempotency_key) DO NOTHING RETURNING id, site_id, idempotency_key"
-    )
+_RETURNING = "ON CONFLICT (site_id, idempotency_key) DO NOTHING RETURNING id, site_id, idempotency_key"
+_POSTGRES_INSERT = (
+    # One statement text for every batch size: psycopg prepares it once per connection, where a
+    # VALUES list per size would be parsed and planned again and again.
+    f"INSERT INTO deliveries ({_COLUMNS}) SELECT site, key, source, event, headers, body, received, state, 0, error "
+    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::bytea[], "
+    "%s::timestamptz[], %s::text[], %s::text[]) "
+    "AS batch(site, key, source, event, headers, body, received, state, error) " + _RETURNING
+)
+
+
+@functools.lru_cache(maxsize=MAX_ROWS_PER_STATEMENT)
+def _sqlite_insert(rows: int) -> str:
+    values = "(?, ?, ?, ?, ?, ?, ?, ?, 0, ?)"
+    return f"INSERT INTO deliveries ({_COLUMNS}) VALUES {', '.join([values] * rows)} " + _RETURNING
+
+
+def _insert(dialect: str, batch: list[_Pending]) -> tuple[str, list[Any]]:
+    """One autocommitted statement storing `batch`: duplicates are skipped, new ids returned."""
+    if dialect == "sqlite":
+        return _sqlite_insert(len(batch)), [value for pending in batch for value in pending.params]
+    return _POSTGRES_INSERT, [list(column) for column in zip(*(p.params for p in batch), strict=True)]
 
 
 _EXISTING_SQL = {
@@ -168,6 +181,7 @@ class InboxWriter:
         self._dialect = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
         self._known_sites: set[str] = set()
         self._lock_path = _sqlite_lock_path(engine) if self._dialect == "sqlite" else None
+        self._cooperative = _in_gevent_worker()
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._writing = False
@@ -243,6 +257,12 @@ class InboxWriter:
         if not leader:
             pending.event.wait()
         if not pending.done:  # leader, or handed the lead
+            if self._cooperative:
+                # A gevent worker: let the requests that are ready reach this queue first, so they
+                # share this commit (the write itself blocks the worker's only OS thread).
+                import gevent
+
+                gevent.sleep(0)
             with self._queue_lock:
                 batch, self._queue = self._queue, []
             try:
@@ -271,7 +291,7 @@ class InboxWriter:
             with _file_lock(self._lock_path):
                 for site in {p.site for p in batch} - self._known_sites:
                     cursor.execute(_SITE_SQL[dialect], (site, site, batch[0].params[6]))
-                cursor.execute(_insert_sql(dialect, len(batch)), [value for p in batch for value in p.params])
+                cursor.execute(*_insert(dialect, batch))
                 stored = {(site, key): int(row_id) for row_id, site, key in cursor.fetchall()}
             # Outside the lock: the same key twice in one batch is stored once (the first is new),
             # and a key stored earlier is a duplicate whose existing id is looked up.
@@ -291,7 +311,7 @@ class InboxWriter:
 
                 # the typed error the service maps to 503 "database unavailable": nothing was stored
                 failure = DBAPIError.instance(
-                    _insert_sql(dialect, 1), None, error, self._engine.dialect.loaded_dbapi.Error
+                    _insert(dialect, batch)[0], None, error, self._engine.dialect.loaded_dbapi.Error
                 )
             for pending in batch:
                 if not pending.done:
@@ -304,6 +324,12 @@ class InboxWriter:
         pooled, self._pooled, self._cursor_ = self._pooled, None, None
         self._finalizer.detach()
         _invalidate_quietly(pooled)
+
+
+def _in_gevent_worker() -> bool:
+    """True when threads are gevent greenlets (gunicorn's gevent worker patches threading first)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("threading"))
 
 
 def _invalidate_quietly(pooled: Any) -> None:

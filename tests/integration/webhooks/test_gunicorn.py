@@ -103,12 +103,13 @@ def test_out_of_order_duplicate_and_late_deliveries_converge(
     assert 'baton_deliveries_total{outcome="duplicate"} 15.0' in metrics
 
 
+@pytest.mark.parametrize("mode", ["embedded", "production"])  # gthread workers / gevent workers
 def test_sigkill_mid_load_loses_nothing_and_stores_nothing_twice(
-    db_url: str, engine: Engine, tmp_path: Path
+    db_url: str, engine: Engine, tmp_path: Path, mode: str
 ) -> None:
     history = generated_history(20)  # 200 deliveries
     order = shuffled(history, seed=11)
-    server = GunicornServer(db_url, tmp_path).start()
+    server = GunicornServer(db_url, tmp_path, mode=mode).start()
     acknowledged: set[str] = set()
     lock = threading.Lock()
     kill_after = len(order) // 3
@@ -153,15 +154,18 @@ def test_sigkill_mid_load_loses_nothing_and_stores_nothing_twice(
         session.commit()
 
     # Restart and resend everything that was not acknowledged (as Jira's retries would).
-    server = GunicornServer(db_url, tmp_path).start()
+    server = GunicornServer(db_url, tmp_path, mode=mode).start()
     try:
         with requests.Session() as http:
             for delivery in order:
                 if delivery.identifier not in acknowledged:
                     assert _post(http, server.base, delivery) in (200, 202)
-        assert server.wait_processed(180)["inbox_backlog"] == 0
+        if mode == "embedded":
+            assert server.wait_processed(180)["inbox_backlog"] == 0
     finally:
         server.stop()
+    if mode == "production":
+        assert _run_baton_workers(db_url, processes=1) == [0]
 
     assert delivery_count(engine) == len(history)  # every delivery exactly once
     assert delivery_count(engine, "done") == len(history)
@@ -170,25 +174,11 @@ def test_sigkill_mid_load_loses_nothing_and_stores_nothing_twice(
     assert request_set(engine) == derived
 
 
-def test_production_receivers_only_store_and_baton_workers_process(
-    db_url: str, engine: Engine, tmp_path: Path
-) -> None:
+def _run_baton_workers(db_url: str, processes: int) -> list[int]:
+    """`baton worker --exit-when-idle` in `processes` processes at once; their exit codes."""
     import subprocess
     import sys
 
-    from store.models import Delivery
-
-    history = generated_history(5)
-    server = GunicornServer(db_url, tmp_path, mode="production").start()
-    try:
-        with requests.Session() as http:
-            for delivery in shuffled(history, seed=5):
-                assert _post(http, server.base, delivery) == 202
-        assert server.health()["inbox_backlog"] == len(history)  # receivers do not process
-    finally:
-        server.stop()
-
-    # Two `baton worker` processes claim concurrently (FOR UPDATE SKIP LOCKED on PostgreSQL).
     command = [
         sys.executable,
         "-m",
@@ -203,13 +193,52 @@ def test_production_receivers_only_store_and_baton_workers_process(
         subprocess.Popen(
             [*command, "--batch", "7", "--exit-when-idle"], cwd=Path(__file__).resolve().parents[3]
         )
-        for _ in range(2)
+        for _ in range(processes)
     ]
-    assert [w.wait(120) for w in workers] == [0, 0]
+    return [w.wait(120) for w in workers]
+
+
+def test_production_receivers_only_store_and_baton_workers_process(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    from store.models import Delivery
+
+    history = generated_history(5)
+    server = GunicornServer(db_url, tmp_path, mode="production").start()
+    try:
+        with requests.Session() as http:
+            for delivery in shuffled(history, seed=5):
+                assert _post(http, server.base, delivery) == 202
+        assert server.health()["inbox_backlog"] == len(history)  # receivers do not process
+    finally:
+        server.stop()
+    assert "Using worker: gevent" in (tmp_path / f"gunicorn-{server.port}.log").read_text()
+
+    # Two `baton worker` processes claim concurrently (FOR UPDATE SKIP LOCKED on PostgreSQL).
+    assert _run_baton_workers(db_url, processes=2) == [0, 0]
 
     with Session(engine) as session:
         rows = session.execute(select(Delivery.state, Delivery.attempts)).all()
     assert sorted(rows) == [("done", 1)] * len(history)  # each claimed and processed exactly once
+
+    # The dashboards' API answers from gevent workers exactly as in process.
+    path = "/api/v1/handoffs/matrix"
+    server = GunicornServer(db_url, tmp_path, mode="production", BATON_DEMO="1").start()
+    try:
+        served = requests.get(server.base + path, timeout=30)
+    finally:
+        server.stop()
+    in_process = (
+        create_app(
+            Settings(database_url=db_url, config_path=str(EXAMPLE_CONFIG), mode="production", demo=True)
+        )
+        .test_client()
+        .get(path)
+    )
+    assert served.status_code == in_process.status_code == 200
+    served_body, in_process_body = served.json(), in_process.get_json()
+    served_body.pop("as_of"), in_process_body.pop("as_of")  # the clock moved on between the two
+    assert served_body == in_process_body and served_body["cells"]
     transitions, derived = clean_run(tmp_path, history)
     assert transition_set(engine) == transitions
     assert request_set(engine) == derived
