@@ -65,8 +65,15 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name: headers[name] for name in KEPT_HEADERS if headers.get(name) is not None}
+_KEPT_ENVIRON_KEYS = tuple(
+    (name, "CONTENT_TYPE" if name == "Content-Type" else "HTTP_" + name.upper().replace("-", "_"))
+    for name in KEPT_HEADERS
+)
+
+
+def kept_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The kept headers of a request, read straight from its WSGI environ (no header object)."""
+    return {name: environ[key] for name, key in _KEPT_ENVIRON_KEYS if environ.get(key) is not None}
 
 
 def _digest(*parts: str | bytes) -> str:

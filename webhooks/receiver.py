@@ -35,6 +35,7 @@ from webhooks.settings import DEFAULT_SITE, Settings
 log = logging.getLogger("baton.webhooks.receiver")
 
 SITE_CACHE_SECONDS = 30.0
+_SIGNATURE_ENVIRON_KEY = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ def authenticate(credentials: SiteCredentials, body: bytes) -> None:
     A site with a secret requires a valid signature; a site with only a URL token requires the
     token. A site with neither accepts any delivery (warned about at start-up)."""
     if credentials.secret:
-        verify_signature(credentials.secret, body, request.headers.get(SIGNATURE_HEADER))
+        verify_signature(credentials.secret, body, request.environ.get(_SIGNATURE_ENVIRON_KEY))
     elif credentials.token:
         verify_token(credentials.token, request.args.get("token"))
 
@@ -141,7 +142,7 @@ def receiver_blueprint(
             raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
         authenticate(credentials, raw)
 
-        headers = kept_headers(request.headers)
+        headers = kept_headers(request.environ)
         try:
             payload = parse_body(raw)
         except NotJson as error:
@@ -155,17 +156,18 @@ def receiver_blueprint(
 
         identity = delivery_identity(site, headers, raw, payload)
         delivery_id, duplicate = accept(site, raw, headers, identity.idempotency_key, identity.event, None)
-        log.info(
-            "delivery stored" if not duplicate else "duplicate delivery acknowledged",
-            extra={
-                "event": "delivery_duplicate" if duplicate else "delivery_accepted",
-                "site": site,
-                "delivery_id": delivery_id,
-                "webhook_event": identity.event,
-                "retry": request.headers.get(RETRY_HEADER),
-                "bytes": len(raw),
-            },
-        )
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "delivery stored" if not duplicate else "duplicate delivery acknowledged",
+                extra={
+                    "event": "delivery_duplicate" if duplicate else "delivery_accepted",
+                    "site": site,
+                    "delivery_id": delivery_id,
+                    "webhook_event": identity.event,
+                    "retry": headers.get(RETRY_HEADER),
+                    "bytes": len(raw),
+                },
+            )
         if duplicate:
             return 200, {"duplicate": True, "delivery_id": delivery_id, "outcome": "duplicate"}
         on_stored()
