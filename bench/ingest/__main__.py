@@ -1,7 +1,7 @@
 """Ingest benchmark: `python -m bench.ingest` (see bench/README.md, section "Ingest").
 
 For each database (SQLite, PostgreSQL), against one gunicorn server (2 workers, production mode:
-receive only) on 127.0.0.1:
+receive only, so gevent workers unless $BATON_WORKER_CLASS says otherwise) on 127.0.0.1:
 1. ceiling: wrk on `/bench/noop` (same server, returns 204 without touching anything);
 2. ingest: wrk on `/webhooks/jira` with pre-signed rotating bodies (signature checked, raw body
    committed to the inbox before the 2xx), same connections and duration;
@@ -150,6 +150,8 @@ class Server:
             start_new_session=True,
         )
         self._wait_healthy()
+        found = re.search(r"Using worker: (\S+)", (tmp / f"gunicorn-{port}.log").read_text())
+        self.worker_class = found.group(1) if found else "unknown"
 
     def _wait_healthy(self) -> None:
         import urllib.request
@@ -357,6 +359,7 @@ def bench_database(
     result: dict[str, Any] = {"database": kind, "load_before": loadavg()}
     try:
         server = Server(url, tmp, free_port(), args.server_workers)
+        result["worker_class"] = server.worker_class
         try:
             run = f"{kind}-{os.getpid()}-{int(time.time())}"
             wrk(server.base, bodies_file, "/bench/noop", run + "-warm", args, 2)
@@ -405,6 +408,7 @@ def report(results: list[dict[str, Any]]) -> str:
     def row(label: str, get: Callable[[dict[str, Any]], Any]) -> None:
         lines.append(f"| {label} | " + " | ".join(str(get(r)) for r in results) + " |")
 
+    row("gunicorn worker class (2 workers)", lambda r: r["worker_class"])
     row("ceiling `/bench/noop` (req/s)", lambda r: r["ceiling"]["per_s"])
     row("ingest `/webhooks/jira` (deliveries/s)", lambda r: r["ingest"]["per_s"])
     row("ratio to ceiling", lambda r: f"{r['ratio_to_ceiling']:.0%}")
