@@ -13,6 +13,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import os
 import sys
 import threading
 import weakref
@@ -151,11 +152,12 @@ _SITE_SQL = {
 class _Pending:
     """One delivery waiting for a group commit."""
 
-    __slots__ = ("done", "error", "event", "key", "params", "result", "site")
+    __slots__ = ("done", "error", "key", "params", "result", "site", "wakeup")
 
     def __init__(self, site: str, key: str, params: tuple[Any, ...]) -> None:
         self.site, self.key, self.params = site, key, params
-        self.event = threading.Event()
+        self.wakeup: Any = None
+        """Followers only: a held lock, released when the delivery is stored or its thread leads."""
         self.done = False
         self.result: tuple[int, bool] | None = None
         self.error: Exception | None = None
@@ -187,7 +189,7 @@ class InboxWriter:
         self._engine = engine
         self._dialect = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
         self._known_sites: set[str] = set()
-        self._lock_path = _sqlite_lock_path(engine) if self._dialect == "sqlite" else None
+        self._write_lock = _FileLock(_sqlite_lock_path(engine) if self._dialect == "sqlite" else None)
         self._cooperative = _in_gevent_worker()
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
@@ -199,9 +201,10 @@ class InboxWriter:
         self._finalizer = weakref.finalize(self, _invalidate_quietly, None)
 
     def close(self) -> None:
-        """Close the writer's connection (tests, shutdown)."""
+        """Close the writer's connection and lock file (tests, shutdown)."""
         with self._queue_lock:
             self._discard()
+            self._write_lock.close()
 
     def _cursor(self) -> Any:
         if self._cursor_ is None:
@@ -258,11 +261,14 @@ class InboxWriter:
         # their threads; if more arrived meanwhile it hands the lead to the first of them instead
         # of looping, so no request waits behind other requests' writes for more than one round.
         with self._queue_lock:
-            self._queue.append(pending)
             leader = not self._writing
+            if not leader:
+                pending.wakeup = threading.Lock()  # a bare lock: far cheaper than an Event
+                pending.wakeup.acquire()
+            self._queue.append(pending)
             self._writing = True
         if not leader:
-            pending.event.wait()
+            pending.wakeup.acquire()
         if not pending.done:  # leader, or handed the lead
             if self._cooperative:
                 # A gevent worker: let the requests that are ready reach this queue first, so they
@@ -280,10 +286,10 @@ class InboxWriter:
                     if not other.done:  # only if _write itself was interrupted
                         other.error, other.done = RuntimeError("inbox write interrupted"), True
                     if other is not pending:
-                        other.event.set()
+                        other.wakeup.release()
                 with self._queue_lock:
                     if self._queue:
-                        self._queue[0].event.set()  # not done: it leads the next round
+                        self._queue[0].wakeup.release()  # not done: it leads the next round
                     else:
                         self._writing = False
         if pending.error is not None:
@@ -295,7 +301,7 @@ class InboxWriter:
         cursor = self._cursor()
         dialect = self._dialect
         try:
-            with _file_lock(self._lock_path):
+            with self._write_lock:
                 for site in {p.site for p in batch} - self._known_sites:
                     cursor.execute(_SITE_SQL[dialect], (site, site, batch[0].params[6]))
                 cursor.execute(*_insert(dialect, batch))
@@ -356,8 +362,12 @@ def _sqlite_lock_path(engine: Any) -> str | None:
     return f"{database}.write-lock"
 
 
-class _file_lock:
-    """An exclusive `flock` on `path` (no-op for None); re-entrant within a thread is not needed."""
+class _FileLock:
+    """An exclusive `flock` on `path` (no-op for None), held for one `with` block.
+
+    The file is opened on first use (after gunicorn forks: a descriptor inherited across a fork
+    would share its lock with the parent) and kept open; the kernel drops the lock if the process dies.
+    """
 
     def __init__(self, path: str | None) -> None:
         self._path = path
@@ -365,15 +375,19 @@ class _file_lock:
 
     def __enter__(self) -> None:
         if self._path is not None:
-            import fcntl
-            import os
+            import fcntl  # POSIX only, like the SQLite multi-process setup it serves
 
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._fd, fcntl.LOCK_EX)
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
-            import os
+            import fcntl
 
-            os.close(self._fd)  # closing releases the lock
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
             self._fd = None

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Engine
@@ -99,6 +100,7 @@ def receiver_blueprint(
     settings: Settings, sites: SiteDirectory, accept: Accept, on_stored: Callable[[], None]
 ) -> Blueprint:
     bp = Blueprint("receiver", __name__)
+    by_outcome: dict[str, Any] = {}  # the counter's child per outcome, looked up once
 
     @bp.post("/webhooks/jira", defaults={"site": DEFAULT_SITE})
     @bp.post("/webhooks/jira/<site>")
@@ -123,7 +125,10 @@ def receiver_blueprint(
             )
             raise
         finally:
-            DELIVERIES.labels(outcome=outcome).inc()
+            counter = by_outcome.get(outcome)
+            if counter is None:
+                counter = by_outcome[outcome] = DELIVERIES.labels(outcome=outcome)
+            counter.inc()
             ACK_SECONDS.observe(time.perf_counter() - started)
 
     def _receive(site: str) -> tuple[int, dict[str, object]]:
