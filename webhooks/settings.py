@@ -88,3 +88,10 @@ class Settings:
             "inbox_api_enabled": bool(self.admin_token),
             "max_body_bytes": self.max_body_bytes,
         }
+
+
+def worker_class_for(environ: Mapping[str, str]) -> str:
+    """The gunicorn worker class: gevent in production mode (receive only: pure I/O), gthread in
+    embedded mode (it also re-derives in process); `BATON_WORKER_CLASS` overrides both."""
+    production = environ.get("BATON_MODE", "").strip().lower() == "production"
+    return environ.get("BATON_WORKER_CLASS") or ("gevent" if production else "gthread")

@@ -150,8 +150,9 @@ class Server:
             start_new_session=True,
         )
         self._wait_healthy()
-        found = re.search(r"Using worker: (\S+)", (tmp / f"gunicorn-{port}.log").read_text())
-        self.worker_class = found.group(1) if found else "unknown"
+        from webhooks.settings import worker_class_for
+
+        self.worker_class = worker_class_for(env)
 
     def _wait_healthy(self) -> None:
         import urllib.request

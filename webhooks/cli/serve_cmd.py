@@ -57,7 +57,7 @@ def gunicorn_options(
         name: getattr(conf, name)
         for name in dir(conf)
         if not name.startswith("_")
-        and name not in {"os", "shutil", "tempfile", "Any", "annotations", "raw_env"}
+        and name not in {"os", "shutil", "tempfile", "Any", "annotations", "raw_env", "worker_class_for"}
     }
     options.update(bind=bind, workers=workers, **(extra or {}))
     if threads:
