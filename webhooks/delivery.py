@@ -120,8 +120,8 @@ _POSTGRES_INSERT = (
     # One statement text for every batch size: psycopg prepares it once per connection, where a
     # VALUES list per size would be parsed and planned again and again.
     f"INSERT INTO deliveries ({_COLUMNS}) SELECT site, key, source, event, headers, body, received, state, 0, error "
-    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::bytea[], "
-    "%s::timestamptz[], %s::text[], %s::text[]) "
+    "FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::jsonb[], %b::bytea[], "
+    "%b::timestamptz[], %b::text[], %b::text[]) "
     "AS batch(site, key, source, event, headers, body, received, state, error) " + _RETURNING
 )
 
