@@ -4,13 +4,16 @@ Parsing into transitions and re-deriving requests happen after the acknowledgeme
 (`webhooks.worker`), so the request path stays short and a processing bug can never lose a delivery.
 
 Order of checks: body size (413) -> content type (415) -> site (404) -> credentials (401) -> JSON
-(400, raw body quarantined) -> inbox commit -> 202 (new) or 200 (duplicate, `{"duplicate": true}`).
+(400, raw body quarantined) -> inbox commit -> 202 (new) or 200 (duplicate).
 The 2xx is only sent once the raw delivery is committed.
+
+An acknowledgement is a status code and a `Baton-Delivery-Id` header (the inbox row, for
+`baton inbox show`), with no body: Jira reads only the status, and a body would cost the server a
+second write per request (gunicorn sends headers and body separately). Errors carry JSON bodies.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -36,6 +39,7 @@ from webhooks.settings import DEFAULT_SITE, Settings
 log = logging.getLogger("baton.webhooks.receiver")
 
 SITE_CACHE_SECONDS = 30.0
+DELIVERY_ID_HEADER = "Baton-Delivery-Id"
 _SIGNATURE_ENVIRON_KEY = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
 
 
@@ -108,9 +112,11 @@ def receiver_blueprint(
         started = time.perf_counter()
         outcome = "error"
         try:
-            status, body = _receive(site)
-            outcome = str(body.get("outcome", "accepted"))
-            return Response(json.dumps(body), status=status, mimetype="application/json")
+            delivery_id, duplicate = _receive(site)
+            outcome = "duplicate" if duplicate else "accepted"
+            return Response(
+                status=200 if duplicate else 202, headers={DELIVERY_ID_HEADER: str(delivery_id)}
+            )
         except SignatureError as error:
             outcome = "unauthorized"
             log.warning(
@@ -131,7 +137,8 @@ def receiver_blueprint(
             counter.inc()
             ACK_SECONDS.observe(time.perf_counter() - started)
 
-    def _receive(site: str) -> tuple[int, dict[str, object]]:
+    def _receive(site: str) -> tuple[int, bool]:
+        """(delivery id, duplicate) once the delivery is committed; raises for every rejection."""
         limit = settings.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
             raise PayloadTooLarge(f"the body has {request.content_length} bytes; the limit is {limit}")
@@ -173,10 +180,9 @@ def receiver_blueprint(
                     "bytes": len(raw),
                 },
             )
-        if duplicate:
-            return 200, {"duplicate": True, "delivery_id": delivery_id, "outcome": "duplicate"}
-        on_stored()
-        return 202, {"duplicate": False, "delivery_id": delivery_id, "outcome": "accepted"}
+        if not duplicate:
+            on_stored()
+        return delivery_id, duplicate
 
     return bp
 
