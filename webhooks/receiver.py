@@ -140,12 +140,13 @@ def receiver_blueprint(
     def _receive(site: str) -> tuple[int, bool]:
         """(delivery id, duplicate) once the delivery is committed; raises for every rejection."""
         limit = settings.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise PayloadTooLarge(f"the body has {request.content_length} bytes; the limit is {limit}")
-        if not is_json_content_type(request.content_type):
-            raise UnsupportedContentType(
-                f"content type '{(request.content_type or 'none')[:80]}' is not JSON"
-            )
+        environ = request.environ
+        declared = request.content_length
+        if declared is not None and declared > limit:
+            raise PayloadTooLarge(f"the body has {declared} bytes; the limit is {limit}")
+        content_type = environ.get("CONTENT_TYPE")
+        if not is_json_content_type(content_type):
+            raise UnsupportedContentType(f"content type '{(content_type or 'none')[:80]}' is not JSON")
         credentials = sites.credentials(site)
         if credentials is None:
             raise UnknownSite(f"no Jira site named '{site[:64]}' is registered")
@@ -154,7 +155,7 @@ def receiver_blueprint(
             raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
         authenticate(credentials, raw)
 
-        headers = kept_headers(request.environ)
+        headers = kept_headers(environ)
         try:
             payload = parse_body(raw)
         except NotJson as error:

@@ -229,6 +229,37 @@ def test_malformed_json_from_authenticated_sender_is_quarantined(app: Flask, cli
     assert delivery_rows(_engine(app))[0].state == "quarantined"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"n": NaN, "i": Infinity}',  # the standard library's extensions
+        b'{"big": 123456789012345678901234567890}',  # beyond 64 bits
+        b'{"a": 1, "a": 2}',
+        rb'{"s": "caf\u00e9 \u2192 \ud83d\ude00"}',  # escapes, a surrogate pair
+        b'  {"padded": true}  ',
+    ],
+)
+def test_body_parser_accepts_exactly_what_the_standard_library_accepts(body: bytes) -> None:
+    from webhooks.delivery import parse_body
+
+    parsed, expected = parse_body(body), json.loads(body)
+    assert list(parsed) == list(expected)
+    if body.startswith(b'{"n"'):  # NaN != NaN
+        assert repr(parsed) == repr(expected)
+    elif b"big" in body:  # orjson reads integers beyond 64 bits as floats: same decision, no ids
+        assert parsed["big"] == float(expected["big"])
+    else:
+        assert parsed == expected
+
+
+@pytest.mark.parametrize("body", [b"{", b"[1]", b'{"a": 1,}', b"\xff\xfe{}", b"", b"null"])
+def test_body_parser_refuses_what_the_standard_library_refuses(body: bytes) -> None:
+    from webhooks.delivery import NotJson, parse_body
+
+    with pytest.raises(NotJson):
+        parse_body(body)
+
+
 def test_json_that_is_not_an_object_is_quarantined(app: Flask, client: FlaskClient) -> None:
     response = client.post("/webhooks/jira", data=b"[1, 2]", headers=signed_headers(b"[1, 2]"))
     assert response.status_code == 400
