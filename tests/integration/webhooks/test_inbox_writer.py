@@ -9,15 +9,29 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from store.inbox import PENDING, accept_delivery
 from store.models import Delivery
-from webhooks.delivery import MAX_ROWS_PER_STATEMENT, InboxWriter, _Pending
+from webhooks.delivery import MAX_ROWS_PER_STATEMENT, InboxWriter, _Pending, _WalCheckpointer
 
 HEADERS = {"Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": "id"}
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    from store.db import create_engine_for, upgrade_database
+
+    url = f"sqlite:///{tmp_path / 'inbox.db'}"
+    upgrade_database(url)
+    engine = create_engine_for(url)
+    yield engine
+    engine.dispose()
 
 
 def _pending(writer: InboxWriter, key: str, body: bytes = b'{"n": 1}') -> _Pending:
@@ -132,3 +146,48 @@ def test_rows_match_what_store_inbox_writes(engine: Engine) -> None:
         for column in ("site_id", "source", "event", "headers", "body", "state", "attempts", "error"):
             assert getattr(fast_row, column) == getattr(slow_row, column), column
         assert fast_row.received_at.tzinfo is not None and slow_row.received_at.tzinfo is not None
+
+
+def _database_file_bytes(engine: Engine) -> int:
+    import os
+
+    return os.path.getsize(str(engine.url.database))
+
+
+@pytest.mark.parametrize("every_rows, checkpointed", [(50, True), (10**9, False)])
+def test_sqlite_wal_is_checkpointed_outside_the_write_lock(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, every_rows: int, checkpointed: bool
+) -> None:
+    """The writer's own connection never checkpoints; its checkpointer copies the WAL into the
+    database file every `EVERY_ROWS` deliveries (so the file grows only when it runs; 6 MB of rows
+    would cross SQLite's own 1,000-page mark)."""
+    monkeypatch.setattr(_WalCheckpointer, "EVERY_ROWS", every_rows)
+    writer = InboxWriter(sqlite_engine)
+    try:
+        writer.accept("default", b"{}", HEADERS, "first", "jira:issue_updated")
+        before = _database_file_bytes(sqlite_engine)
+        for n in range(300):
+            writer.accept("default", b"x" * 20_000, HEADERS, f"row-{n}", "jira:issue_updated")
+        after = _database_file_bytes(sqlite_engine)
+    finally:
+        writer.close()
+    assert (after > before) is checkpointed
+
+
+def test_a_failing_checkpoint_never_fails_a_delivery(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(_WalCheckpointer, "EVERY_ROWS", 1)
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    writer = InboxWriter(sqlite_engine)
+    try:
+        results = [writer.accept("default", b"{}", HEADERS, f"k{n}", None) for n in range(3)]
+    finally:
+        writer.close()
+    assert [duplicate for _, duplicate in results] == [False, False, False]
+    assert any(getattr(r, "event", None) == "wal_checkpoint_failed" for r in caplog.records)
