@@ -206,6 +206,7 @@ class InboxWriter:
         self._write_lock = _FileLock(lock_path)
         self._checkpointer = _WalCheckpointer(engine.url.database) if lock_path is not None else None
         self._cooperative = _in_gevent_worker()
+        self._held_lock = _held_gevent_semaphore if self._cooperative else _held_thread_lock
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._writing = False
@@ -242,7 +243,8 @@ class InboxWriter:
 
     def _encode(self, headers: dict[str, str], now: datetime) -> tuple[Any, Any]:
         if self._dialect == "sqlite":  # how SQLAlchemy stores JSON and UTCDateTime on SQLite
-            return json.dumps(headers), now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+            stored = orjson.dumps(headers).decode()
+            return stored, now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
         return _jsonb(headers), now
 
     def accept(
@@ -278,8 +280,7 @@ class InboxWriter:
         with self._queue_lock:
             leader = not self._writing
             if not leader:
-                pending.wakeup = threading.Lock()  # a bare lock: far cheaper than an Event
-                pending.wakeup.acquire()
+                pending.wakeup = self._held_lock()
             self._queue.append(pending)
             self._writing = True
         if not leader:
@@ -354,6 +355,20 @@ class InboxWriter:
         pooled, self._pooled, self._cursor_ = self._pooled, None, None
         self._finalizer.detach()
         _invalidate_quietly(pooled)
+
+
+def _held_thread_lock() -> Any:
+    """A lock already held: `acquire()` waits for another thread's `release()` (cheaper than an Event)."""
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
+def _held_gevent_semaphore() -> Any:
+    """The same in a gevent worker, from gevent's compiled semaphore (monkey-patched locks are slower)."""
+    from gevent.lock import Semaphore
+
+    return Semaphore(0)
 
 
 def _jsonb(value: dict[str, str]) -> Any:
