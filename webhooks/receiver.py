@@ -114,9 +114,11 @@ def receiver_blueprint(
         try:
             delivery_id, duplicate = _receive(site)
             outcome = "duplicate" if duplicate else "accepted"
-            return Response(
+            acknowledgement = Response(
                 status=200 if duplicate else 202, headers={DELIVERY_ID_HEADER: str(delivery_id)}
             )
+            del acknowledgement.headers["Content-Type"]  # no body, so no type (werkzeug adds text/html)
+            return acknowledgement
         except SignatureError as error:
             outcome = "unauthorized"
             log.warning(

@@ -133,6 +133,7 @@ def test_every_recorded_fixture_lands_with_its_transitions(
     response = client.post("/webhooks/jira", data=body, headers=signed_headers(body))
     assert response.status_code == 202, response.get_json()
     assert response.data == b"" and int(response.headers["Baton-Delivery-Id"]) > 0
+    assert "Content-Type" not in response.headers
 
     drain(app)
 
