@@ -145,11 +145,16 @@ def _sqlite_insert(rows: int) -> str:
     return f"INSERT INTO deliveries ({_COLUMNS}) VALUES {', '.join([values] * rows)} " + _RETURNING
 
 
+def _insert_sql(dialect: str, rows: int) -> str:
+    return _sqlite_insert(rows) if dialect == "sqlite" else _POSTGRES_INSERT
+
+
 def _insert(dialect: str, batch: list[_Pending]) -> tuple[str, list[Any]]:
     """One autocommitted statement storing `batch`: duplicates are skipped, new ids returned."""
+    sql = _insert_sql(dialect, len(batch))
     if dialect == "sqlite":
-        return _sqlite_insert(len(batch)), [value for pending in batch for value in pending.params]
-    return _POSTGRES_INSERT, [list(column) for column in zip(*(p.params for p in batch), strict=True)]
+        return sql, [value for pending in batch for value in pending.params]
+    return sql, [list(column) for column in zip(*(p.params for p in batch), strict=True)]  # arrays
 
 
 _EXISTING_SQL = {
@@ -180,18 +185,18 @@ class InboxWriter:
     """Commits raw deliveries to the inbox on the request path, as fast as the database allows.
 
     Writes exactly the rows `store.inbox.accept_delivery` writes (same table, same unique key, same
-    duplicate answer, same value encodings as `store.models`), on a driver connection each serving
-    thread keeps in autocommit mode: no pool checkout, ping, BEGIN, COMMIT or reset round trips, no
-    ORM or Core compilation. A single autocommitted statement is committed when it returns, so the
-    2xx still follows the commit.
+    duplicate answer, same value encodings as `store.models`), on one driver connection per process
+    kept in autocommit mode: no pool checkout, ping, BEGIN, COMMIT or reset round trips, no ORM or
+    Core compilation. A single autocommitted statement is committed when it returns, so the 2xx
+    still follows the commit.
 
-    Group commit: deliveries arriving while another thread of the process is writing are stored
-    together by that thread in ONE multi-row `INSERT .. ON CONFLICT DO NOTHING RETURNING` (one
-    round trip, one commit, one WAL flush). One statement matters more than it seems: every call
-    into the database driver releases the GIL, and under load getting it back means waiting for
-    the other request threads, while on SQLite the writer holds the database's write lock, so
-    every statement per delivery stretched the time the other process was locked out (bench/README.md,
-    "Ingest"). The contract tests read every row back through `store.models`, so the two cannot drift.
+    Group commit: deliveries arriving while one request (the leader) is writing wait, and the next
+    leader stores them all with ONE statement (one round trip, one commit, one WAL flush; about 20
+    deliveries per commit under load). One statement matters more than it seems: in threaded
+    workers every call into the driver releases the GIL and getting it back means waiting for the
+    other request threads, while on SQLite the leader holds the database's write lock. In gevent
+    workers (production) the leader first yields once, so requests already read join its commit.
+    The contract tests read every row back through `store.models`, so the two cannot drift.
 
     On SQLite, writers of all processes take turns through an `flock` on a file beside the database:
     the kernel wakes the next writer the moment the lock is free, where SQLite's busy handler would
@@ -342,7 +347,7 @@ class InboxWriter:
 
                 # the typed error the service maps to 503 "database unavailable": nothing was stored
                 failure = DBAPIError.instance(
-                    _insert(dialect, batch)[0], None, error, self._engine.dialect.loaded_dbapi.Error
+                    _insert_sql(dialect, len(batch)), None, error, self._engine.dialect.loaded_dbapi.Error
                 )
             for pending in batch:
                 if not pending.done:
@@ -404,8 +409,8 @@ class _WalCheckpointer:
     """SQLite: checkpoints the receivers' WAL outside the write lock, from a connection of its own.
 
     SQLite's automatic checkpoint runs inside the commit that crosses the threshold, while that
-    writer holds the write lock, so every writer of every process waited for it (5 % of ingest
-    throughput, bench/README.md). Here the inbox writer's connection does not checkpoint; after
+    writer holds the write lock, so every writer of every process waited for it (about 10 % of
+    SQLite ingest throughput, bench/README.md). Here the inbox writer's connection does not checkpoint; after
     about every `EVERY_ROWS` stored deliveries, the leader that crossed the mark runs a PASSIVE
     checkpoint (it never blocks writers) once its followers have their answers: in a native thread in
     a gevent worker, so the worker keeps serving. Other connections (workers, the embedded drainer)
@@ -441,8 +446,13 @@ class _WalCheckpointer:
 
         try:
             if self._connection is None:
+                from store.db import SQLITE_BUSY_TIMEOUT_MS
+
                 self._connection = sqlite3.connect(
-                    self._database, timeout=30, isolation_level=None, check_same_thread=False
+                    self._database,
+                    timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
                 )
             self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as error:

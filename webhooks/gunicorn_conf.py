@@ -24,11 +24,11 @@ import shutil
 import tempfile
 from typing import Any
 
-from webhooks.settings import worker_class_for
+from webhooks import settings as _settings
 
 bind = os.environ.get("BATON_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("BATON_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
-worker_class = worker_class_for(os.environ)
+worker_class = _settings.worker_class_for(os.environ)
 threads = int(os.environ.get("BATON_THREADS", "8"))
 worker_connections = int(os.environ.get("BATON_WORKER_CONNECTIONS", "1000"))
 timeout = int(os.environ.get("BATON_TIMEOUT", "30"))

@@ -58,9 +58,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ
-        mode = (env.get("BATON_MODE") or "embedded").strip().lower()
-        if mode not in ("embedded", "production"):
-            raise ValueError(f"BATON_MODE must be 'embedded' or 'production', not '{mode}'")
+        mode = mode_from_env(env)
         limit = env.get("BATON_MAX_BODY_BYTES")
         settings = cls(
             database_url=_optional(env.get("BATON_DATABASE_URL")),
@@ -90,8 +88,16 @@ class Settings:
         }
 
 
+def mode_from_env(environ: Mapping[str, str]) -> str:
+    """`BATON_MODE`: embedded (default) or production; anything else is refused."""
+    mode = (environ.get("BATON_MODE") or "embedded").strip().lower()
+    if mode not in ("embedded", "production"):
+        raise ValueError(f"BATON_MODE must be 'embedded' or 'production', not '{mode}'")
+    return mode
+
+
 def worker_class_for(environ: Mapping[str, str]) -> str:
     """The gunicorn worker class: gevent in production mode (receive only: pure I/O), gthread in
     embedded mode (it also re-derives in process); `BATON_WORKER_CLASS` overrides both."""
-    production = environ.get("BATON_MODE", "").strip().lower() == "production"
+    production = mode_from_env(environ) == "production"
     return environ.get("BATON_WORKER_CLASS") or ("gevent" if production else "gthread")

@@ -57,7 +57,7 @@ def gunicorn_options(
         name: getattr(conf, name)
         for name in dir(conf)
         if not name.startswith("_")
-        and name not in {"os", "shutil", "tempfile", "Any", "annotations", "raw_env", "worker_class_for"}
+        and name not in {"os", "shutil", "tempfile", "Any", "annotations", "raw_env"}
     }
     options.update(bind=bind, workers=workers, **(extra or {}))
     if threads:
@@ -161,7 +161,9 @@ def register(group: click.Group) -> None:
 
     @group.command("share-link")
     @click.option("--site", default="default", show_default=True, help="The one site the link may read.")
-    @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True, help="Where Baton is served.")
+    @click.option(
+        "--base-url", default="http://127.0.0.1:8000", show_default=True, help="Where Baton is served."
+    )
     @click.option("--ttl", default="7d", show_default=True, help="Lifetime, e.g. 12h, 7d, 4w.")
     @click.option(
         "--gadget", type=click.Choice(["scorecard", "matrix", "at-risk", "unmapped"]), help="Link one gadget."
