@@ -43,6 +43,12 @@ DELIVERY_ID_HEADER = "Baton-Delivery-Id"
 _SIGNATURE_ENVIRON_KEY = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
 
 
+class Acknowledgement(Response):
+    """A 2xx without a body, so without a Content-Type (werkzeug would add `text/html`)."""
+
+    default_mimetype = None
+
+
 @dataclass(frozen=True, slots=True)
 class SiteCredentials:
     site: str
@@ -85,13 +91,13 @@ class SiteDirectory:
         return SiteCredentials(site, secret, token)
 
 
-def authenticate(credentials: SiteCredentials, body: bytes) -> None:
+def authenticate(credentials: SiteCredentials, body: bytes, environ: dict[str, Any]) -> None:
     """Raise SignatureError unless the delivery carries the site's credential.
 
     A site with a secret requires a valid signature; a site with only a URL token requires the
     token. A site with neither accepts any delivery (warned about at start-up)."""
     if credentials.secret:
-        verify_signature(credentials.secret, body, request.environ.get(_SIGNATURE_ENVIRON_KEY))
+        verify_signature(credentials.secret, body, environ.get(_SIGNATURE_ENVIRON_KEY))
     elif credentials.token:
         verify_token(credentials.token, request.args.get("token"))
 
@@ -114,10 +120,8 @@ def receiver_blueprint(
         try:
             delivery_id, duplicate = _receive(site)
             outcome = "duplicate" if duplicate else "accepted"
-            acknowledgement = Response(
-                status=200 if duplicate else 202, headers={DELIVERY_ID_HEADER: str(delivery_id)}
-            )
-            del acknowledgement.headers["Content-Type"]  # no body, so no type (werkzeug adds text/html)
+            acknowledgement = Acknowledgement(status=200 if duplicate else 202)
+            acknowledgement.headers[DELIVERY_ID_HEADER] = str(delivery_id)
             return acknowledgement
         except SignatureError as error:
             outcome = "unauthorized"
@@ -155,7 +159,7 @@ def receiver_blueprint(
         raw = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH (chunked bodies too)
         if len(raw) > limit:
             raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
-        authenticate(credentials, raw)
+        authenticate(credentials, raw, environ)
 
         headers = kept_headers(environ)
         try:
