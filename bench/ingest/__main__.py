@@ -373,6 +373,11 @@ def bench_database(
                 ingest.append(wrk(server.base, bodies_file, "/webhooks/jira", f"{run}-i{n}", args, part))
             result["ceiling"], result["ingest"] = combine(ceiling), combine(ingest)
             result["ratio_to_ceiling"] = round(result["ingest"]["per_s"] / result["ceiling"]["per_s"], 3)
+            # Each ingest round against the ceiling round just before it: the spread shows how much
+            # of a difference between runs is the shared machine rather than the code.
+            result["ratio_per_round"] = [
+                round(i["per_s"] / c["per_s"], 3) for c, i in zip(ceiling, ingest, strict=True)
+            ]
             rate = run_fixed_rate(
                 server.base + "/webhooks/jira",
                 bodies,
@@ -413,6 +418,7 @@ def report(results: list[dict[str, Any]]) -> str:
     row("ceiling `/bench/noop` (req/s)", lambda r: r["ceiling"]["per_s"])
     row("ingest `/webhooks/jira` (deliveries/s)", lambda r: r["ingest"]["per_s"])
     row("ratio to ceiling", lambda r: f"{r['ratio_to_ceiling']:.0%}")
+    row("ratio per round", lambda r: " / ".join(f"{x:.0%}" for x in r["ratio_per_round"]))
     row("wrk p99 at saturation (ms)", lambda r: r["ingest"]["p99_ms"])
     row("errors (ceiling / ingest)", lambda r: f"{r['ceiling']['errors']} / {r['ingest']['errors']}")
     row(
@@ -434,8 +440,8 @@ def report(results: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n\n")[0])
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--duration", type=float, default=20, help="seconds of wrk per endpoint")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating ceiling/ingest runs")
+    parser.add_argument("--duration", type=float, default=30, help="seconds of wrk per endpoint")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating ceiling/ingest runs")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--wrk", default=shutil.which("wrk") or "/usr/bin/wrk")
