@@ -211,7 +211,15 @@ class InboxWriter:
         self._write_lock = _FileLock(lock_path)
         self._checkpointer = _WalCheckpointer(engine.url.database) if lock_path is not None else None
         self._cooperative = _in_gevent_worker()
-        self._held_lock = _held_gevent_semaphore if self._cooperative else _held_thread_lock
+        self._held_lock: Any = _held_thread_lock
+        self._let_ready_requests_run: Any = None
+        if self._cooperative:  # resolved once here, not on every request
+            from gevent import sleep
+            from gevent.lock import Semaphore
+
+            # gevent's compiled semaphore, created empty: monkey-patched locks are slower.
+            self._held_lock = functools.partial(Semaphore, 0)
+            self._let_ready_requests_run = functools.partial(sleep, 0)
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._writing = False
@@ -291,12 +299,10 @@ class InboxWriter:
         if not leader:
             pending.wakeup.acquire()
         if not pending.done:  # leader, or handed the lead
-            if self._cooperative:
+            if self._let_ready_requests_run is not None:
                 # A gevent worker: let the requests that are ready reach this queue first, so they
                 # share this commit (the write itself blocks the worker's only OS thread).
-                import gevent
-
-                gevent.sleep(0)
+                self._let_ready_requests_run()
             with self._queue_lock:
                 batch, self._queue = self._queue, []
             try:
@@ -367,13 +373,6 @@ def _held_thread_lock() -> Any:
     lock = threading.Lock()
     lock.acquire()
     return lock
-
-
-def _held_gevent_semaphore() -> Any:
-    """The same in a gevent worker, from gevent's compiled semaphore (monkey-patched locks are slower)."""
-    from gevent.lock import Semaphore
-
-    return Semaphore(0)
 
 
 def _jsonb(value: dict[str, str]) -> Any:
