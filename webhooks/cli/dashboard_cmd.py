@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import click
 
-from webhooks.cli.backfill_cmd import jira_errors, load_config_or_fail, open_database, resolve_jira_site
-from webhooks.cli.common import config_option, db_option, site_option
+from webhooks.cli.backfill_cmd import jira_errors, load_config_or_fail, resolve_jira_site
+from webhooks.cli.common import config_option, db_option, open_database, site_option
 
 
 def register(group: click.Group) -> None:

@@ -75,9 +75,9 @@ class _Context:
         open_only: bool,
         now_text: str | None,
     ) -> None:
-        from webhooks.cli.replay_cmd import _load_config
+        from webhooks.cli.common import load_config_or_exit
 
-        self.config = _load_config(config_path, required=True)
+        self.config = load_config_or_exit(config_path)
         if team is not None and team not in self.config.teams:
             known = ", ".join(sorted(self.config.teams))
             raise click.BadParameter(
@@ -97,9 +97,9 @@ class _Context:
 
         from scoring import engine as scoring_engine
         from store.requests import load_requests_frame
-        from webhooks.cli.replay_cmd import _open_database
+        from webhooks.cli.common import open_database
 
-        db = _open_database(self.db_url)
+        db = open_database(self.db_url)
         try:
             with Session(db) as session:
                 frame = load_requests_frame(

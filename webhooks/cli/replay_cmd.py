@@ -313,13 +313,6 @@ class _SlowPath(Exception):
     """A delivery that failed before is retried through process_delivery on its own."""
 
 
-def _load_config(config_path: str | None, required: bool = False) -> Any:
-    return load_config_or_exit(config_path, required=required)
-
-
-_open_database = open_database
-
-
 def _progress(quiet: bool) -> Any:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -396,8 +389,8 @@ def replay_cmd(
     holds one JSON document or NDJSON. Reports deliveries, transitions, duplicates, skipped
     non-status events and errors (with file and line); exits 1 when any document failed.
     """
-    config = _load_config(config_path)
-    engine = _open_database(db_url)
+    config = load_config_or_exit(config_path, required=False)
+    engine = open_database(db_url)
     report = ReplayReport()
     files = list(iter_files(paths))
     report.files = len(files)
@@ -465,11 +458,11 @@ def demo_load(
     from scoring.simulate import simulate_deliveries
 
     config_file = config_path or os.environ.get("BATON_CONFIG") or str(DEMO_CONFIG)
-    config = _load_config(config_file, required=True)
+    config = load_config_or_exit(config_file)
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(weeks=weeks)
     deliveries = simulate_deliveries(config, n_issues, seed=seed, start=start, end=end)
-    engine = _open_database(db_url)
+    engine = open_database(db_url)
     report = ReplayReport()
     try:
         creations = [d for d in deliveries if d.payload["webhookEvent"] == "jira:issue_created"]
