@@ -5,43 +5,31 @@ Needs npm: skipped locally without it, a failure under CI=true."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.npm_install import npm_install, npm_or_skip
 
 PLUGIN = Path(__file__).resolve().parents[3] / "plugin"
 # one worker runs these (under `pytest -n --dist loadgroup`): `npm ci` must not run twice at once
 pytestmark = pytest.mark.xdist_group("plugin-npm")
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
 def _npm() -> str:
-    npm = shutil.which("npm")
-    if npm is None:
-        if _in_ci():
-            pytest.fail("npm is missing: CI must lint the Forge manifest (apt-get install nodejs npm)")
-        pytest.skip("npm is not installed")
-    return npm
+    return npm_or_skip("CI must lint the Forge manifest")
 
 
 def _install(npm: str) -> None:
-    if (PLUGIN / "node_modules" / "@forge" / "manifest").is_dir():
-        return
-    result = subprocess.run(
+    npm_install(
         [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
         cwd=PLUGIN,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        node_modules=PLUGIN / "node_modules",
+        installed=PLUGIN / "node_modules" / "@forge" / "manifest",
+        what="npm ci in plugin/",
     )
-    assert result.returncode == 0, f"npm ci failed:\n{result.stdout}\n{result.stderr}"
 
 
 def test_manifest_lints_clean_with_forge_manifest() -> None:

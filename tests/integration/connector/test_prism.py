@@ -8,14 +8,13 @@ Prism is given the spec with the one documented correction (`DashboardGadgetPosi
 tests/contract/connector/contract.py); otherwise it rejects the `{"column", "row"}` position the real
 API takes.
 
-No npm on PATH: the test fails when CI=true, skips otherwise.
+No npm on PATH: the test fails when CI=true, skips otherwise. Installs go through tests.npm_install (locked, retried).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -33,13 +32,10 @@ from connector.sites import Site
 from tests.contract.connector.contract import patched_spec, shared_contract
 from tests.contract.connector.standin import JiraStandIn, generate_issues
 from tests.contract.connector.standin_http import serving
+from tests.npm_install import npm_install, npm_or_skip
 
 PRISM_VERSION = "5"
 CONFIG = load_config("config/examples/delivery.yaml")
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 def _cache_dir() -> Path:
@@ -50,34 +46,25 @@ def _cache_dir() -> Path:
 
 
 def _prism_binary() -> Path:
-    npm = shutil.which("npm")
-    if npm is None:
-        message = "npm is not on PATH: cannot install Prism (@stoplight/prism-cli)"
-        if _in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+    npm = npm_or_skip("cannot install Prism (@stoplight/prism-cli)")
     cache = _cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
     binary = cache / "node_modules" / ".bin" / "prism"
-    if not binary.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            [
-                npm,
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                str(cache),
-                f"@stoplight/prism-cli@{PRISM_VERSION}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0 or not binary.exists():
-            pytest.fail(
-                f"npm install @stoplight/prism-cli failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-            )
+    npm_install(
+        [
+            npm,
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(cache),
+            f"@stoplight/prism-cli@{PRISM_VERSION}",
+        ],
+        cwd=cache,
+        node_modules=cache / "node_modules",
+        installed=binary,
+        what="npm install @stoplight/prism-cli",
+    )
     return binary
 
 
