@@ -10,6 +10,7 @@ Keys are scoped per site (the site is part of every key and of the inbox's uniqu
 from __future__ import annotations
 
 import contextlib
+import fcntl  # POSIX only, like gunicorn and the multi-process SQLite setup it serves
 import functools
 import hashlib
 import json
@@ -79,10 +80,14 @@ def parse_body(body: bytes) -> dict[str, Any]:
     return payload
 
 
-_KEPT_ENVIRON_KEYS = tuple(
-    (name, "CONTENT_TYPE" if name == "Content-Type" else "HTTP_" + name.upper().replace("-", "_"))
-    for name in KEPT_HEADERS
-)
+def environ_key(header: str) -> str:
+    """Where a WSGI server puts request header `header` in the environ (PEP 3333)."""
+    if header in ("Content-Type", "Content-Length"):
+        return header.upper().replace("-", "_")
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+_KEPT_ENVIRON_KEYS = tuple((name, environ_key(name)) for name in KEPT_HEADERS)
 
 
 def kept_headers(environ: Mapping[str, Any]) -> dict[str, str]:
@@ -210,6 +215,11 @@ class InboxWriter:
         lock_path = _sqlite_lock_path(engine) if self._dialect == "sqlite" else None
         self._write_lock = _FileLock(lock_path)
         self._checkpointer = _WalCheckpointer(engine.url.database) if lock_path is not None else None
+        self._jsonb: Any = None
+        if self._dialect == "postgresql":  # only PostgreSQL deployments import psycopg
+            from psycopg.types.json import Jsonb
+
+            self._jsonb = Jsonb
         self._cooperative = _in_gevent_worker()
         self._held_lock: Any = _held_thread_lock
         self._let_ready_requests_run: Any = None
@@ -258,7 +268,7 @@ class InboxWriter:
         if self._dialect == "sqlite":  # how SQLAlchemy stores JSON and UTCDateTime on SQLite
             stored = orjson.dumps(headers).decode()
             return stored, now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-        return _jsonb(headers), now
+        return self._jsonb(headers), now
 
     def accept(
         self,
@@ -306,8 +316,7 @@ class InboxWriter:
             with self._queue_lock:
                 batch, self._queue = self._queue, []
             try:
-                for start in range(0, len(batch), MAX_ROWS_PER_STATEMENT):
-                    self._write(batch[start : start + MAX_ROWS_PER_STATEMENT])
+                self._write(batch)
             finally:
                 for other in batch:
                     if not other.done:  # only if _write itself was interrupted
@@ -327,6 +336,11 @@ class InboxWriter:
         return pending.result
 
     def _write(self, batch: list[_Pending]) -> None:
+        """Stores `batch` with one statement per `MAX_ROWS_PER_STATEMENT` deliveries."""
+        for start in range(0, len(batch), MAX_ROWS_PER_STATEMENT):
+            self._write_statement(batch[start : start + MAX_ROWS_PER_STATEMENT])
+
+    def _write_statement(self, batch: list[_Pending]) -> None:
         cursor = self._cursor()
         dialect = self._dialect
         try:
@@ -373,12 +387,6 @@ def _held_thread_lock() -> Any:
     lock = threading.Lock()
     lock.acquire()
     return lock
-
-
-def _jsonb(value: dict[str, str]) -> Any:
-    from psycopg.types.json import Jsonb  # only PostgreSQL deployments import psycopg
-
-    return Jsonb(value)
 
 
 def _in_gevent_worker() -> bool:
@@ -483,16 +491,12 @@ class _FileLock:
 
     def __enter__(self) -> None:
         if self._path is not None:
-            import fcntl  # POSIX only, like the SQLite multi-process setup it serves
-
             if self._fd is None:
                 self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._fd, fcntl.LOCK_EX)
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
-            import fcntl
-
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ from webhooks.delivery import (
     RETRY_HEADER,
     NotJson,
     delivery_identity,
+    environ_key,
     is_json_content_type,
     kept_headers,
     parse_body,
@@ -40,7 +41,8 @@ log = logging.getLogger("baton.webhooks.receiver")
 
 SITE_CACHE_SECONDS = 30.0
 DELIVERY_ID_HEADER = "Baton-Delivery-Id"
-_SIGNATURE_ENVIRON_KEY = "HTTP_" + SIGNATURE_HEADER.upper().replace("-", "_")
+_SIGNATURE_ENVIRON_KEY = environ_key(SIGNATURE_HEADER)
+_CONTENT_TYPE_ENVIRON_KEY = environ_key("Content-Type")
 
 
 class Acknowledgement(Response):
@@ -150,7 +152,7 @@ def receiver_blueprint(
         declared = request.content_length
         if declared is not None and declared > limit:
             raise PayloadTooLarge(f"the body has {declared} bytes; the limit is {limit}")
-        content_type = environ.get("CONTENT_TYPE")
+        content_type = environ.get(_CONTENT_TYPE_ENVIRON_KEY)
         if not is_json_content_type(content_type):
             raise UnsupportedContentType(f"content type '{(content_type or 'none')[:80]}' is not JSON")
         credentials = sites.credentials(site)

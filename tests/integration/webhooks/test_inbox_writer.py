@@ -114,14 +114,22 @@ def test_concurrent_deliveries_each_key_new_exactly_once(engine: Engine) -> None
         assert outcomes[key][0][0] == delivery_id and body == key.encode()
 
 
-def test_batches_larger_than_one_statement_are_split(engine: Engine) -> None:
+def test_batches_larger_than_one_statement_are_split(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     writer = InboxWriter(engine)
+    statement_sizes: list[int] = []
+    write_statement = writer._write_statement
+
+    def counted(batch: list[_Pending]) -> None:
+        statement_sizes.append(len(batch))
+        write_statement(batch)
+
+    monkeypatch.setattr(writer, "_write_statement", counted)
     try:
         batch = [_pending(writer, f"bulk-{n}") for n in range(MAX_ROWS_PER_STATEMENT + 7)]
-        for start in range(0, len(batch), MAX_ROWS_PER_STATEMENT):
-            writer._write(batch[start : start + MAX_ROWS_PER_STATEMENT])
+        writer._write(batch)
     finally:
         writer.close()
+    assert statement_sizes == [MAX_ROWS_PER_STATEMENT, 7]
     ids = [p.result[0] for p in batch if p.result is not None and p.result[1] is False]
     assert len(set(ids)) == MAX_ROWS_PER_STATEMENT + 7
 
