@@ -2,15 +2,15 @@
 
 Public API (everything else in the package is an implementation detail):
 
-    from config import load_config, ConfigError
+    from baton.config import load_config, ConfigError
     config = load_config("baton.yaml")          # -> BatonConfig, or raises ConfigError
     fingerprint(config)                         # stable hash; changes when the meaning changes
 """
 
-from config.errors import ConfigError, Problem
-from config.loader import fingerprint, load_config, load_config_text
-from config.schema import BatonConfig
-from config.validate import validate_config
+from baton.config.errors import ConfigError, Problem
+from baton.config.loader import fingerprint, load_config, load_config_text
+from baton.config.schema import BatonConfig
+from baton.config.validate import validate_config
 
 __all__ = [
     "BatonConfig",

@@ -3,7 +3,7 @@
 Every problem is collected and raised together in one `ConfigError`, each with its YAML path and
 line, so an analyst fixes a file in one pass. Shape problems come from pydantic (config/schema.py);
 their locations are mapped back to the YAML node they came from (the nearest existing ancestor when a
-key is missing). Cross-reference problems come from `config.validate`. When some entries are broken in
+key is missing). Cross-reference problems come from `baton.config.validate`. When some entries are broken in
 shape, the rest of the file is still checked for cross-reference problems (references to the broken
 entries' names are then not reported as unknown).
 
@@ -31,9 +31,9 @@ from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
-from config.errors import ConfigError, Problem, YamlPath
-from config.schema import BatonConfig
-from config.validate import validate_config
+from baton.config.errors import ConfigError, Problem, YamlPath
+from baton.config.schema import BatonConfig
+from baton.config.validate import validate_config
 
 __all__ = ["fingerprint", "load_config", "load_config_text", "locator"]
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from config.schema import BatonConfig, Process, StatusId, StatusRef, StatusSet
+from baton.config.schema import BatonConfig, Process, StatusId, StatusRef, StatusSet
 
 Role = Literal["queue", "active"]
 

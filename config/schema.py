@@ -2,7 +2,7 @@
 
 These models check the *shape* of the file: types, required keys, durations, time ranges.
 Cross-references (unknown team, status owned twice, cycles...) are checked in
-`config.validate`, which sees the whole file at once.  Field names here are the YAML keys.
+`baton.config.validate`, which sees the whole file at once.  Field names here are the YAML keys.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from config.durations import parse_duration
+from baton.config.durations import parse_duration
 
 Seconds = Annotated[int, BeforeValidator(parse_duration)]
 """A duration written as `4h`, `90m`, `2h30m`, `14d` (or a bare number of seconds), stored as seconds.

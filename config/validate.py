@@ -15,9 +15,9 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 
 import holidays
 
-from config.errors import Problem, YamlPath
-from config.ownership import Claim, process_claims, status_key
-from config.schema import (
+from baton.config.errors import Problem, YamlPath
+from baton.config.ownership import Claim, process_claims, status_key
+from baton.config.schema import (
     WEEKDAYS,
     BatonConfig,
     Calendar,

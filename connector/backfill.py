@@ -10,8 +10,8 @@ Jira Data Center:
   `POST /rest/api/2/search` with `startAt`/`maxResults` and `expand: ["changelog"]`, then
   `GET /rest/api/2/issue/{key}/changelog` pages for any issue whose embedded history is truncated.
 
-Every page goes through `scoring.extract.extract_issue` (the parser webhooks share) and is committed
-with its checkpoint in one transaction (`connector.ledger`), so an interrupted run resumes after the last
+Every page goes through `baton.scoring.extract.extract_issue` (the parser webhooks share) and is committed
+with its checkpoint in one transaction (`baton.connector.ledger`), so an interrupted run resumes after the last
 committed page and a change that a webhook already delivered is stored once. The next search page is
 fetched while the current one's changelogs are, and those while the previous page commits: at most three
 pages are in memory, whatever the size.
@@ -28,10 +28,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from config.schema import BatonConfig
-from connector.client import JiraBadRequest, JiraClient, JiraNotFound
-from connector.ledger import Checkpoint, Ledger, PageResult
-from scoring.model import Extraction
+from baton.config.schema import BatonConfig
+from baton.connector.client import JiraBadRequest, JiraClient, JiraNotFound
+from baton.connector.ledger import Checkpoint, Ledger, PageResult
+from baton.scoring.model import Extraction
 
 log = logging.getLogger(__name__)
 
@@ -290,7 +290,7 @@ def dc_full_histories(client: JiraClient, issue: Mapping[str, Any], page_size: i
 
 
 def _extract(issue: Mapping[str, Any], histories: list[dict[str, Any]]) -> Extraction:
-    from scoring.extract import extract_issue
+    from baton.scoring.extract import extract_issue
 
     document = {k: v for k, v in issue.items() if k != "changelog"}
     document["changelog"] = {"histories": histories}

@@ -23,7 +23,7 @@ import requests
 from atlassian import Jira
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from connector.sites import Site, redact_secrets
+from baton.connector.sites import Site, redact_secrets
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from config.schema import BatonConfig
-from connector.backfill import process_projects
-from connector.client import JiraClient
-from connector.writeback import PROPERTY_KEY
+from baton.config.schema import BatonConfig
+from baton.connector.backfill import process_projects
+from baton.connector.client import JiraClient
+from baton.connector.writeback import PROPERTY_KEY
 
 log = logging.getLogger(__name__)
 
@@ -374,8 +374,8 @@ def store_snapshots(engine: Any, site: str, config: BatonConfig, now: datetime) 
     """Snapshots computed by the engine from the site's stored requests (one computation, four views)."""
     import pandas as pd
 
-    from connector.writeback import load_site_requests
-    from scoring import engine as scoring
+    from baton.connector.writeback import load_site_requests
+    from baton.scoring import engine as scoring
 
     requests = load_site_requests(engine, site)
     evaluated = scoring.evaluate_clocks(requests, config, now)

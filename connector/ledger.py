@@ -1,8 +1,8 @@
 """Where the connector keeps its progress: backfill checkpoints, ingested pages, write-back hashes.
 
 `Ledger` is the narrow interface the backfill, reconcile and write-back code needs from storage.
-`StoreLedger` implements it on Baton's database (`store.models.SyncCheckpoint`, `WritebackState`, and
-`store.pipeline` for the transition log: the same door webhook deliveries go through, so a backfilled
+`StoreLedger` implements it on Baton's database (`baton.store.models.SyncCheckpoint`, `WritebackState`, and
+`baton.store.pipeline` for the transition log: the same door webhook deliveries go through, so a backfilled
 change that a webhook already delivered is stored once). `MemoryLedger` implements it in memory for
 contract tests that are about HTTP, not SQL.
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from scoring.model import Extraction
+from baton.scoring.model import Extraction
 
 CHECKPOINT_VERSION = 1
 

@@ -1,7 +1,7 @@
 """`Ledger` on Baton's database: the adapter between the connector and `store/`.
 
 Pages enter the transition log through the function webhook processing shares:
-`store.pipeline.ingest_extractions` records the transitions, issue facts and statuses idempotently and
+`baton.store.pipeline.ingest_extractions` records the transitions, issue facts and statuses idempotently and
 re-derives the touched issues. The page, its derived requests and the checkpoint row commit in one
 transaction: an interruption leaves either the whole page or none of it.
 """
@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from config.schema import BatonConfig
-from connector.ledger import Checkpoint, PageResult
-from scoring.model import Extraction
+from baton.config.schema import BatonConfig
+from baton.connector.ledger import Checkpoint, PageResult
+from baton.scoring.model import Extraction
 
 
 def _ensure_site(session: Session, site: str) -> None:
-    from store.inbox import ensure_site
+    from baton.store.inbox import ensure_site
 
     ensure_site(session, site)
 
@@ -39,7 +39,7 @@ def ingest(
     session: Session, site: str, extractions: Sequence[Extraction], config: BatonConfig | None
 ) -> tuple[int, int, list[str]]:
     """(inserted, duplicates, re-derived issue ids) for a batch of extractions, in the caller's transaction."""
-    from store.pipeline import ingest_extractions
+    from baton.store.pipeline import ingest_extractions
 
     result = ingest_extractions(session, site, list(extractions), source="backfill", config=config)
     return result.inserted, result.duplicates, list(result.rederived)
@@ -56,14 +56,14 @@ class StoreLedger:
         return Session(bind=self.engine, expire_on_commit=False)
 
     def load_checkpoint(self, site: str, scope: str) -> Checkpoint | None:
-        from store.models import SyncCheckpoint
+        from baton.store.models import SyncCheckpoint
 
         with self._session() as session:
             row = session.get(SyncCheckpoint, (site, scope))
             return Checkpoint.from_json(row.cursor) if row is not None else None
 
     def _save(self, session: Session, site: str, scope: str, checkpoint: Checkpoint) -> None:
-        from store.models import SyncCheckpoint
+        from baton.store.models import SyncCheckpoint
 
         _upsert(
             session,
@@ -87,7 +87,7 @@ class StoreLedger:
         return PageResult(len(extractions), inserted, duplicates)
 
     def writeback_hashes(self, site: str, targets: Iterable[str]) -> dict[str, str]:
-        from store.models import WritebackState
+        from baton.store.models import WritebackState
 
         wanted = list(targets)
         out: dict[str, str] = {}
@@ -103,7 +103,7 @@ class StoreLedger:
         return out
 
     def save_writeback_hashes(self, site: str, hashes: Mapping[str, str], at: datetime) -> None:
-        from store.models import WritebackState
+        from baton.store.models import WritebackState
 
         with self._session() as session, session.begin():
             _ensure_site(session, site)

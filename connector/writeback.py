@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from config.schema import BatonConfig
-from connector.client import JiraClient, JiraNotFound
-from connector.ledger import Ledger
+from baton.config.schema import BatonConfig
+from baton.connector.client import JiraClient, JiraNotFound
+from baton.connector.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def _text(value: Any) -> str | None:
 def due_times(open_requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.Series:
     """When each running resolution clock reaches its goal, on the provider's calendar (NaT if paused,
     without goal, or already past it)."""
-    from scoring.calendar import business_calendar
+    from baton.scoring.calendar import business_calendar
 
     out = pd.Series(pd.NaT, index=open_requests.index, dtype="datetime64[ns, UTC]")
     if open_requests.empty:
@@ -112,7 +112,7 @@ def due_times(open_requests: pd.DataFrame, config: BatonConfig, now: datetime) -
 
 def sla_documents(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> dict[str, dict[str, Any]]:
     """The `baton.sla` document of every issue that has requests, from the *evaluated* requests frame
-    (`scoring.engine.evaluate_clocks`). The current request is the open one, else the latest."""
+    (`baton.scoring.engine.evaluate_clocks`). The current request is the open one, else the latest."""
     if requests.empty:
         return {}
     frame = requests.sort_values(["issue_id", "seq"])
@@ -267,7 +267,7 @@ def writeback(
     dry_run: bool = False,
 ) -> WritebackReport:
     """Evaluate the clocks as of `now`, build the documents and write those that changed."""
-    from scoring.engine import evaluate_clocks
+    from baton.scoring.engine import evaluate_clocks
 
     evaluated = evaluate_clocks(requests, config, now)
     docs = sla_documents(evaluated, config, now)
@@ -278,7 +278,7 @@ def load_site_requests(engine: Any, site: str, issue_ids: Iterable[str] | None =
     """The site's derived requests from the store (the frame `writeback` takes)."""
     from sqlalchemy.orm import Session
 
-    from store.requests import load_requests_frame
+    from baton.store.requests import load_requests_frame
 
     with Session(engine) as session:
         frame = load_requests_frame(session, site, issue_ids=issue_ids)

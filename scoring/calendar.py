@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from config.schema import WEEKDAYS, AlwaysOpen, Calendar
+from baton.config.schema import WEEKDAYS, AlwaysOpen, Calendar
 
 FloatArray = npt.NDArray[np.float64]
 

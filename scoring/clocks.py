@@ -9,11 +9,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from config.schema import BatonConfig, SlaRow
-from scoring.calendar import business_calendar
+from baton.config.schema import BatonConfig, SlaRow
+from baton.scoring.calendar import business_calendar
 
 if TYPE_CHECKING:
-    from scoring.rules import CompiledRules, ProcessRules
+    from baton.scoring.rules import CompiledRules, ProcessRules
 
 FloatArray = npt.NDArray[np.float64]
 ObjArray = npt.NDArray[np.object_]

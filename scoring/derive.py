@@ -24,11 +24,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from config.schema import BatonConfig
-from scoring.calendar import business_calendar
-from scoring.clocks import goal_of
-from scoring.model import CREATION_CHANGE_ID, DONE_REQUESTER, REQUEST_COLUMNS
-from scoring.rules import DONE, NONE, OWNED, PAUSE, UNOWNED, rules_for
+from baton.config.schema import BatonConfig
+from baton.scoring.calendar import business_calendar
+from baton.scoring.clocks import goal_of
+from baton.scoring.model import CREATION_CHANGE_ID, DONE_REQUESTER, REQUEST_COLUMNS
+from baton.scoring.rules import DONE, NONE, OWNED, PAUSE, UNOWNED, rules_for
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

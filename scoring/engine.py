@@ -12,11 +12,11 @@ from typing import Literal
 
 import pandas as pd
 
-from config.schema import BatonConfig
-from scoring import clocks as _clocks
-from scoring import derive as _derive
-from scoring import handoffs as _handoffs
-from scoring import scores as _scores
+from baton.config.schema import BatonConfig
+from baton.scoring import clocks as _clocks
+from baton.scoring import derive as _derive
+from baton.scoring import handoffs as _handoffs
+from baton.scoring import scores as _scores
 
 Period = Literal["week", "month"]
 Breakdown = Literal["process", "pair", "issue_type"]
@@ -30,8 +30,8 @@ def derive_requests(
 ) -> pd.DataFrame:
     """Derive internal service requests from transition logs (DESIGN.md section 4).
 
-    `transitions` has `scoring.model.TRANSITION_COLUMNS` (any order of rows, duplicates allowed);
-    `issues` has `ISSUE_COLUMNS`; `status_categories` maps status keys (`config.ownership.keys_of`:
+    `transitions` has `baton.scoring.model.TRANSITION_COLUMNS` (any order of rows, duplicates allowed);
+    `issues` has `ISSUE_COLUMNS`; `status_categories` maps status keys (`baton.config.ownership.keys_of`:
     `id:<id>` and `name:<normalised name>`) to Jira's category key (`new`/`indeterminate`/`done`) for processes without explicit done statuses.
     Returns a frame with `REQUEST_COLUMNS`; a pure function of its inputs.
     """
@@ -58,19 +58,19 @@ def scorecards(
 
     Columns: `period`, `team`, the key column when `by` is given (`process`; `pair` as
     "requester->provider", "intake->dev" for intake requests; `issue_type`, None when missing), then
-    `scoring.scores.SCORE_COLUMNS`. Ratios and the score are None without data. Accepts a frame with or
+    `baton.scoring.scores.SCORE_COLUMNS`. Ratios and the score are None without data. Accepts a frame with or
     without states (it evaluates the clocks at `now` when `resolution_state` is absent)."""
     return _scores.scorecards(requests, config, now, period=period, by=by)
 
 
 def handoff_matrix(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
-    """Requester x provider (`scoring.handoffs.MATRIX_COLUMNS`): requests, resolved, met, with_goal,
+    """Requester x provider (`baton.scoring.handoffs.MATRIX_COLUMNS`): requests, resolved, met, with_goal,
     timeliness, delivered, rejected, rejection_rate; requester None for intake requests."""
     return _handoffs.handoff_matrix(requests, config, now)
 
 
 def unmapped_report(requests: pd.DataFrame) -> pd.DataFrame:
-    """Unmapped hand-offs (`scoring.handoffs.UNMAPPED_COLUMNS`): per (requester team, provider team,
+    """Unmapped hand-offs (`baton.scoring.handoffs.UNMAPPED_COLUMNS`): per (requester team, provider team,
     from_status, to_status): count, examples (up to three issue keys, first seen first), last_seen;
     most frequent first."""
     return _handoffs.unmapped_report(requests)

@@ -50,7 +50,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scoring.model import CREATION_CHANGE_ID, Extraction, IssueFacts, StatusInfo, Transition
+from baton.scoring.model import CREATION_CHANGE_ID, Extraction, IssueFacts, StatusInfo, Transition
 
 __all__ = [
     "LEGACY_TRANSITION_EVENT",

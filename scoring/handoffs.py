@@ -7,8 +7,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from config.schema import BatonConfig
-from scoring.clocks import evaluate_clocks
+from baton.config.schema import BatonConfig
+from baton.scoring.clocks import evaluate_clocks
 
 MATRIX_COLUMNS: tuple[str, ...] = (
     "requester",

@@ -138,4 +138,4 @@ REQUEST_COLUMNS: tuple[str, ...] = (
     "clock_at",  # instant the open clocks were measured to (last event of the issue)
     "paused",  # bool: the issue sat in a pause status at `clock_at` (open clocks stopped)
 )
-"""Columns of the derived requests frame. States are computed as of `now` by `scoring.clocks`."""
+"""Columns of the derived requests frame. States are computed as of `now` by `baton.scoring.clocks`."""

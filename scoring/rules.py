@@ -9,8 +9,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from config.ownership import Owner, keys_of, ownership_map, status_key
-from config.schema import BatonConfig, Calendar, Goal, SlaRow
+from baton.config.ownership import Owner, keys_of, ownership_map, status_key
+from baton.config.schema import BatonConfig, Calendar, Goal, SlaRow
 
 # Status classes within a process (first match wins: pause, done, owned, unowned).
 UNOWNED = 0

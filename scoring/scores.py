@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from config.schema import BatonConfig
-from scoring.clocks import evaluate_clocks
+from baton.config.schema import BatonConfig
+from baton.scoring.clocks import evaluate_clocks
 
 Period = Literal["week", "month"]
 Breakdown = Literal["process", "pair", "issue_type"]

@@ -15,7 +15,7 @@ topological order) give the routine path `To Do -> queue(team 1) -> active(team 
 Two outputs:
 
 * `simulate_frames(config, n_issues, seed=..., start=..., end=...)` -> `(transitions, issues)` frames with
-  `scoring.model.TRANSITION_COLUMNS` / `ISSUE_COLUMNS`. Vectorised over issues (numpy; the Python loop
+  `baton.scoring.model.TRANSITION_COLUMNS` / `ISSUE_COLUMNS`. Vectorised over issues (numpy; the Python loop
   runs over steps, not issues): 100,000 issues / ~1,000,000 transitions take a few seconds.
 * `simulate_deliveries(...)` -> the same histories as Jira Cloud webhook deliveries: one
   `jira:issue_created` per issue (changelog with the initial status item, `from` null) and one
@@ -40,8 +40,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from config.schema import BatonConfig, Calendar, StatusId, StatusRef
-from scoring.model import CREATION_CHANGE_ID, ISSUE_COLUMNS, TRANSITION_COLUMNS, StatusInfo
+from baton.config.schema import BatonConfig, Calendar, StatusId, StatusRef
+from baton.scoring.model import CREATION_CHANGE_ID, ISSUE_COLUMNS, TRANSITION_COLUMNS, StatusInfo
 
 __all__ = [
     "Delivery",
@@ -257,7 +257,7 @@ def status_catalogue(config: BatonConfig) -> list[StatusInfo]:
 
 
 def status_categories(config: BatonConfig) -> dict[str, str]:
-    """`id:<id>` / `name:<name>` -> category key, for `scoring.engine.derive_requests`."""
+    """`id:<id>` / `name:<name>` -> category key, for `baton.scoring.engine.derive_requests`."""
     out: dict[str, str] = {}
     for s in _catalogue(config).values():
         out[f"id:{s.status_id}"] = s.category

@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from store.models import DELIVERY_SOURCES, DELIVERY_STATES, Delivery, Site, utcnow
-from store.sqlutil import dialect_name, insert_for
+from baton.store.models import DELIVERY_SOURCES, DELIVERY_STATES, Delivery, Site, utcnow
+from baton.store.sqlutil import dialect_name, insert_for
 
 PENDING, PROCESSING, DONE, IGNORED, FAILED, QUARANTINED = DELIVERY_STATES
 DEFAULT_STALE_AFTER = timedelta(minutes=5)

@@ -2,7 +2,7 @@
 
 Every table carries `site_id` (the Jira site, i.e. tenant) and every query in `store/` filters by it.
 The transition log (`transitions`) and the issue facts are the source of truth; `requests` and
-`score_snapshots` are derived and can be rebuilt at any time (`store.pipeline.rederive_site`).
+`score_snapshots` are derived and can be rebuilt at any time (`baton.store.pipeline.rederive_site`).
 The raw deliveries in `deliveries` (the inbox) are never deleted.
 
 Datetimes are stored in UTC. `UTCDateTime` makes them come back timezone-aware (UTC) on every
@@ -183,7 +183,7 @@ class StatusRow(Base):
     """A Jira status seen on the site and its category (`new`, `indeterminate`, `done`).
 
     `key` is `id:<status id>` when Jira gave the id, else `name:<normalised name>`
-    (`config.ownership.keys_of`)."""
+    (`baton.config.ownership.keys_of`)."""
 
     __tablename__ = "statuses"
 
@@ -195,7 +195,7 @@ class StatusRow(Base):
 
 
 class RequestRow(Base):
-    """A derived internal service request (`scoring.model.REQUEST_COLUMNS`); rebuilt per issue."""
+    """A derived internal service request (`baton.scoring.model.REQUEST_COLUMNS`); rebuilt per issue."""
 
     __tablename__ = "requests"
     __table_args__ = (

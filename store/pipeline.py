@@ -33,13 +33,13 @@ import pandas as pd
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from config.schema import BatonConfig
-from scoring.model import Extraction
-from store import inbox
-from store.models import DELIVERY_SOURCES, Delivery, IssueRow, Site
-from store.requests import replace_requests
-from store.sqlutil import chunks, dialect_name, unique
-from store.transitions import (
+from baton.config.schema import BatonConfig
+from baton.scoring.model import Extraction
+from baton.store import inbox
+from baton.store.models import DELIVERY_SOURCES, Delivery, IssueRow, Site
+from baton.store.requests import replace_requests
+from baton.store.sqlutil import chunks, dialect_name, unique
+from baton.store.transitions import (
     list_issue_ids,
     load_issues_frame,
     load_status_categories,
@@ -90,9 +90,9 @@ class IngestResult:
 
 
 def config_fingerprint(config: BatonConfig) -> str:
-    """`config.loader.fingerprint` (a hash of the normalised config)."""
+    """`baton.config.loader.fingerprint` (a hash of the normalised config)."""
     try:
-        from config.loader import fingerprint
+        from baton.config.loader import fingerprint
     except ImportError:  # pragma: no cover - older trees without the loader's fingerprint
         return hashlib.sha256(config.model_dump_json().encode("utf-8")).hexdigest()
     return fingerprint(config)
@@ -108,7 +108,7 @@ def _derive(
     config: BatonConfig,
     categories: Mapping[str, str],
 ) -> pd.DataFrame:
-    from scoring.engine import derive_requests
+    from baton.scoring.engine import derive_requests
 
     return derive_requests(transitions, issues, config, categories)
 
@@ -269,11 +269,11 @@ def _error_text(error: BaseException) -> str:
 def process_delivery(session: Session, delivery_id: int, config: BatonConfig | None) -> DeliveryOutcome:
     """Process one stored delivery in its own transaction and COMMIT.
 
-    Parse the raw body, extract it (`scoring.extract.extract_payload`), record transitions, issue facts
+    Parse the raw body, extract it (`baton.scoring.extract.extract_payload`), record transitions, issue facts
     and statuses, re-derive the touched issues and mark the delivery `done` (`ignored` when the event
     has no status change; its issue facts are still recorded). Any exception rolls back this delivery's
     work and marks it `failed` with the error text. Deliveries already `done`/`ignored` or
-    `quarantined` are left as they are (run `store.inbox.retry` first to reprocess one)."""
+    `quarantined` are left as they are (run `baton.store.inbox.retry` first to reprocess one)."""
     session.rollback()  # start from a clean transaction: nothing of the caller's is half-done here
     row = session.execute(
         select(Delivery.site_id, Delivery.state, Delivery.body, Delivery.event).where(
@@ -320,7 +320,7 @@ def process_delivery(session: Session, delivery_id: int, config: BatonConfig | N
 
 
 def _parse(body: bytes) -> Extraction:
-    from scoring.extract import extract_payload
+    from baton.scoring.extract import extract_payload
 
     payload: Any = json.loads(bytes(body).decode("utf-8"))
     return extract_payload(payload)

@@ -1,7 +1,7 @@
 """Derived internal service requests: replaced per issue whenever the issue is re-derived.
 
-Rows carry `scoring.model.REQUEST_COLUMNS` plus `site_id`; they are a cache of
-`scoring.engine.derive_requests` over the transition log and can be rebuilt at any time.
+Rows carry `baton.scoring.model.REQUEST_COLUMNS` plus `site_id`; they are a cache of
+`baton.scoring.engine.derive_requests` over the transition log and can be rebuilt at any time.
 None of these functions commits.
 """
 
@@ -17,9 +17,9 @@ import pandas as pd
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from scoring.model import REQUEST_COLUMNS
-from store.models import RequestRow
-from store.sqlutil import chunks, unique
+from baton.scoring.model import REQUEST_COLUMNS
+from baton.store.models import RequestRow
+from baton.store.sqlutil import chunks, unique
 
 DATETIME_COLUMNS: tuple[str, ...] = (
     "opened_at",

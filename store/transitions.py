@@ -19,10 +19,10 @@ import pandas as pd
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from config.ownership import id_key, keys_of, name_key
-from scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS, Extraction, IssueFacts, StatusInfo
-from store.models import IssueRow, StatusRow, TransitionRow
-from store.sqlutil import chunks, dialect_name, insert_for, unique
+from baton.config.ownership import id_key, keys_of, name_key
+from baton.scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS, Extraction, IssueFacts, StatusInfo
+from baton.store.models import IssueRow, StatusRow, TransitionRow
+from baton.store.sqlutil import chunks, dialect_name, insert_for, unique
 
 FACT_FIELDS: tuple[str, ...] = ("issue_key", "project", "issue_type", "priority")
 """Issue facts that change derived requests (process match, SLA row); a change re-derives the issue."""
@@ -310,7 +310,7 @@ def record_extraction(
     session: Session, site_id: str, extraction: Extraction, delivery_id: int | None = None
 ) -> RecordResult:
     """Add an extraction's transitions to the log (idempotently), upsert its issue facts and statuses.
-    The site must exist (`store.inbox.ensure_site`). Does not commit."""
+    The site must exist (`baton.store.inbox.ensure_site`). Does not commit."""
     return record_many(session, site_id, [(extraction, delivery_id)])[0]
 
 
@@ -386,7 +386,7 @@ def list_issue_ids(session: Session, site_id: str) -> list[str]:
 
 
 def load_status_categories(session: Session, site_id: str) -> dict[str, str]:
-    """Jira status category per status key, keyed like `config.ownership.keys_of`: every status with
+    """Jira status category per status key, keyed like `baton.config.ownership.keys_of`: every status with
     a known category appears as `id:<id>` (when its id is known) and as `name:<normalised name>`."""
     categories: dict[str, str] = {}
     stmt = (

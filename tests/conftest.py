@@ -9,11 +9,11 @@ Fixtures (names are stable; other suites rely on them):
   `postgresql://postgres@127.0.0.1:5432/test`; only its server and credentials are used: the new
   database is created through the server's `postgres` database), truncated before each test and
   dropped when the session ends, so concurrent test runs never collide. The URL is in the form
-  `store.db.resolve_database_url` returns (`postgresql+psycopg://...`), usable with `--db`.
+  `baton.store.db.resolve_database_url` returns (`postgresql+psycopg://...`), usable with `--db`.
 - `db_kind`: `"sqlite"` or `"postgresql"`, the backend of the current `db_url`.
-- `engine`: `store.db.create_engine_for(db_url)`, disposed after the test.
+- `engine`: `baton.store.db.create_engine_for(db_url)`, disposed after the test.
 - `session`: a `sqlalchemy.orm.Session` on `engine` (expire_on_commit=False), closed after the test.
-- `site`: the id of a site (`"acme"`) that exists in the database (`store.inbox.ensure_site`).
+- `site`: the id of a site (`"acme"`) that exists in the database (`baton.store.inbox.ensure_site`).
 - `postgres_url`: like `db_url` but PostgreSQL only (for tests of PostgreSQL-specific behaviour).
 - `empty_db_url` (parametrised like `db_url`): a database that has never been migrated
   (SQLite: a new file; PostgreSQL: a new database for this test, dropped afterwards).
@@ -34,8 +34,8 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
-from store.db import create_engine_for, resolve_database_url, upgrade_database
-from store.models import Base
+from baton.store.db import create_engine_for, resolve_database_url, upgrade_database
+from baton.store.models import Base
 
 POSTGRES_ENV = "BATON_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -183,7 +183,7 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def site(session: Session) -> str:
-    from store.inbox import ensure_site
+    from baton.store.inbox import ensure_site
 
     ensure_site(session, "acme", name="Acme Jira", base_url="https://acme.atlassian.net")
     session.commit()

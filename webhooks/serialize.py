@@ -26,8 +26,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from scoring.handoffs import UNMAPPED_COLUMNS
-from scoring.scores import SCORE_COLUMNS
+from baton.scoring.handoffs import UNMAPPED_COLUMNS
+from baton.scoring.scores import SCORE_COLUMNS
 
 __all__ = [
     "HANDOFF_FIELDS",
@@ -198,7 +198,7 @@ def _records(frame: pd.DataFrame) -> Iterable[Mapping[str, Any]]:
 
 
 def request_records(requests: pd.DataFrame, site: str) -> list[dict[str, Any]]:
-    """Requests (after `scoring.engine.evaluate_clocks`) -> the DESIGN.md section 5 objects."""
+    """Requests (after `baton.scoring.engine.evaluate_clocks`) -> the DESIGN.md section 5 objects."""
     out: list[dict[str, Any]] = []
     for row in _records(requests):
         key = row.get("issue_key")
@@ -235,7 +235,7 @@ def _ordered(row: Mapping[str, Any], leading: Sequence[str]) -> dict[str, Any]:
 
 
 def score_records(scores: pd.DataFrame, by: str | None = None) -> list[dict[str, Any]]:
-    """`scoring.engine.scorecards` rows -> objects with the DESIGN.md section 5 fields.
+    """`baton.scoring.engine.scorecards` rows -> objects with the DESIGN.md section 5 fields.
 
     Field order: `period`, `team`, the breakdown key (`process` / `pair` / `issue_type`, when `by` is
     given), then the figures. A `pair` breakdown given as `requester` + `provider` columns is shown as
@@ -255,12 +255,12 @@ def score_records(scores: pd.DataFrame, by: str | None = None) -> list[dict[str,
 
 
 def handoff_records(matrix: pd.DataFrame) -> list[dict[str, Any]]:
-    """`scoring.engine.handoff_matrix` rows (requester x provider) -> objects, rounding by field name."""
+    """`baton.scoring.engine.handoff_matrix` rows (requester x provider) -> objects, rounding by field name."""
     frame = matrix.reset_index() if not isinstance(matrix.index, pd.RangeIndex) else matrix
     return [_ordered(row, HANDOFF_FIELDS) for row in _records(frame)]
 
 
 def unmapped_records(report: pd.DataFrame) -> list[dict[str, Any]]:
-    """`scoring.engine.unmapped_report` rows -> objects (counts per team pair and status pair)."""
+    """`baton.scoring.engine.unmapped_report` rows -> objects (counts per team pair and status pair)."""
     frame = report.reset_index() if not isinstance(report.index, pd.RangeIndex) else report
     return [_ordered(row, UNMAPPED_FIELDS) for row in _records(frame)]

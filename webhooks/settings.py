@@ -38,7 +38,7 @@ def _optional(value: str | None) -> str | None:
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
-    """None: `store.db.resolve_database_url` picks the default SQLite file."""
+    """None: `baton.store.db.resolve_database_url` picks the default SQLite file."""
     config_path: str | None = None
     webhook_secret: str | None = None
     webhook_token: str | None = None

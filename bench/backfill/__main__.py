@@ -5,7 +5,7 @@
 
 The stand-in runs in its own process (threaded HTTP server on 127.0.0.1) with 50 ms latency per request
 and a 429 (`Retry-After: 1`) every 50th request; it generates issues on demand, so it holds nothing.
-The backfill is the real one: `connector.backfill.Backfill` through `JiraClient` (tenacity retries) into
+The backfill is the real one: `baton.connector.backfill.Backfill` through `JiraClient` (tenacity retries) into
 `StoreLedger` on a fresh SQLite file (or `--db URL`), i.e. transitions, issue facts, re-derived
 requests and the checkpoint committed per page. Reports issues/s, requests per issue, retries, and the
 resident memory of the backfill process sampled every 0.5 s (peak, and at 10/50/90 % of the run, to
@@ -89,7 +89,7 @@ class CountingLedger:
         self.checkpoint = checkpoint
 
     def commit_page(self, site: str, scope: str, extractions: Any, checkpoint: Any) -> Any:
-        from connector.ledger import PageResult
+        from baton.connector.ledger import PageResult
 
         self.checkpoint = checkpoint
         return PageResult(len(extractions), sum(len(e.transitions) for e in extractions), 0)
@@ -156,13 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
+    from baton.config.loader import load_config
+    from baton.connector.backfill import Backfill, BackfillOptions
+    from baton.connector.client import JiraClient
+    from baton.connector.sites import Site
+    from baton.connector.store_ledger import StoreLedger
+    from baton.store.db import create_engine_for, upgrade_database
     from bench.backfill.standin import serve_standin
-    from config.loader import load_config
-    from connector.backfill import Backfill, BackfillOptions
-    from connector.client import JiraClient
-    from connector.sites import Site
-    from connector.store_ledger import StoreLedger
-    from store.db import create_engine_for, upgrade_database
 
     ctx = mp.get_context("spawn")
     port_q = ctx.Queue()

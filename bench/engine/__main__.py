@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 from ruamel.yaml import YAML
 
-from config.schema import BatonConfig
-from scoring import engine
-from scoring.simulate import SimParams, simulate_frames, status_categories
+from baton.config.schema import BatonConfig
+from baton.scoring import engine
+from baton.scoring.simulate import SimParams, simulate_frames, status_categories
 
 HERE = Path(__file__).resolve().parent
 START = datetime(2026, 1, 5, tzinfo=UTC)

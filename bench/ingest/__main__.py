@@ -61,9 +61,9 @@ def loadavg() -> str:
 
 def signed_deliveries(issues: int, seed: int) -> list[tuple[str, bytes, dict[str, Any]]]:
     """(signature, body, payload) of simulated Jira Cloud deliveries for the worked example."""
-    from config.loader import load_config
-    from connector.signatures import sign
-    from scoring.simulate import simulate_deliveries
+    from baton.config.loader import load_config
+    from baton.connector.signatures import sign
+    from baton.scoring.simulate import simulate_deliveries
 
     config = load_config(CONFIG)
     deliveries = simulate_deliveries(
@@ -84,7 +84,7 @@ def signed_deliveries(issues: int, seed: int) -> list[tuple[str, bytes, dict[str
 
 
 def make_database(kind: str, tmp: Path, postgres_url: str) -> tuple[str, Callable[[], None]]:
-    from store.db import resolve_database_url, upgrade_database
+    from baton.store.db import resolve_database_url, upgrade_database
 
     if kind == "sqlite":
         tmp.mkdir(parents=True, exist_ok=True)
@@ -136,12 +136,12 @@ class Server:
                 "-m",
                 "gunicorn",
                 "-c",
-                "python:webhooks.gunicorn_conf",
+                "python:baton.webhooks.http.gunicorn_conf",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
                 str(workers),
-                "webhooks.app:create_app()",
+                "baton.webhooks.http.app:create_app()",
             ],
             cwd=REPO,
             env=env,
@@ -150,7 +150,7 @@ class Server:
             start_new_session=True,
         )
         self._wait_healthy()
-        from webhooks.settings import worker_class_for
+        from baton.webhooks.settings import worker_class_for
 
         self.worker_class = worker_class_for(env)
 
@@ -250,8 +250,8 @@ def inbox_counts(url: str) -> dict[str, int]:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from store.db import create_engine_for
-    from store.models import Delivery
+    from baton.store.db import create_engine_for
+    from baton.store.models import Delivery
 
     engine = create_engine_for(url)
     with Session(engine) as session:
@@ -265,10 +265,10 @@ def measure_drain(url: str, issues: int, processes: int, batch: int, seed: int =
     from sqlalchemy import func, insert, select, update
     from sqlalchemy.orm import Session
 
-    from store.db import create_engine_for
-    from store.inbox import ensure_site_exists
-    from store.models import Delivery, TransitionRow
-    from webhooks.delivery import delivery_identity
+    from baton.store.db import create_engine_for
+    from baton.store.inbox import ensure_site_exists
+    from baton.store.inbox_writer import delivery_identity
+    from baton.store.models import Delivery, TransitionRow
 
     engine = create_engine_for(url)
     with engine.begin() as connection:  # the ingest phase's deliveries are not part of this measurement
@@ -308,7 +308,7 @@ def measure_drain(url: str, issues: int, processes: int, batch: int, seed: int =
         [
             sys.executable,
             "-m",
-            "webhooks.cli",
+            "baton.webhooks.cli",
             "worker",
             "--config",
             str(CONFIG),

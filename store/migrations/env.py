@@ -1,11 +1,11 @@
-"""Alembic environment for Baton. The engine or URL comes from `store.db.alembic_config`."""
+"""Alembic environment for Baton. The engine or URL comes from `baton.store.db.alembic_config`."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
 
-from store.models import Base
+from baton.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,7 +23,7 @@ def _configure_and_run(connection: Connection) -> None:
 
 
 def run_migrations_offline() -> None:
-    from store.db import resolve_database_url
+    from baton.store.db import resolve_database_url
 
     url = config.attributes.get("baton_url") or resolve_database_url(config.get_main_option("sqlalchemy.url"))
     context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
@@ -32,7 +32,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    from store.db import create_engine_for
+    from baton.store.db import create_engine_for
 
     connection = config.attributes.get("connection")
     if connection is not None:

@@ -83,8 +83,8 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from store.db import create_engine_for, upgrade_database
-    from webhooks.auth import make_share_token
+    from baton.store.db import create_engine_for, upgrade_database
+    from baton.webhooks.http.auth import make_share_token
 
     tmp = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp}/browser.db"
@@ -119,8 +119,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "-m",
             "gunicorn",
             "-c",
-            "python:webhooks.gunicorn_conf",
-            "webhooks.app:create_app()",
+            "python:baton.webhooks.http.gunicorn_conf",
+            "baton.webhooks.http.app:create_app()",
         ],
         cwd=ROOT,
         env=env,

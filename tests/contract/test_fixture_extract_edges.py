@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scoring.extract import (
+from baton.scoring.extract import (
     UnsupportedPayload,
     extract_issue,
     extract_payload,
@@ -18,7 +18,7 @@ from scoring.extract import (
     parse_jira_datetime,
     transitions_from_histories,
 )
-from scoring.model import CREATION_CHANGE_ID
+from baton.scoring.model import CREATION_CHANGE_ID
 
 STATUS_CHANGED = "jira-webhooks/jira-to-matrix/webhooks/issue/updated/status-changed.json"
 CLOUD_STARTED = "jira-webhooks/mattermost-plugin-jira/webhook-issue-updated-started-working.json"

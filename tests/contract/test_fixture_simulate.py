@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from config.loader import load_config
-from scoring.extract import extract_payload
-from scoring.model import CREATION_CHANGE_ID, ISSUE_COLUMNS
-from scoring.simulate import simulate_deliveries, simulate_frames, status_categories
+from baton.config.loader import load_config
+from baton.scoring.extract import extract_payload
+from baton.scoring.model import CREATION_CHANGE_ID, ISSUE_COLUMNS
+from baton.scoring.simulate import simulate_deliveries, simulate_frames, status_categories
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "examples" / "demo.yaml"
 END = datetime(2026, 3, 30, tzinfo=UTC)

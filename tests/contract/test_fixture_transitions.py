@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from scoring.extract import (
+from baton.scoring.extract import (
     LEGACY_TRANSITION_EVENT,
     UnsupportedPayload,
     extract_issue,
     extract_payload,
     iter_documents,
 )
-from scoring.model import CREATION_CHANGE_ID, Transition
+from baton.scoring.model import CREATION_CHANGE_ID, Transition
 
 WEBHOOKS = "jira-webhooks"
 AA_SEARCH = "jira-rest/actionableagile-jira-to-analytics/jira-issues-request.json"
@@ -462,7 +462,7 @@ def test_devlake_creation_enters_first_history_from_status(fixtures: Path) -> No
 
 
 def test_devlake_raw_changelog_pages(fixtures: Path) -> None:
-    from scoring.extract import transitions_from_histories
+    from baton.scoring.extract import transitions_from_histories
 
     rows = read_csv(fixtures / DEVLAKE / "raw_tables" / "_raw_jira_api_issue_changelogs.csv")
     assert len(rows) == 279

@@ -2,7 +2,7 @@
 
 Every recorded payload in ../shared/fixtures/jira-webhooks goes through the real HTTP endpoint
 (Flask test client) with a valid signature and must land with exactly the transitions
-`scoring.extract` reads from it. Every kind of bad input gets its status and stores/processes nothing.
+`baton.scoring.extract` reads from it. Every kind of bad input gets its status and stores/processes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from connector.signatures import (
+from baton.connector.signatures import (
     MissingSignature,
     SignatureError,
     UnsupportedSignatureMethod,
@@ -26,6 +26,9 @@ from connector.signatures import (
     verify_signature,
     verify_token,
 )
+from baton.store.inbox_writer import delivery_identity
+from baton.webhooks.http.app import create_app, drain
+from baton.webhooks.settings import Settings
 from tests.integration.webhooks.support import (
     EXAMPLE_CONFIG,
     JSON,
@@ -37,9 +40,6 @@ from tests.integration.webhooks.support import (
     transition_set,
     webhook_fixtures,
 )
-from webhooks.app import create_app, drain
-from webhooks.delivery import delivery_identity
-from webhooks.settings import Settings
 
 FIXTURES = webhook_fixtures()
 ONE = generated_history(1)[1]  # a jira:issue_updated with one status change
@@ -128,7 +128,7 @@ def _engine(app: Flask) -> Engine:
 def test_every_recorded_fixture_lands_with_its_transitions(
     app: Flask, client: FlaskClient, name: str, body: bytes
 ) -> None:
-    from scoring.extract import UnsupportedPayload, extract_payload
+    from baton.scoring.extract import UnsupportedPayload, extract_payload
 
     response = client.post("/webhooks/jira", data=body, headers=signed_headers(body))
     assert response.status_code == 202, response.get_json()
@@ -241,7 +241,7 @@ def test_malformed_json_from_authenticated_sender_is_quarantined(app: Flask, cli
     ],
 )
 def test_body_parser_accepts_exactly_what_the_standard_library_accepts(body: bytes) -> None:
-    from webhooks.delivery import parse_body
+    from baton.store.inbox_writer import parse_body
 
     parsed, expected = parse_body(body), json.loads(body)
     assert list(parsed) == list(expected)
@@ -255,7 +255,7 @@ def test_body_parser_accepts_exactly_what_the_standard_library_accepts(body: byt
 
 @pytest.mark.parametrize("body", [b"{", b"[1]", b'{"a": 1,}', b"\xff\xfe{}", b"", b"null"])
 def test_body_parser_refuses_what_the_standard_library_refuses(body: bytes) -> None:
-    from webhooks.delivery import NotJson, parse_body
+    from baton.store.inbox_writer import NotJson, parse_body
 
     with pytest.raises(NotJson):
         parse_body(body)
@@ -291,7 +291,7 @@ def test_duplicates_are_acknowledged_and_stored_once(app: Flask, client: FlaskCl
 
 
 def test_per_site_secret_and_url_token(app: Flask, client: FlaskClient) -> None:
-    from store.inbox import ensure_site
+    from baton.store.inbox import ensure_site
 
     with Session(_engine(app)) as session:
         ensure_site(session, "cloud", webhook_secret="cloud-secret")
@@ -353,7 +353,7 @@ def test_logs_carry_no_secrets_signatures_tokens_or_bodies(app: Flask, client: F
     stream = io.StringIO()
     previous = handler.setStream(stream)  # type: ignore[attr-defined]
 
-    from store.inbox import ensure_site
+    from baton.store.inbox import ensure_site
 
     with Session(_engine(app)) as session:
         ensure_site(session, "dc", webhook_token="dc-token-xyz")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from webhooks.cli import (
+from baton.webhooks.cli import (
     backfill_cmd,
     config_cmd,
     dashboard_cmd,

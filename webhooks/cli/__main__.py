@@ -1,3 +1,3 @@
-from webhooks.cli import main
+from baton.webhooks.cli import main
 
 main()

@@ -16,7 +16,13 @@ from typing import Any
 
 import click
 
-from webhooks.cli.common import config_option, db_option, load_config_or_exit, open_database, site_option
+from baton.webhooks.cli.common import (
+    config_option,
+    db_option,
+    load_config_or_exit,
+    open_database,
+    site_option,
+)
 
 
 def _parse_since(value: str | None) -> datetime | None:
@@ -39,8 +45,8 @@ def resolve_jira_site(name: str, engine: Any) -> Any:
     """The Jira site `name` from the environment, else from the sites table (URL) + environment (secret)."""
     from sqlalchemy.orm import Session
 
-    from connector.sites import SiteConfigError, resolve_site
-    from store.models import Site as SiteRow
+    from baton.connector.sites import SiteConfigError, resolve_site
+    from baton.store.models import Site as SiteRow
 
     with Session(engine) as session:
         rows = [{"name": r.id, "url": r.base_url} for r in session.query(SiteRow).all() if r.base_url]
@@ -53,7 +59,7 @@ def resolve_jira_site(name: str, engine: Any) -> Any:
 @contextmanager
 def jira_errors() -> Iterator[None]:
     """Typed Jira errors become one clear line and exit code 1; Ctrl-C says how to resume."""
-    from connector.client import JiraError
+    from baton.connector.client import JiraError
 
     try:
         yield
@@ -67,7 +73,7 @@ def jira_errors() -> Iterator[None]:
 
 
 def _options(page_size: int, concurrency: int, since: str | None, jql: str | None, full: bool) -> Any:
-    from connector.backfill import BackfillOptions
+    from baton.connector.backfill import BackfillOptions
 
     return BackfillOptions(
         since=_parse_since(since), jql=jql, full=full, page_size=page_size, concurrency=concurrency
@@ -75,7 +81,7 @@ def _options(page_size: int, concurrency: int, since: str | None, jql: str | Non
 
 
 def _progress(quiet: bool, label: str) -> Any:
-    from connector.backfill import NoProgress, RichProgress
+    from baton.connector.backfill import NoProgress, RichProgress
 
     return NoProgress() if quiet else RichProgress(label=label)
 
@@ -133,9 +139,9 @@ def register(group: click.Group) -> None:
         asks only for issues updated since the last completed one, minus 15 minutes). Changes a webhook
         already delivered are stored once.
         """
-        from connector.backfill import Backfill
-        from connector.client import JiraClient
-        from connector.store_ledger import StoreLedger
+        from baton.connector.backfill import Backfill
+        from baton.connector.client import JiraClient
+        from baton.connector.store_ledger import StoreLedger
 
         config = load_config_or_fail(config_path)
         engine = open_database(db_url)
@@ -161,9 +167,9 @@ def register(group: click.Group) -> None:
         Runs the incremental backfill and reports how many transitions were new to the log. While serving,
         set BATON_RECONCILE_INTERVAL (e.g. 15m) to run it in the background.
         """
-        from connector.client import JiraClient
-        from connector.reconcile import reconcile
-        from connector.store_ledger import StoreLedger
+        from baton.connector.client import JiraClient
+        from baton.connector.reconcile import reconcile
+        from baton.connector.store_ledger import StoreLedger
 
         config = load_config_or_fail(config_path)
         engine = open_database(db_url)
@@ -192,9 +198,9 @@ def register(group: click.Group) -> None:
         Needs 'Browse projects' and 'Edit issues'. Unchanged issues are skipped (a hash of the last
         written document is kept in the database).
         """
-        from connector.client import JiraClient
-        from connector.store_ledger import StoreLedger
-        from connector.writeback import load_site_requests, writeback
+        from baton.connector.client import JiraClient
+        from baton.connector.store_ledger import StoreLedger
+        from baton.connector.writeback import load_site_requests, writeback
 
         config = load_config_or_fail(config_path)
         engine = open_database(db_url)

@@ -57,7 +57,7 @@ def load_config_or_exit(config_path: str | None, *, required: bool = True, why: 
         if required:
             raise click.UsageError(f"give --config FILE (or set ${CONFIG_ENV}){why}")
         return None
-    from config import ConfigError, load_config
+    from baton.config import ConfigError, load_config
 
     try:
         return load_config(config_path)
@@ -71,7 +71,7 @@ def load_config_or_exit(config_path: str | None, *, required: bool = True, why: 
 
 def open_database(db_url: str | None) -> Any:
     """An engine on the migrated database (upgraded on the way), or exit 2 saying what to fix."""
-    from store.db import DatabaseUnavailable, create_engine_for, resolve_database_url, upgrade_database
+    from baton.store.db import DatabaseUnavailable, create_engine_for, resolve_database_url, upgrade_database
 
     url = resolve_database_url(db_url)
     try:

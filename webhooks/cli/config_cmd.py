@@ -6,11 +6,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from config import ConfigError, load_config
-from config.durations import format_duration
-from config.ownership import process_claims
-from config.schema import BatonConfig, Calendar, Process, SlaRow, StatusId, StatusRef
-from webhooks.cli.common import CONFIG_ENV, config_option
+from baton.config import ConfigError, load_config
+from baton.config.durations import format_duration
+from baton.config.ownership import process_claims
+from baton.config.schema import BatonConfig, Calendar, Process, SlaRow, StatusId, StatusRef
+from baton.webhooks.cli.common import CONFIG_ENV, config_option
 
 
 def register(group: click.Group) -> None:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import click
 
-from webhooks.cli.backfill_cmd import jira_errors, load_config_or_fail, resolve_jira_site
-from webhooks.cli.common import config_option, db_option, open_database, site_option
+from baton.webhooks.cli.backfill_cmd import jira_errors, load_config_or_fail, resolve_jira_site
+from baton.webhooks.cli.common import config_option, db_option, open_database, site_option
 
 
 def register(group: click.Group) -> None:
@@ -41,8 +41,8 @@ def register(group: click.Group) -> None:
         Dimensional Filter Statistics gadgets over saved filters it manages. Running it again finds the
         same dashboard, filters and gadgets and never adds a second copy.
         """
-        from connector.client import JiraClient
-        from connector.dashboard import DataCenterDashboards, provision, store_snapshots
+        from baton.connector.client import JiraClient
+        from baton.connector.dashboard import DataCenterDashboards, provision, store_snapshots
 
         config = load_config_or_fail(config_path)
         engine = open_database(db_url)

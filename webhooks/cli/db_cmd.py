@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from webhooks.cli.common import db_option
+from baton.webhooks.cli.common import db_option
 
 
 class DatabaseError(click.ClickException):
@@ -23,7 +23,7 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True, help="Target Alembic revision.")
 def upgrade_cmd(db_url: str | None, revision: str) -> None:
     """Migrate the database to the latest schema (safe to run again: does nothing when up to date)."""
-    from store.db import (
+    from baton.store.db import (
         DatabaseUnavailable,
         current_revision,
         display_url,
@@ -49,7 +49,7 @@ def upgrade_cmd(db_url: str | None, revision: str) -> None:
 @db_option()
 def current_cmd(db_url: str | None) -> None:
     """Print the database's schema revision and whether it is the latest."""
-    from store.db import (
+    from baton.store.db import (
         DatabaseUnavailable,
         current_revision,
         display_url,

@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from webhooks.cli.common import db_option
+from baton.webhooks.cli.common import db_option
 
 STATES = ("pending", "processing", "done", "ignored", "failed", "quarantined")
 
 
 def _engine(db_url: str | None) -> Any:
-    from store.db import DatabaseUnavailable, check_connection, create_engine_for
+    from baton.store.db import DatabaseUnavailable, check_connection, create_engine_for
 
     engine = create_engine_for(db_url)
     try:
@@ -40,8 +40,8 @@ def register(group: click.Group) -> None:
         """List deliveries, newest first, with their state and error."""
         from sqlalchemy.orm import Session
 
-        from store.inbox import backlog_stats, list_deliveries
-        from webhooks.health import delivery_summary
+        from baton.store.inbox import backlog_stats, list_deliveries
+        from baton.webhooks.http.health import delivery_summary
 
         engine = _engine(db_url)
         with Session(engine) as session:
@@ -74,8 +74,8 @@ def register(group: click.Group) -> None:
         """Show one delivery: headers, state, attempts, full error (and the raw body with --body)."""
         from sqlalchemy.orm import Session
 
-        from store.inbox import get_delivery
-        from webhooks.health import delivery_summary
+        from baton.store.inbox import get_delivery
+        from baton.webhooks.http.health import delivery_summary
 
         engine = _engine(db_url)
         with Session(engine) as session:
@@ -112,7 +112,7 @@ def register(group: click.Group) -> None:
 
         from sqlalchemy.orm import Session
 
-        from store.inbox import requeue_stale, retry
+        from baton.store.inbox import requeue_stale, retry
 
         if not delivery_ids and not all_failed and not stale:
             click.echo("error: give delivery ids, --all-failed or --stale", err=True)
@@ -165,7 +165,7 @@ def register(group: click.Group) -> None:
 
         from sqlalchemy.orm import Session
 
-        from store.inbox import ensure_site
+        from baton.store.inbox import ensure_site
 
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", site):
             click.echo("error: a site id is 1-64 letters, digits, '.', '_' or '-'", err=True)

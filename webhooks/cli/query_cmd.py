@@ -1,6 +1,6 @@
 """`baton requests`, `baton score`, `baton handoffs`: read the derived requests, print table/JSON/CSV.
 
-Numbers come from the engine facade (`scoring.engine`) and are shaped by `webhooks.serialize`, the
+Numbers come from the engine facade (`baton.scoring.engine`) and are shaped by `baton.webhooks.serialize`, the
 same functions the HTTP JSON API uses, so the CLI and the API print identical figures.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from webhooks.cli.common import config_option, db_option, site_option
+from baton.webhooks.cli.common import config_option, db_option, site_option
 
 FORMATS = ("table", "json", "csv")
 
@@ -75,7 +75,7 @@ class _Context:
         open_only: bool,
         now_text: str | None,
     ) -> None:
-        from webhooks.cli.common import load_config_or_exit
+        from baton.webhooks.cli.common import load_config_or_exit
 
         self.config = load_config_or_exit(config_path)
         if team is not None and team not in self.config.teams:
@@ -95,9 +95,9 @@ class _Context:
         """Stored requests (filtered) with clocks evaluated as of `now`."""
         from sqlalchemy.orm import Session
 
-        from scoring import engine as scoring_engine
-        from store.requests import load_requests_frame
-        from webhooks.cli.common import open_database
+        from baton.scoring import engine as scoring_engine
+        from baton.store.requests import load_requests_frame
+        from baton.webhooks.cli.common import open_database
 
         db = open_database(self.db_url)
         try:
@@ -154,7 +154,7 @@ def _emit(
 @query_options
 def requests_cmd(**options: Any) -> None:
     """Internal service requests with their SLA clocks (DESIGN.md section 5 fields)."""
-    from webhooks.serialize import REQUEST_FIELDS, request_records
+    from baton.webhooks.serialize import REQUEST_FIELDS, request_records
 
     fmt = options.pop("fmt")
     ctx = _Context(**options)
@@ -173,8 +173,8 @@ def requests_cmd(**options: Any) -> None:
 )
 def score_cmd(period: str, by: str | None, **options: Any) -> None:
     """Scorecards per period and team (timeliness, quality, score, counts, ratios)."""
-    from scoring import engine as scoring_engine
-    from webhooks.serialize import SCORE_FIELDS, score_records
+    from baton.scoring import engine as scoring_engine
+    from baton.webhooks.serialize import SCORE_FIELDS, score_records
 
     fmt = options.pop("fmt")
     ctx = _Context(**options)
@@ -197,8 +197,8 @@ def handoffs_cmd(report: str, **options: Any) -> None:
     JSON: `{"matrix": [...], "unmapped": [...]}` (or just the chosen list with --report).
     CSV with both reports: the matrix, a blank line, then the unmapped report.
     """
-    from scoring import engine as scoring_engine
-    from webhooks.serialize import handoff_records, unmapped_records
+    from baton.scoring import engine as scoring_engine
+    from baton.webhooks.serialize import handoff_records, unmapped_records
 
     fmt = options.pop("fmt")
     ctx = _Context(**options)

@@ -1,12 +1,12 @@
 """`baton replay PATH...` and `baton demo load`: recorded deliveries through the webhook path.
 
 Every webhook payload read from a file goes exactly where a live delivery goes: it is stored raw in
-the inbox (`store.inbox.accept_delivery`, source `replay`, with the same idempotency key the HTTP
+the inbox (`baton.store.inbox.accept_delivery`, source `replay`, with the same idempotency key the HTTP
 receiver would give it: the `X-Atlassian-Webhook-Identifier` header when the file carries headers,
 else the event + issue id + changelog id, else the body) and then processed by
-`store.pipeline.process_delivery` (extract, record transitions, re-derive the touched issues).
+`baton.store.pipeline.process_delivery` (extract, record transitions, re-derive the touched issues).
 Jira REST exports (a search response with `issues[]`, a `/changelog/bulkfetch` response, a single
-issue) are not webhook deliveries; they go through `store.pipeline.ingest_extractions`, the path
+issue) are not webhook deliveries; they go through `baton.store.pipeline.ingest_extractions`, the path
 backfill pages take. Either way a second replay of the same files adds nothing.
 
 Accepted inputs: files or directories (searched recursively for *.json, *.ndjson, *.jsonl); one JSON
@@ -22,16 +22,24 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import click
 
-from webhooks.cli.common import config_option, db_option, load_config_or_exit, open_database, site_option
+from baton.webhooks.cli.common import (
+    config_option,
+    db_option,
+    load_config_or_exit,
+    open_database,
+    site_option,
+)
 
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
-DEMO_CONFIG = Path(__file__).resolve().parents[2] / "config" / "examples" / "demo.yaml"
+DEMO_CONFIG = Path(str(resources.files("baton.config") / "examples" / "demo.yaml"))
+"""The demo configuration, shipped as package data (`config/examples/demo.yaml` in a checkout)."""
 DEMO_SEED = 20260302
 
 
@@ -93,7 +101,7 @@ def iter_files(paths: Sequence[str]) -> Iterator[Path]:
 
 
 def _canonical_headers(headers: Mapping[str, Any]) -> dict[str, str]:
-    from webhooks.delivery import KEPT_HEADERS
+    from baton.store.inbox_writer import KEPT_HEADERS
 
     canonical = {name.lower(): name for name in KEPT_HEADERS}
     return {canonical.get(str(k).lower(), str(k)): str(v) for k, v in headers.items() if v is not None}
@@ -162,18 +170,18 @@ def replay_items(
 ) -> ReplayReport:
     """Feed documents through the webhook path or, for REST exports, through ingest_extractions.
 
-    Webhook deliveries: each is stored with `store.inbox.accept_delivery` (commits, like the HTTP
+    Webhook deliveries: each is stored with `baton.store.inbox.accept_delivery` (commits, like the HTTP
     receiver). New (or still pending/failed) deliveries are then processed `batch` at a time in one
-    transaction with the pipeline's own steps (`store.transitions.record_extraction` per delivery,
-    `store.pipeline.rederive_issues` once for all issues the batch touched, then `done`/`ignored`);
+    transaction with the pipeline's own steps (`baton.store.transitions.record_extraction` per delivery,
+    `baton.store.pipeline.rederive_issues` once for all issues the batch touched, then `done`/`ignored`);
     if anything in a batch fails, the batch is rolled back and every delivery of it goes through
-    `store.pipeline.process_delivery` on its own, so the error lands on the right delivery and
+    `baton.store.pipeline.process_delivery` on its own, so the error lands on the right delivery and
     file. Without a config every delivery goes through `process_delivery` directly.
     Updates and returns `report`."""
     from sqlalchemy.orm import Session
 
-    from scoring.extract import UnsupportedPayload, iter_documents
-    from store.pipeline import ingest_extractions
+    from baton.scoring.extract import UnsupportedPayload, iter_documents
+    from baton.store.pipeline import ingest_extractions
 
     issues: set[str] = set()
     pending: list[tuple[Item, Any]] = []
@@ -221,8 +229,8 @@ def replay_items(
 
 
 def _accept(session: Any, site: str, item: Item, report: ReplayReport) -> Any:
-    from store import inbox
-    from webhooks.delivery import delivery_identity
+    from baton.store import inbox
+    from baton.store.inbox_writer import delivery_identity
 
     report.deliveries += 1
     identity = delivery_identity(site, item.headers, item.body, item.doc)
@@ -252,11 +260,11 @@ def _process_batch(
 ) -> None:
     from sqlalchemy import select
 
-    from scoring.extract import extract_payload
-    from store import inbox
-    from store.models import Delivery
-    from store.pipeline import process_delivery, rederive_issues
-    from store.transitions import record_extraction
+    from baton.scoring.extract import extract_payload
+    from baton.store import inbox
+    from baton.store.models import Delivery
+    from baton.store.pipeline import process_delivery, rederive_issues
+    from baton.store.transitions import record_extraction
 
     ids = [accepted.delivery_id for _, accepted in pending]
     states = dict(session.execute(select(Delivery.id, Delivery.state).where(Delivery.id.in_(ids))).all())
@@ -455,7 +463,7 @@ def demo_load(
     already in the inbox the load is skipped, so a run on a later day does not mix two generated
     histories). Default config: config/examples/demo.yaml.
     """
-    from scoring.simulate import simulate_deliveries
+    from baton.scoring.simulate import simulate_deliveries
 
     config_file = config_path or os.environ.get("BATON_CONFIG") or str(DEMO_CONFIG)
     config = load_config_or_exit(config_file)
@@ -495,8 +503,8 @@ def _already_loaded(engine: Any, site: str, headers: Mapping[str, str], payload:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from store.models import Delivery
-    from webhooks.delivery import delivery_identity
+    from baton.store.inbox_writer import delivery_identity
+    from baton.store.models import Delivery
 
     key = delivery_identity(site, headers, b"", payload).idempotency_key
     with Session(engine) as session:

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from webhooks.cli.common import config_option, db_option
+from baton.webhooks.cli.common import config_option, db_option
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -34,7 +34,7 @@ def _export(env: dict[str, str | None]) -> None:
 
 
 def _database_ready(url: str, upgrade: bool) -> None:
-    from store.db import DatabaseUnavailable, current_revision, head_revision, upgrade_database
+    from baton.store.db import DatabaseUnavailable, current_revision, head_revision, upgrade_database
 
     try:
         if upgrade:
@@ -50,8 +50,8 @@ def _database_ready(url: str, upgrade: bool) -> None:
 def gunicorn_options(
     bind: str, workers: int, threads: int | None, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """webhooks.gunicorn_conf's settings with command-line overrides."""
-    import webhooks.gunicorn_conf as conf
+    """baton.webhooks.http.gunicorn_conf's settings with command-line overrides."""
+    import baton.webhooks.http.gunicorn_conf as conf
 
     options = {
         name: getattr(conf, name)
@@ -75,7 +75,7 @@ def run_gunicorn(options: dict[str, Any]) -> None:
                     self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from webhooks.app import create_app
+            from baton.webhooks.http.app import create_app
 
             return create_app()
 
@@ -122,7 +122,7 @@ def register(group: click.Group) -> None:
         --production: gunicorn workers only receive; run `baton worker` processes next to it.
         The webhook secret comes from $BATON_WEBHOOK_SECRET (never from the command line).
         """
-        from store.db import is_sqlite, resolve_database_url
+        from baton.store.db import is_sqlite, resolve_database_url
 
         url = resolve_database_url(db_url)
         if production and is_sqlite(url):
@@ -144,7 +144,7 @@ def register(group: click.Group) -> None:
             }
         )
         if dev_server:
-            from webhooks.app import create_app
+            from baton.webhooks.http.app import create_app
 
             create_app().run(host=host, port=port, threaded=True)
             return
@@ -152,7 +152,7 @@ def register(group: click.Group) -> None:
             import gunicorn  # noqa: F401
         except ImportError:  # e.g. Windows: no gunicorn
             click.echo("warning: gunicorn is not installed; using Flask's development server", err=True)
-            from webhooks.app import create_app
+            from baton.webhooks.http.app import create_app
 
             create_app().run(host=host, port=port, threaded=True)
             return
@@ -175,7 +175,7 @@ def register(group: click.Group) -> None:
         Signed with $BATON_SECRET_KEY, which must be the key the server runs with; the link reads
         that one site only and stops working after --ttl.
         """
-        from webhooks.auth import main as share_main
+        from baton.webhooks.http.auth import main as share_main
 
         argv = ["--site", site, "--base-url", base_url, "--ttl", ttl]
         argv += ["--gadget", gadget] if gadget else []
@@ -209,7 +209,7 @@ def register(group: click.Group) -> None:
     ) -> None:
         """Process the inbox: claim deliveries (FOR UPDATE SKIP LOCKED on PostgreSQL), record
         transitions, re-derive requests. Run as many as needed, on any host; stop with SIGTERM."""
-        from store.db import resolve_database_url
+        from baton.store.db import resolve_database_url
 
         url = resolve_database_url(db_url)
         _load_config_or_fail(config_path)
@@ -242,7 +242,7 @@ def register(group: click.Group) -> None:
 
 
 def _load_config_or_fail(path: str) -> Any:
-    from config.loader import load_config
+    from baton.config.loader import load_config
 
     try:
         return load_config(path)
@@ -253,10 +253,10 @@ def _load_config_or_fail(path: str) -> Any:
 def _worker_process(
     url: str, config_path: str, batch: int, poll: float, exit_when_idle: bool, metrics_port: int | None
 ) -> None:
-    from store.db import create_engine_for
-    from webhooks.logging import configure_logging
-    from webhooks.reconcile_schedule import start_reconcile_schedule
-    from webhooks.worker import run_worker
+    from baton.store.db import create_engine_for
+    from baton.webhooks.logging import configure_logging
+    from baton.webhooks.worker.loop import run_worker
+    from baton.webhooks.worker.reconcile_schedule import start_reconcile_schedule
 
     configure_logging()
     config = _load_config_or_fail(config_path)

@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from connector.client import JiraClient, RetryPolicy
-from connector.sites import Site
+from baton.connector.client import JiraClient, RetryPolicy
+from baton.connector.sites import Site
 from tests.contract.connector.contract import ContractViolation, shared_contract
 from tests.contract.connector.standin import BASE, JiraStandIn
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from config.loader import load_config
-from connector.backfill import Backfill, BackfillOptions
-from connector.ledger import MemoryLedger
+from baton.config.loader import load_config
+from baton.connector.backfill import Backfill, BackfillOptions
+from baton.connector.ledger import MemoryLedger
 from tests.contract.connector.conftest import JiraMock
 from tests.contract.connector.standin import generate_issues
 

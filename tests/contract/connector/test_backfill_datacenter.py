@@ -17,12 +17,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from config.loader import load_config
-from connector.backfill import Backfill, BackfillOptions
-from connector.client import JiraClient, RetryPolicy
-from connector.ledger import MemoryLedger
-from connector.sites import Site
-from scoring.extract import extract_issue, transitions_from_histories
+from baton.config.loader import load_config
+from baton.connector.backfill import Backfill, BackfillOptions
+from baton.connector.client import JiraClient, RetryPolicy
+from baton.connector.ledger import MemoryLedger
+from baton.connector.sites import Site
+from baton.scoring.extract import extract_issue, transitions_from_histories
 from tests.contract.connector.contract import shared_dir
 
 CONFIG = load_config("config/examples/delivery.yaml")
@@ -216,10 +216,10 @@ def test_data_center_writeback_on_actionableagile_history() -> None:
 
     import pandas as pd
 
-    from config.loader import load_config_text
-    from connector.writeback import PROPERTY_KEY, writeback
-    from scoring.engine import derive_requests
-    from scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
+    from baton.config.loader import load_config_text
+    from baton.connector.writeback import PROPERTY_KEY, writeback
+    from baton.scoring.engine import derive_requests
+    from baton.scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
 
     config = load_config_text(UT_CONFIG)
     doc = json.loads(

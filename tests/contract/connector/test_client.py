@@ -6,16 +6,16 @@ import logging
 
 import pytest
 
-from config.loader import load_config
-from connector.backfill import Backfill, BackfillOptions
-from connector.client import (
+from baton.config.loader import load_config
+from baton.connector.backfill import Backfill, BackfillOptions
+from baton.connector.client import (
     JiraAuthError,
     JiraNotFound,
     JiraPermissionError,
     JiraUnavailable,
     RetryPolicy,
 )
-from connector.ledger import MemoryLedger
+from baton.connector.ledger import MemoryLedger
 from tests.contract.connector.conftest import JiraMock
 from tests.contract.connector.standin import generate_issues
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from config.loader import load_config
-from connector.dashboard import DASHBOARD_NAME, GADGETS, SNAPSHOT_KEY, DataCenterDashboards, provision
+from baton.config.loader import load_config
+from baton.connector.dashboard import DASHBOARD_NAME, GADGETS, SNAPSHOT_KEY, DataCenterDashboards, provision
 from tests.contract.connector.conftest import JiraMock
 
 CONFIG = load_config("config/examples/delivery.yaml")

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from config.loader import load_config
-from connector.backfill import Backfill, BackfillOptions
-from connector.ledger import MemoryLedger
-from connector.reconcile import (
+from baton.config.loader import load_config
+from baton.connector.backfill import Backfill, BackfillOptions
+from baton.connector.ledger import MemoryLedger
+from baton.connector.reconcile import (
     ReconcileReport,
     ReconcileSchedule,
     parse_interval,

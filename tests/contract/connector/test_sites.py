@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.sites import SiteConfigError, resolve_site, site_from_env, sites_from_env
+from baton.connector.sites import SiteConfigError, resolve_site, site_from_env, sites_from_env
 
 
 def test_cloud_basic_from_env_is_redacted() -> None:

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from config.loader import load_config
-from connector.backfill import Backfill, BackfillOptions
-from connector.ledger import MemoryLedger
-from connector.writeback import MAX_PROPERTY_CHARS, PROPERTY_KEY, writeback
-from scoring.engine import derive_requests
-from scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
+from baton.config.loader import load_config
+from baton.connector.backfill import Backfill, BackfillOptions
+from baton.connector.ledger import MemoryLedger
+from baton.connector.writeback import MAX_PROPERTY_CHARS, PROPERTY_KEY, writeback
+from baton.scoring.engine import derive_requests
+from baton.scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
 from tests.contract.connector.conftest import JiraMock
 from tests.contract.connector.standin import generate_issues
 

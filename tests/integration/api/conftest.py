@@ -41,7 +41,7 @@ def jwks(rsa_key: rsa.RSAPrivateKey) -> Iterator[Jwks]:
 
 @pytest.fixture(scope="module")
 def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Seeded]:
-    from store.db import create_engine_for, upgrade_database
+    from baton.store.db import create_engine_for, upgrade_database
 
     url = f"sqlite:///{tmp_path_factory.mktemp('api')}/api.db"
     upgrade_database(url)
@@ -55,8 +55,8 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Seeded]:
 
 @pytest.fixture()
 def make_app(seeded_db: tuple[str, Seeded], jwks: Jwks):
-    from webhooks.app import create_app
-    from webhooks.settings import Settings
+    from baton.webhooks.http.app import create_app
+    from baton.webhooks.settings import Settings
 
     url, seeded = seeded_db
     apps = []

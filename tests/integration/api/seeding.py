@@ -29,11 +29,11 @@ class Seeded:
 
 
 def seed(engine: Engine, n_issues: int = 160) -> Seeded:
-    from config.loader import load_config
-    from scoring import engine as scoring_engine
-    from scoring.simulate import simulate_frames, status_categories
-    from store.inbox import ensure_site
-    from store.requests import replace_requests
+    from baton.config.loader import load_config
+    from baton.scoring import engine as scoring_engine
+    from baton.scoring.simulate import simulate_frames, status_categories
+    from baton.store.inbox import ensure_site
+    from baton.store.requests import replace_requests
 
     config = load_config(DEMO_CONFIG)
     counts = []

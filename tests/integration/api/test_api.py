@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 
+from baton.webhooks.http.auth import AuthError, make_share_token, verify_share_token
 from tests.integration.api.seeding import SITE_A, SITE_B
-from webhooks.auth import AuthError, make_share_token, verify_share_token
 
 SECRET = b"test-secret-key-that-is-long-enough-0123456789"
 
@@ -86,9 +86,9 @@ def test_without_demo_mode_nothing_is_open(make_app) -> None:
 
 
 def _engine_frames(app, site: str):
-    from config.loader import load_config
-    from scoring import engine
-    from store.requests import load_requests_frame
+    from baton.config.loader import load_config
+    from baton.scoring import engine
+    from baton.store.requests import load_requests_frame
 
     config = load_config(app.extensions["baton"].settings.config_path)
     now = pd.Timestamp(app.config["BATON_NOW"]).to_pydatetime()
@@ -160,7 +160,7 @@ def test_at_risk_requests_equal_the_engine(make_app) -> None:
         assert got["due_at"] is not None
         assert (got["remaining_s"] < 0) == (got["state"] == "breached")
     # due times agree with the ones written into the Jira issue property (connector.writeback)
-    from connector.writeback import due_times
+    from baton.connector.writeback import due_times
 
     _, config, now, _ = _engine_frames(app, SITE_A)
     property_due = due_times(expected, config, now)
@@ -254,7 +254,7 @@ def test_data_center_gadget_xml(make_app, name: str) -> None:
 
 
 def test_share_link_command(monkeypatch, capsys) -> None:
-    from webhooks.auth import main
+    from baton.webhooks.http.auth import main
 
     monkeypatch.setenv("BATON_SECRET_KEY", SECRET.decode())
     assert (
@@ -282,8 +282,8 @@ def test_due_times_do_not_depend_on_calendar_history(make_app) -> None:
     computed before and after that (e.g. by two gunicorn workers) must still agree."""
     import numpy as np
 
-    from config.loader import load_config
-    from scoring.calendar import business_calendar
+    from baton.config.loader import load_config
+    from baton.scoring.calendar import business_calendar
 
     app = make_app()
     client = app.test_client()

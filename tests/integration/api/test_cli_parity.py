@@ -11,7 +11,7 @@ from tests.integration.api.test_api import _share
 
 
 def _cli(*args: str, url: str, config: str, now: str):
-    from webhooks.cli import main
+    from baton.webhooks.cli import main
 
     result = CliRunner().invoke(
         main, [*args, "--format", "json", "--db", url, "--config", config, "--site", SITE_A, "--now", now]

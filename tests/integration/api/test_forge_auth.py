@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connector.forge import ForgeAuthError, ForgeVerifier, SiteResolver, bearer_token, parse_site_map
+from baton.connector.forge import ForgeAuthError, ForgeVerifier, SiteResolver, bearer_token, parse_site_map
 from tests.integration.api.forge_support import (
     APP_ID,
     CLOUD_A,
@@ -133,7 +133,7 @@ def test_app_id_must_be_an_app_ari() -> None:
 
 def test_site_resolution() -> None:
     resolver = SiteResolver(parse_site_map(f" {INSTALL_A}=acme ; {CLOUD_B}=globex,"))
-    from connector.forge import ForgeInvocation
+    from baton.connector.forge import ForgeInvocation
 
     def inv(install: str | None, cloud: str | None) -> ForgeInvocation:
         return ForgeInvocation(APP_ID, install, cloud, None, None, None, None, None)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from webhooks.cli import main
+from baton.webhooks.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEMO_CONFIG = REPO_ROOT / "config" / "examples" / "demo.yaml"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from baton.webhooks.serialize import REQUEST_FIELDS, SCORE_FIELDS
 from tests.integration.cli.conftest import DEMO_CONFIG, baton, baton_json
-from webhooks.serialize import REQUEST_FIELDS, SCORE_FIELDS
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
 STATES = {"met", "breached", "at_risk", "running", "none"}

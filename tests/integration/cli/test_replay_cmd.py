@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.db import create_engine_for
-from store.models import Delivery
+from baton.store.db import create_engine_for
+from baton.store.models import Delivery
 from tests.integration.cli.conftest import DEMO_CONFIG, baton, baton_json
 
 NOT_JIRA = {

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from config.loader import load_config
-from connector.backfill import Backfill, BackfillOptions
-from connector.client import JiraUnavailable, RetryPolicy
-from connector.reconcile import reconcile
-from connector.store_ledger import StoreLedger
-from store.models import IssueRow, TransitionRow
+from baton.config.loader import load_config
+from baton.connector.backfill import Backfill, BackfillOptions
+from baton.connector.client import JiraUnavailable, RetryPolicy
+from baton.connector.reconcile import reconcile
+from baton.connector.store_ledger import StoreLedger
+from baton.store.models import IssueRow, TransitionRow
 from tests.contract.connector.conftest import JiraMock
 from tests.contract.connector.standin import BASE, StandInIssue, generate_issues, status_json
 
@@ -99,7 +99,7 @@ def _webhook(issue: StandInIssue, history: dict[str, Any] | None) -> dict[str, A
 
 
 def _requests(engine: Any, site: str) -> pd.DataFrame:
-    from store.requests import load_requests_frame
+    from baton.store.requests import load_requests_frame
 
     with Session(engine) as s:
         frame = load_requests_frame(s, site)
@@ -108,8 +108,8 @@ def _requests(engine: Any, site: str) -> pd.DataFrame:
 
 
 def test_reconcile_after_dropped_webhooks_restores_the_clean_state(jira: JiraMock, engine: Any) -> None:
-    from store.inbox import accept_delivery
-    from store.pipeline import process_pending
+    from baton.store.inbox import accept_delivery
+    from baton.store.pipeline import process_pending
 
     issues = generate_issues(60, seed=11)
     jira.standin.add_issues(issues)

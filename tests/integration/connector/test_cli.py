@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
+from baton.webhooks.cli import main
 from tests.contract.connector.contract import shared_contract
 from tests.contract.connector.standin import JiraStandIn, generate_issues
 from tests.contract.connector.standin_http import StandInServer, serving
-from webhooks.cli import main
 
 CONFIG = "config/examples/delivery.yaml"
 

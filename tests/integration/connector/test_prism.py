@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from config.loader import load_config
-from connector.backfill import Backfill, BackfillOptions
-from connector.client import JiraClient, RetryPolicy
-from connector.dashboard import GADGETS, provision
-from connector.ledger import MemoryLedger
-from connector.sites import Site
+from baton.config.loader import load_config
+from baton.connector.backfill import Backfill, BackfillOptions
+from baton.connector.client import JiraClient, RetryPolicy
+from baton.connector.dashboard import GADGETS, provision
+from baton.connector.ledger import MemoryLedger
+from baton.connector.sites import Site
 from tests.contract.connector.contract import patched_spec, shared_contract
 from tests.contract.connector.standin import JiraStandIn, generate_issues
 from tests.contract.connector.standin_http import serving

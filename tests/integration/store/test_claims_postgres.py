@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from store import inbox
-from store.db import create_engine_for
-from store.models import Delivery
+from baton.store import inbox
+from baton.store.db import create_engine_for
+from baton.store.models import Delivery
 
 pytestmark = pytest.mark.postgres
 

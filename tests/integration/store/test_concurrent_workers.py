@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from config.loader import load_config
-from scoring.simulate import simulate_deliveries
-from store import inbox, pipeline
-from store.db import create_engine_for
-from store.requests import load_requests_frame
-from store.transitions import load_transitions_frame
+from baton.config.loader import load_config
+from baton.scoring.simulate import simulate_deliveries
+from baton.store import inbox, pipeline
+from baton.store.db import create_engine_for
+from baton.store.requests import load_requests_frame
+from baton.store.transitions import load_transitions_frame
 
 from .test_pipeline import REPO
 

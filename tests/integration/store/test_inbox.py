@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from store import inbox
-from store.models import Delivery, Site, utcnow
+from baton.store import inbox
+from baton.store.models import Delivery, Site, utcnow
 
 
 def _accept(session: Session, site: str, n: int, prefix: str = "d") -> list[int]:

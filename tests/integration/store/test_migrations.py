@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
-from store.db import (
+from baton.store.db import (
     DatabaseUnavailable,
     create_engine_for,
     current_revision,
@@ -22,8 +22,8 @@ from store.db import (
     session_scope,
     upgrade_database,
 )
-from store.models import Base, Delivery, Site
-from webhooks.cli import main
+from baton.store.models import Base, Delivery, Site
+from baton.webhooks.cli import main
 
 TABLES = {
     "sites",

@@ -16,13 +16,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from config.loader import fingerprint, load_config
-from config.schema import BatonConfig
-from scoring.model import CREATION_CHANGE_ID, Extraction, IssueFacts, Transition
-from store import inbox, pipeline
-from store.models import Delivery, Site, TransitionRow
-from store.requests import load_requests_frame
-from store.transitions import load_transitions_frame
+from baton.config.loader import fingerprint, load_config
+from baton.config.schema import BatonConfig
+from baton.scoring.model import CREATION_CHANGE_ID, Extraction, IssueFacts, Transition
+from baton.store import inbox, pipeline
+from baton.store.models import Delivery, Site, TransitionRow
+from baton.store.requests import load_requests_frame
+from baton.store.transitions import load_transitions_frame
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED = Path(os.environ.get("BATON_SHARED_DIR", REPO.parent / "shared"))

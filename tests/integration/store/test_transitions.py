@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scoring.model import (
+from baton.scoring.model import (
     CREATION_CHANGE_ID,
     ISSUE_COLUMNS,
     REQUEST_COLUMNS,
@@ -18,10 +18,10 @@ from scoring.model import (
     StatusInfo,
     Transition,
 )
-from store.inbox import ensure_site
-from store.models import IssueRow, TransitionRow
-from store.requests import load_requests_frame, replace_requests
-from store.transitions import (
+from baton.store.inbox import ensure_site
+from baton.store.models import IssueRow, TransitionRow
+from baton.store.requests import load_requests_frame, replace_requests
+from baton.store.transitions import (
     load_issues_frame,
     load_status_categories,
     load_transitions_frame,

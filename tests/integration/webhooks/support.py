@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from connector.signatures import sign
+from baton.connector.signatures import sign
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_CONFIG = REPO_ROOT / "config" / "examples" / "delivery.yaml"
@@ -57,14 +57,14 @@ def free_port() -> int:
 
 
 def delivery_rows(engine: Engine) -> list[Any]:
-    from store.models import Delivery
+    from baton.store.models import Delivery
 
     with Session(engine) as session:
         return list(session.execute(select(Delivery).order_by(Delivery.id)).scalars())
 
 
 def delivery_count(engine: Engine, state: str | None = None) -> int:
-    from store.models import Delivery
+    from baton.store.models import Delivery
 
     query = select(func.count(Delivery.id))
     if state is not None:
@@ -75,7 +75,7 @@ def delivery_count(engine: Engine, state: str | None = None) -> int:
 
 def transition_set(engine: Engine, site: str | None = None) -> set[tuple[Any, ...]]:
     """The transition log as comparable tuples (delivery ids left out: they depend on arrival)."""
-    from store.models import TransitionRow as T
+    from baton.store.models import TransitionRow as T
 
     query = select(T.site_id, T.issue_id, T.change_id, T.at, T.from_id, T.from_name, T.to_id, T.to_name)
     if site is not None:
@@ -104,7 +104,7 @@ REQUEST_FIELDS = (
 
 def request_set(engine: Engine) -> set[tuple[Any, ...]]:
     """Derived requests as comparable tuples (elapsed seconds rounded to the second)."""
-    from store.models import RequestRow
+    from baton.store.models import RequestRow
 
     with Session(engine) as session:
         rows = session.execute(select(RequestRow)).scalars().all()
@@ -212,7 +212,7 @@ def shuffled(items: Iterable[GeneratedDelivery], seed: int) -> list[GeneratedDel
 
 
 class GunicornServer:
-    """`gunicorn -c python:webhooks.gunicorn_conf 'webhooks.app:create_app()'` on a free loopback port,
+    """`gunicorn -c python:baton.webhooks.http.gunicorn_conf 'baton.webhooks.http.app:create_app()'` on a free loopback port,
     in its own process group so a test can SIGKILL master and workers at once."""
 
     def __init__(
@@ -254,12 +254,12 @@ class GunicornServer:
                 "-m",
                 "gunicorn",
                 "-c",
-                "python:webhooks.gunicorn_conf",
+                "python:baton.webhooks.http.gunicorn_conf",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
                 str(self.workers),
-                "webhooks.app:create_app()",
+                "baton.webhooks.http.app:create_app()",
             ],
             cwd=REPO_ROOT,
             env=env,

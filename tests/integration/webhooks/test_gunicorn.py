@@ -18,6 +18,8 @@ import requests
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from baton.webhooks.http.app import create_app, drain
+from baton.webhooks.settings import Settings
 from tests.integration.webhooks.support import (
     EXAMPLE_CONFIG,
     SECRET,
@@ -29,8 +31,6 @@ from tests.integration.webhooks.support import (
     shuffled,
     transition_set,
 )
-from webhooks.app import create_app, drain
-from webhooks.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def clean_run(tmp_path: Path, deliveries: list[GeneratedDelivery]) -> tuple[set[
             background_processing=False,
         )
     )
-    from store.db import upgrade_database
+    from baton.store.db import upgrade_database
 
     upgrade_database(f"sqlite:///{tmp_path / 'clean.db'}")
     client = app.test_client()
@@ -136,7 +136,7 @@ def test_sigkill_mid_load_loses_nothing_and_stores_nothing_twice(
     assert kill_after <= len(acknowledged) < len(order)
 
     # Everything acknowledged before the crash is in the inbox, once.
-    from store.models import Delivery
+    from baton.store.models import Delivery
 
     with Session(engine) as session:
         keys = session.execute(
@@ -148,7 +148,7 @@ def test_sigkill_mid_load_loses_nothing_and_stores_nothing_twice(
         assert all(count == 1 for _, count in keys)
         assert acknowledged <= stored_identifiers
         # The killed drainers' in-flight claims: an operator's `baton inbox retry --stale`.
-        from store.inbox import requeue_stale
+        from baton.store.inbox import requeue_stale
 
         requeue_stale(session, timedelta(0))
         session.commit()
@@ -182,7 +182,7 @@ def _run_baton_workers(db_url: str, processes: int) -> list[int]:
     command = [
         sys.executable,
         "-m",
-        "webhooks.cli",
+        "baton.webhooks.cli",
         "worker",
         "--config",
         str(EXAMPLE_CONFIG),
@@ -201,7 +201,7 @@ def _run_baton_workers(db_url: str, processes: int) -> list[int]:
 def test_production_receivers_only_store_and_baton_workers_process(
     db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
-    from store.models import Delivery
+    from baton.store.models import Delivery
 
     history = generated_history(5)
     server = GunicornServer(db_url, tmp_path, mode="production").start()

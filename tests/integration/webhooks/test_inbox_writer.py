@@ -2,7 +2,7 @@
 
 It stores a group of concurrent deliveries with one multi-row statement; these tests pin what that
 statement must preserve: one row per key, the first arrival is new and every other one a duplicate
-with the same id, and rows identical to what `store.inbox.accept_delivery` writes.
+with the same id, and rows identical to what `baton.store.inbox.accept_delivery` writes.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from store.inbox import PENDING, accept_delivery
-from store.models import Delivery
-from webhooks.delivery import MAX_ROWS_PER_STATEMENT, InboxWriter, _Pending, _WalCheckpointer
+from baton.store.inbox import PENDING, accept_delivery
+from baton.store.inbox_writer import MAX_ROWS_PER_STATEMENT, InboxWriter, _Pending, _WalCheckpointer
+from baton.store.models import Delivery
 
 HEADERS = {"Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": "id"}
 
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    from store.db import create_engine_for, upgrade_database
+    from baton.store.db import create_engine_for, upgrade_database
 
     url = f"sqlite:///{tmp_path / 'inbox.db'}"
     upgrade_database(url)

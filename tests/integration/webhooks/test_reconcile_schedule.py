@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from store.db import create_engine_for
-from webhooks.reconcile_schedule import start_reconcile_schedule
+from baton.store.db import create_engine_for
+from baton.webhooks.worker.reconcile_schedule import start_reconcile_schedule
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = str(REPO / "config" / "examples" / "delivery.yaml")

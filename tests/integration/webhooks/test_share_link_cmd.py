@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from click.testing import CliRunner
 
-from webhooks.auth import verify_share_token
-from webhooks.cli import main
+from baton.webhooks.cli import main
+from baton.webhooks.http.auth import verify_share_token
 
 
 def test_prints_a_link_for_one_site(monkeypatch: pytest.MonkeyPatch) -> None:

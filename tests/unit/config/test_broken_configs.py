@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, load_config
+from baton.config import ConfigError, load_config
 
 BROKEN = Path(__file__).parent / "broken"
 

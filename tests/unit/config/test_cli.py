@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from webhooks.cli import main
+from baton.webhooks.cli import main
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE.parents[2] / "config" / "examples"

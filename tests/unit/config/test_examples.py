@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from config import load_config
-from config.ownership import Owner, name_key, ownership_map
-from config.schema import Calendar
+from baton.config import load_config
+from baton.config.ownership import Owner, name_key, ownership_map
+from baton.config.schema import Calendar
 
 EXAMPLES = Path(__file__).parents[3] / "config" / "examples"
 

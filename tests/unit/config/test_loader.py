@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, Problem, fingerprint, load_config, load_config_text, validate_config
-from config.errors import dotted
+from baton.config import ConfigError, Problem, fingerprint, load_config, load_config_text, validate_config
+from baton.config.errors import dotted
 
 VALID = textwrap.dedent(
     """\

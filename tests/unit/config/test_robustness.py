@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config import ConfigError, load_config_text
+from baton.config import ConfigError, load_config_text
 
 EXAMPLE_LINES = (Path(__file__).parents[3] / "config" / "examples" / "multi.yaml").read_text().splitlines()
 TOKENS = [

@@ -1,4 +1,4 @@
-"""An independent, loop-based oracle for DESIGN.md section 4 and its comparison with `scoring.engine`.
+"""An independent, loop-based oracle for DESIGN.md section 4 and its comparison with `baton.scoring.engine`.
 
 - `oracle.py`: the oracle (a state machine per issue, working time counted in 15-minute slots).
 - `worked_example.py`: DESIGN.md's worked example; `test_worked_example.py` checks the oracle on it,

@@ -18,8 +18,8 @@ import pandas as pd
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from config.schema import BatonConfig
-from scoring.model import CREATION_CHANGE_ID, ISSUE_COLUMNS, TRANSITION_COLUMNS, IssueFacts, Transition
+from baton.config.schema import BatonConfig
+from baton.scoring.model import CREATION_CHANGE_ID, ISSUE_COLUMNS, TRANSITION_COLUMNS, IssueFacts, Transition
 from tests.unit.oracle.worked_example import CONFIG as WORKED_CONFIG
 
 PROFILE = os.environ.get("BATON_HYPOTHESIS_PROFILE", "default")

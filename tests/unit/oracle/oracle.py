@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_pkg
 
-from config.ownership import Owner, keys_of, ownership_map, status_key
-from config.schema import WEEKDAYS, BatonConfig, Calendar, Process, SlaRow
-from scoring.model import CREATION_CHANGE_ID, DONE_REQUESTER, IssueFacts, Transition
+from baton.config.ownership import Owner, keys_of, ownership_map, status_key
+from baton.config.schema import WEEKDAYS, BatonConfig, Calendar, Process, SlaRow
+from baton.scoring.model import CREATION_CHANGE_ID, DONE_REQUESTER, IssueFacts, Transition
 
 SLOT = 15 * 60
 """Step of the brute-force working-time count, in seconds."""

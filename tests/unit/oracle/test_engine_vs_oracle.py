@@ -1,4 +1,4 @@
-"""The engine (`scoring.engine`) against the loop-based oracle, field by field, on random histories.
+"""The engine (`baton.scoring.engine`) against the loop-based oracle, field by field, on random histories.
 
 Default: a bounded number of examples per test (about a minute in total);
 `BATON_HYPOTHESIS_PROFILE=thorough` runs thousands. While the engine raises NotImplementedError these
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scoring import engine
-from scoring.model import IssueFacts, Transition
+from baton.scoring import engine
+from baton.scoring.model import IssueFacts, Transition
 from tests.unit.oracle.histories import (
     SPECS,
     Scenario,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from config.schema import BatonConfig, Calendar
-from scoring.model import IssueFacts, Transition
+from baton.config.schema import BatonConfig, Calendar
+from baton.scoring.model import IssueFacts, Transition
 from tests.unit.oracle.oracle import Oracle, Request, WorkCalendar, sort_transitions
 from tests.unit.oracle.worked_example import CONFIG, FACTS, berlin
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.schema import BatonConfig
-from scoring import engine
+from baton.config.schema import BatonConfig
+from baton.scoring import engine
 from tests.unit.oracle.histories import (
     SPECS,
     Scenario,

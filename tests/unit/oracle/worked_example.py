@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from config.schema import BatonConfig
-from scoring.model import IssueFacts, Transition
+from baton.config.schema import BatonConfig
+from baton.scoring.model import IssueFacts, Transition
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.schema import WEEKDAYS, Calendar
-from scoring.calendar import BusinessCalendar, business_calendar
+from baton.config.schema import WEEKDAYS, Calendar
+from baton.scoring.calendar import BusinessCalendar, business_calendar
 
 H = 3600.0
 BERLIN = ZoneInfo("Europe/Berlin")

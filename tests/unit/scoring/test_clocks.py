@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from scoring import engine
+from baton.scoring import engine
 from tests.unit.scoring.worked import berlin, issues, load_config, transitions
 
 H = 3600.0

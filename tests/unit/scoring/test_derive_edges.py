@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from scoring import engine
+from baton.scoring import engine
 from tests.unit.scoring.worked import CONFIG, berlin, issues, transitions
 
 

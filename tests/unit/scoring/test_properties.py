@@ -9,8 +9,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.schema import BatonConfig
-from scoring import engine
+from baton.config.schema import BatonConfig
+from baton.scoring import engine
 from tests.unit.oracle.histories import SPECS, Scenario, issue_frame, scenarios, transition_frame
 
 ANY_SCENARIO = st.sampled_from(sorted(SPECS)).flatmap(lambda name: scenarios(SPECS[name], max_issues=4))

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from scoring import engine
-from scoring.model import REQUEST_COLUMNS
+from baton.scoring import engine
+from baton.scoring.model import REQUEST_COLUMNS
 from tests.unit.scoring.worked import CONFIG, REOPEN, STEPS, berlin, issues, transitions
 
 H = 3600.0

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from ruamel.yaml import YAML
 
-from config.schema import BatonConfig
-from scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
+from baton.config.schema import BatonConfig
+from baton.scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
 
 WORKED_YAML = """
 version: 1

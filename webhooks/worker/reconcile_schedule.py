@@ -39,7 +39,7 @@ def _lock_path(engine: Engine) -> str:
 def start_reconcile_schedule(engine: Engine, config_path: str | None) -> HeldSchedule | None:
     """The schedule when BATON_RECONCILE_INTERVAL and a Jira site are set and no other process on
     this host runs it for the same database; else None."""
-    from connector.reconcile import INTERVAL_ENV, parse_interval, schedule_from_env
+    from baton.connector.reconcile import INTERVAL_ENV, parse_interval, schedule_from_env
 
     if parse_interval(os.environ.get(INTERVAL_ENV)) <= 0:
         return None
@@ -52,7 +52,7 @@ def start_reconcile_schedule(engine: Engine, config_path: str | None) -> HeldSch
     except OSError:
         lock.close()
         return None
-    from config import load_config
+    from baton.config import load_config
 
     schedule = schedule_from_env(engine, load_config(config_path))
     if schedule is None:

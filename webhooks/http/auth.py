@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 from flask import Flask, Request, Response, current_app
 
-from connector.forge import (
+from baton.connector.forge import (
     ENV_SITES,
     ForgeAuthError,
     ForgeVerifier,
@@ -269,7 +269,7 @@ def security_headers(response: Response, *, api: bool) -> Response:
     return response
 
 
-# --- `python -m webhooks.auth`: mint a share link --------------------------------------------------
+# --- `python -m baton.webhooks.http.auth`: mint a share link --------------------------------------------------
 
 
 def _ttl_seconds(text: str) -> int:
@@ -281,12 +281,12 @@ def _ttl_seconds(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print a share link for one site: `python -m webhooks.auth --site acme --base-url URL [--ttl 7d]`.
+    """Print a share link for one site: `python -m baton.webhooks.http.auth --site acme --base-url URL [--ttl 7d]`.
 
     Uses BATON_SECRET_KEY from the environment (the same key the server has)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m webhooks.auth", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m baton.webhooks.http.auth", description=main.__doc__)
     parser.add_argument(
         "--site", default=DEFAULT_SITE, help="the one site the link may read (default: default)"
     )

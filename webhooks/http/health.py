@@ -30,7 +30,7 @@ ATTENTION_STATES = ("failed", "pending", "processing", "quarantined")
 
 def read_backlog(engine: Engine) -> tuple[int, float | None]:
     """(deliveries waiting or being processed, age in seconds of the oldest pending one or None)."""
-    from store.inbox import backlog_stats
+    from baton.store.inbox import backlog_stats
 
     with Session(engine) as session:
         stats = backlog_stats(session)
@@ -69,7 +69,7 @@ def health_blueprint(engine: Engine, describe: Callable[[], dict[str, Any]]) -> 
 
 
 def _check_admin(admin_token: str | None) -> None:
-    from webhooks.errors import Unauthorized
+    from baton.webhooks.http.errors import Unauthorized
 
     if not admin_token:
         raise Unauthorized(
@@ -107,7 +107,7 @@ def inbox_api_blueprint(engine: Engine, admin_token: str | None) -> Blueprint:
 
     @bp.get("/api/inbox")
     def inbox() -> Response:
-        from store.models import Delivery
+        from baton.store.models import Delivery
 
         _check_admin(admin_token)
         states = [s for s in request.args.get("state", "").split(",") if s] or list(ATTENTION_STATES)

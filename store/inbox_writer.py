@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from store.inbox import PENDING, QUARANTINED, clean_headers
+from baton.store.inbox import PENDING, QUARANTINED, clean_headers
 
 IDENTIFIER_HEADER = "X-Atlassian-Webhook-Identifier"
 RETRY_HEADER = "X-Atlassian-Webhook-Retry"
@@ -189,8 +189,8 @@ class _Pending:
 class InboxWriter:
     """Commits raw deliveries to the inbox on the request path, as fast as the database allows.
 
-    Writes exactly the rows `store.inbox.accept_delivery` writes (same table, same unique key, same
-    duplicate answer, same value encodings as `store.models`), on one driver connection per process
+    Writes exactly the rows `baton.store.inbox.accept_delivery` writes (same table, same unique key, same
+    duplicate answer, same value encodings as `baton.store.models`), on one driver connection per process
     kept in autocommit mode: no pool checkout, ping, BEGIN, COMMIT or reset round trips, no ORM or
     Core compilation. A single autocommitted statement is committed when it returns, so the 2xx
     still follows the commit.
@@ -201,7 +201,7 @@ class InboxWriter:
     workers every call into the driver releases the GIL and getting it back means waiting for the
     other request threads, while on SQLite the leader holds the database's write lock. In gevent
     workers (production) the leader first yields once, so requests already read join its commit.
-    The contract tests read every row back through `store.models`, so the two cannot drift.
+    The contract tests read every row back through `baton.store.models`, so the two cannot drift.
 
     On SQLite, writers of all processes take turns through an `flock` on a file beside the database:
     the kernel wakes the next writer the moment the lock is free, where SQLite's busy handler would
@@ -453,7 +453,7 @@ class _WalCheckpointer:
 
         try:
             if self._connection is None:
-                from store.db import SQLITE_BUSY_TIMEOUT_MS
+                from baton.store.db import SQLITE_BUSY_TIMEOUT_MS
 
                 self._connection = sqlite3.connect(
                     self._database,

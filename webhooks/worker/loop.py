@@ -1,6 +1,6 @@
 """Draining the inbox: deliveries -> transitions -> re-derived requests, after the acknowledgement.
 
-Two ways to run the same `store.pipeline.process_pending`:
+Two ways to run the same `baton.store.pipeline.process_pending`:
 - embedded (`Drainer`): one background thread in each serving process, woken after every stored
   delivery, so the request path only commits the raw body;
 - production (`run_worker`, i.e. `baton worker`): separate processes that claim inbox rows
@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from webhooks.metrics import PROCESSED, PROCESSING_SECONDS
+from baton.webhooks.metrics import PROCESSED, PROCESSING_SECONDS
 
 log = logging.getLogger("baton.webhooks.worker")
 
@@ -41,7 +41,7 @@ def load_config_lazily(path: str | None) -> ConfigLoader:
             if path is None:
                 loaded["config"] = None
             else:
-                from config.loader import load_config
+                from baton.config.loader import load_config
 
                 loaded["config"] = load_config(path)
         return loaded["config"]
@@ -53,7 +53,7 @@ def drain_batch(
     engine: Engine, config: Any, limit: int = DEFAULT_BATCH, worker: str | None = None
 ) -> tuple[int, Any]:
     """Process up to `limit` pending deliveries; returns (deliveries handled, pipeline summary)."""
-    from store.pipeline import process_pending
+    from baton.store.pipeline import process_pending
 
     started = time.perf_counter()
     summary = process_pending(engine, config, limit=limit, worker=worker, batch_size=limit)
@@ -71,7 +71,7 @@ def sync_config(engine: Engine, config: Any) -> list[str]:
     applies to history). Called once when a worker or an embedded server starts processing."""
     from sqlalchemy.orm import Session
 
-    from store.pipeline import sync_config as rederive_stale_sites
+    from baton.store.pipeline import sync_config as rederive_stale_sites
 
     with Session(engine, expire_on_commit=False) as session:
         sites = rederive_stale_sites(session, config, commit=True)

@@ -1,4 +1,4 @@
-"""Gunicorn settings for Baton (`gunicorn -c python:webhooks.gunicorn_conf 'webhooks.app:create_app()'`).
+"""Gunicorn settings for Baton (`gunicorn -c python:baton.webhooks.http.gunicorn_conf 'baton.webhooks.http.app:create_app()'`).
 
 Environment knobs: `BATON_BIND` (default 127.0.0.1:8000), `BATON_WORKERS` (default 2 x cores + 1),
 `BATON_WORKER_CLASS`, `BATON_THREADS` (gthread: threads per worker, default 8),
@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from typing import Any
 
-from webhooks import settings as _settings
+from baton.webhooks import settings as _settings
 
 bind = os.environ.get("BATON_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("BATON_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
@@ -59,6 +59,6 @@ def on_starting(server: Any) -> None:
 
 
 def child_exit(server: Any, worker: Any) -> None:
-    from webhooks.metrics import mark_process_dead
+    from baton.webhooks.metrics import mark_process_dead
 
     mark_process_dead(worker.pid)

@@ -1,9 +1,9 @@
 """The Flask application factory. Importing this module does nothing; `create_app()` builds an app.
 
-    gunicorn -c python:webhooks.gunicorn_conf 'webhooks.app:create_app()'
+    gunicorn -c python:baton.webhooks.http.gunicorn_conf 'baton.webhooks.http.app:create_app()'
 
 Everything the app needs (database, configuration path, credentials, mode) comes from one
-`Settings` value, by default read from the environment (`webhooks.settings`).
+`Settings` value, by default read from the environment (`baton.webhooks.settings`).
 """
 
 from __future__ import annotations
@@ -16,15 +16,17 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine
 
-from webhooks.delivery import InboxWriter
-from webhooks.errors import register_error_handlers
-from webhooks.health import health_blueprint, inbox_api_blueprint, read_backlog
-from webhooks.logging import configure_logging
-from webhooks.metrics import metrics_blueprint
-from webhooks.receiver import SiteDirectory, noop_blueprint, receiver_blueprint
-from webhooks.reconcile_schedule import HeldSchedule, start_reconcile_schedule
-from webhooks.settings import DEFAULT_SITE, Settings
-from webhooks.worker import Drainer, load_config_lazily
+from baton.store.inbox_writer import InboxWriter
+from baton.webhooks.http.api import api_blueprint
+from baton.webhooks.http.errors import register_error_handlers
+from baton.webhooks.http.gadgets import gadgets_blueprint
+from baton.webhooks.http.health import health_blueprint, inbox_api_blueprint, read_backlog
+from baton.webhooks.http.receiver import SiteDirectory, noop_blueprint, receiver_blueprint
+from baton.webhooks.logging import configure_logging
+from baton.webhooks.metrics import metrics_blueprint
+from baton.webhooks.settings import DEFAULT_SITE, Settings
+from baton.webhooks.worker.loop import Drainer, load_config_lazily
+from baton.webhooks.worker.reconcile_schedule import HeldSchedule, start_reconcile_schedule
 
 log = logging.getLogger("baton.webhooks")
 
@@ -77,23 +79,17 @@ def register_blueprints(app: Flask, baton: Baton) -> None:
     if settings.bench_noop:
         app.register_blueprint(noop_blueprint())
 
-    # --- Gadgets / JSON API (owned by the gadgets/API colleague: webhooks/api.py, webhooks/gadgets.py).
-    # --- Register those blueprints here, one line each, e.g.:
-    # ---     from webhooks.api import api_blueprint; app.register_blueprint(api_blueprint(baton))
-    from webhooks.api import api_blueprint
-    from webhooks.gadgets import gadgets_blueprint
-
     app.register_blueprint(api_blueprint(baton))
     app.register_blueprint(gadgets_blueprint(baton))
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the service. `settings=None` reads them from the environment."""
-    from store.db import create_engine_for, resolve_database_url
+    from baton.store.db import create_engine_for, resolve_database_url
 
     settings = settings or Settings.from_env()
     configure_logging()
-    app = Flask("webhooks")
+    app = Flask(__name__)  # root_path: this package, whose static/ holds the gadget thumbnails
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
 

@@ -1,7 +1,7 @@
 """`POST /webhooks/jira[/<site>]`: receive, verify, persist, acknowledge. Nothing else.
 
 Parsing into transitions and re-deriving requests happen after the acknowledgement, from the inbox
-(`webhooks.worker`), so the request path stays short and a processing bug can never lose a delivery.
+(`baton.webhooks.worker.loop`), so the request path stays short and a processing bug can never lose a delivery.
 
 Order of checks: body size (413) -> content type (415) -> site (404) -> credentials (401) -> JSON
 (400, raw body quarantined) -> inbox commit -> 202 (new) or 200 (duplicate).
@@ -23,8 +23,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Engine
 
-from connector.signatures import SIGNATURE_HEADER, SignatureError, verify_signature, verify_token
-from webhooks.delivery import (
+from baton.connector.signatures import SIGNATURE_HEADER, SignatureError, verify_signature, verify_token
+from baton.store.inbox_writer import (
     RETRY_HEADER,
     NotJson,
     delivery_identity,
@@ -33,9 +33,9 @@ from webhooks.delivery import (
     kept_headers,
     parse_body,
 )
-from webhooks.errors import MalformedPayload, PayloadTooLarge, UnknownSite, UnsupportedContentType
-from webhooks.metrics import ACK_SECONDS, DELIVERIES
-from webhooks.settings import DEFAULT_SITE, Settings
+from baton.webhooks.http.errors import MalformedPayload, PayloadTooLarge, UnknownSite, UnsupportedContentType
+from baton.webhooks.metrics import ACK_SECONDS, DELIVERIES
+from baton.webhooks.settings import DEFAULT_SITE, Settings
 
 log = logging.getLogger("baton.webhooks.receiver")
 
@@ -78,7 +78,7 @@ class SiteDirectory:
     def _load(self, site: str) -> SiteCredentials | None:
         from sqlalchemy.orm import Session
 
-        from store.models import Site
+        from baton.store.models import Site
 
         with Session(self._engine) as session:
             row = session.get(Site, site)

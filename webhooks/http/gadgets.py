@@ -14,13 +14,14 @@ The pages hold no data and no secrets: the bundle fetches `/api/v1/...`, which a
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from flask import Blueprint, Flask, Response, abort, request, send_from_directory
 
-from webhooks.auth import security_headers
+from baton.webhooks.http.auth import security_headers
 
 GADGETS: dict[str, dict[str, str]] = {
     "scorecard": {
@@ -45,14 +46,16 @@ GADGETS: dict[str, dict[str, str]] = {
     },
 }
 
-_REPO_DIST = Path(__file__).resolve().parents[1] / "plugin" / "dist"
-_PACKAGED_DIST = Path(__file__).resolve().parent / "static" / "dist"
+def packaged_dist() -> Path:
+    """The bundle shipped as package data, `baton/webhooks/http/static/dist`. In a checkout that is a
+    link to `plugin/dist`, so a rebuilt bundle is served without reinstalling."""
+    return Path(str(resources.files("baton.webhooks.http") / "static" / "dist"))
 
 
 def dist_dir() -> Path:
-    """Where the built bundle is: $BATON_PLUGIN_DIST, the repository's plugin/dist, or a packaged copy."""
+    """Where the built bundle is: $BATON_PLUGIN_DIST, else the packaged copy."""
     configured = os.environ.get("BATON_PLUGIN_DIST")
-    for candidate in (Path(configured) if configured else None, _REPO_DIST, _PACKAGED_DIST):
+    for candidate in (Path(configured) if configured else None, packaged_dist()):
         if candidate is not None and (candidate / "index.html").is_file():
             return candidate
     raise FileNotFoundError(

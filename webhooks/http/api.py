@@ -8,9 +8,9 @@
 | `GET /api/v1/handoffs/matrix?process=` | requester x provider: volume, timeliness, rejection rate |
 | `GET /api/v1/handoffs/unmapped?process=` | unmapped hand-offs with counts |
 
-Every endpoint authenticates (`webhooks.auth.authenticate`) and reads only the principal's site.
-Every number comes from `scoring.engine` over `store.requests.load_requests_frame` and is shaped and
-rounded by `webhooks.serialize` (ratios 4 decimals, seconds integers, scores 1 decimal), the same
+Every endpoint authenticates (`baton.webhooks.http.auth.authenticate`) and reads only the principal's site.
+Every number comes from `baton.scoring.engine` over `baton.store.requests.load_requests_frame` and is shaped and
+rounded by `baton.webhooks.serialize` (ratios 4 decimals, seconds integers, scores 1 decimal), the same
 functions the CLI's JSON uses, so the CLI, this API and the gadgets show the same numbers.
 """
 
@@ -26,8 +26,8 @@ import pandas as pd
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from sqlalchemy.orm import Session
 
-from webhooks import serialize
-from webhooks.auth import AuthError, Principal, authenticate, security_headers
+from baton.webhooks import serialize
+from baton.webhooks.http.auth import AuthError, Principal, authenticate, security_headers
 
 log = logging.getLogger("baton.webhooks.api")
 
@@ -81,7 +81,7 @@ def _config() -> Any:
         raise Unavailable(
             "no PMO configuration is loaded", "start the service with --config FILE or BATON_CONFIG"
         )
-    from config.loader import load_config
+    from baton.config.loader import load_config
 
     config = load_config(path)
     current_app.extensions["baton_api_config"] = config
@@ -91,7 +91,7 @@ def _config() -> Any:
 def _load_requests(site: str, *, open_only: bool = False, since: datetime | None = None) -> pd.DataFrame:
     """The site's stored requests; `open_only` / `since` (alive on or after) narrow what is read."""
     engine, _ = _engine_and_settings()
-    from store.requests import load_requests_frame
+    from baton.store.requests import load_requests_frame
 
     with Session(engine) as session:
         return load_requests_frame(session, site, open_only=open_only, since=since)
@@ -101,7 +101,7 @@ def _site_base_url(site: str, principal: Principal) -> str | None:
     if principal.site_url:
         return principal.site_url.rstrip("/")
     engine, _ = _engine_and_settings()
-    from store.models import Site
+    from baton.store.models import Site
 
     with Session(engine) as session:
         row = session.get(Site, site)
@@ -111,7 +111,7 @@ def _site_base_url(site: str, principal: Principal) -> str | None:
 def _clocked(
     site: str, config: Any, now: datetime, *, open_only: bool = False, since: datetime | None = None
 ) -> pd.DataFrame:
-    from scoring import engine
+    from baton.scoring import engine
 
     frame = _load_requests(site, open_only=open_only, since=since)
     return engine.evaluate_clocks(frame, config, now)
@@ -154,7 +154,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 def _period_labels(now: datetime, period: str, count: int, timezone: str) -> list[str]:
-    from scoring.scores import period_labels
+    from baton.scoring.scores import period_labels
 
     ts = pd.Timestamp(now)
     if period == "week":
@@ -184,7 +184,7 @@ def _due_times(frame: pd.DataFrame, now: datetime, config: Any) -> dict[Any, str
     assuming it keeps running (a paused clock's due time moves when it resumes)."""
     import numpy as np
 
-    from scoring.calendar import business_calendar
+    from baton.scoring.calendar import business_calendar
 
     out: dict[Any, str] = {}
     open_rows = frame[frame["resolved_at"].isna() & frame["remaining_s"].notna()]
@@ -261,7 +261,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
 
     @bp.get("/scorecards")
     def scorecards() -> Response:
-        from scoring import engine
+        from baton.scoring import engine
 
         config = _config()
         p = principal()
@@ -352,7 +352,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
 
     @bp.get("/handoffs/matrix")
     def matrix() -> Response:
-        from scoring import engine
+        from baton.scoring import engine
 
         config = _config()
         p = principal()
@@ -379,7 +379,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
 
     @bp.get("/handoffs/unmapped")
     def unmapped() -> Response:
-        from scoring import engine
+        from baton.scoring import engine
 
         config = _config()
         p = principal()

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from connector.signatures import SignatureError
+from baton.connector.signatures import SignatureError
 
 log = logging.getLogger("baton.webhooks")
 

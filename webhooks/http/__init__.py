@@ -1,0 +1,1 @@
+"""The HTTP way in: the Flask app, the delivery receiver, the JSON API, gadget pages, auth, health."""

@@ -1,0 +1,1 @@
+"""The worker way in: the embedded drainer, `baton worker`, the periodic reconcile."""
