@@ -5,6 +5,7 @@ gadget page and asset."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -143,6 +144,9 @@ def test_installed_wheel_serves_the_demo_from_outside_the_checkout(wheel: Path, 
         pages += [f"/static/thumb-{name}.svg" for name in GADGETS]
         for page in pages:
             assert _get(base + page)[0] == 200, page
+        # serve --demo found the packaged demo configuration on its own
+        teams = json.loads(_get(base + "/api/v1/teams")[1])
+        assert teams["teams"] == ["analysis", "dev", "qa", "support", "ops"]
     finally:
         server.terminate()
         server.wait(timeout=30)

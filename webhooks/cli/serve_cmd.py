@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from baton.webhooks.cli.common import config_option, db_option
+from baton.webhooks.cli.replay_cmd import DEMO_CONFIG
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -130,6 +131,8 @@ def register(group: click.Group) -> None:
                 "warning: --production on SQLite: fine for one host, but use PostgreSQL to scale out",
                 err=True,
             )
+        if demo and not config_path:
+            config_path = str(DEMO_CONFIG)  # the configuration `baton demo load` used
         if not config_path:
             click.echo(
                 "warning: no --config/$BATON_CONFIG: deliveries are stored but not processed", err=True
