@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from baton.config.schema import BatonConfig
 from baton.connector.client import JiraBadRequest, JiraClient, JiraNotFound
 from baton.connector.ledger import Checkpoint, Ledger, PageResult
+from baton.scoring.extract import extract_issue
 from baton.scoring.model import Extraction
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class RichProgress:
     """A rich progress bar: issues done / approximate total, transitions found, rate and ETA."""
 
     def __init__(self, console: Any = None, label: str = "backfill") -> None:
+        # why here: rich.progress takes about 0.2 s to import; the server loads this module for reconcile
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -290,8 +292,6 @@ def dc_full_histories(client: JiraClient, issue: Mapping[str, Any], page_size: i
 
 
 def _extract(issue: Mapping[str, Any], histories: list[dict[str, Any]]) -> Extraction:
-    from baton.scoring.extract import extract_issue
-
     document = {k: v for k, v in issue.items() if k != "changelog"}
     document["changelog"] = {"histories": histories}
     return extract_issue(document)

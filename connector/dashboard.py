@@ -29,10 +29,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
+
 from baton.config.schema import BatonConfig
 from baton.connector.backfill import process_projects
 from baton.connector.client import JiraClient
-from baton.connector.writeback import PROPERTY_KEY
+from baton.connector.writeback import PROPERTY_KEY, load_site_requests
+from baton.scoring import engine as scoring
 
 log = logging.getLogger(__name__)
 
@@ -372,11 +375,6 @@ def provision(
 
 def store_snapshots(engine: Any, site: str, config: BatonConfig, now: datetime) -> SnapshotFn:
     """Snapshots computed by the engine from the site's stored requests (one computation, four views)."""
-    import pandas as pd
-
-    from baton.connector.writeback import load_site_requests
-    from baton.scoring import engine as scoring
-
     requests = load_site_requests(engine, site)
     evaluated = scoring.evaluate_clocks(requests, config, now)
 

@@ -124,17 +124,23 @@ class ForgeVerifier:
         return _invocation(claims, self.app_id)
 
 
+def _claim_object(parent: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """`parent[key]` if it is an object; empty otherwise, so a claim of the wrong shape reads as absent."""
+    value = parent.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
 def _invocation(claims: Mapping[str, Any], app_id: str) -> ForgeInvocation:
-    app = claims.get("app") if isinstance(claims.get("app"), Mapping) else {}
-    context = claims.get("context") if isinstance(claims.get("context"), Mapping) else {}
+    app = _claim_object(claims, "app")
+    context = _claim_object(claims, "context")
     claimed_app = app.get("id")
     if claimed_app is not None and not hmac.compare_digest(str(claimed_app), app_id):
         raise ForgeAuthError("Forge invocation token names another app in app.id")
     installation = app.get("installationId")
-    if installation is None and isinstance(app.get("installation"), Mapping):
-        installation = app["installation"].get("id")
-    module = app.get("module") if isinstance(app.get("module"), Mapping) else {}
-    environment = app.get("environment") if isinstance(app.get("environment"), Mapping) else {}
+    if installation is None:
+        installation = _claim_object(app, "installation").get("id")
+    module = _claim_object(app, "module")
+    environment = _claim_object(app, "environment")
     principal = claims.get("principal")
     if isinstance(principal, Mapping):
         principal = principal.get("accountId")

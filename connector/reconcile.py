@@ -21,11 +21,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
+from baton.config.durations import parse_duration
 from baton.config.schema import BatonConfig
 from baton.connector.backfill import Backfill, BackfillOptions, BackfillReport, Progress
 from baton.connector.client import JiraClient, JiraError
 from baton.connector.ledger import Ledger
 from baton.connector.sites import Site, sites_from_env
+from baton.connector.store_ledger import StoreLedger
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +110,6 @@ def parse_interval(text: str | None) -> float:
         return 0.0
     if text.strip().replace(".", "", 1).isdigit():
         return float(text.strip())
-    from baton.config.durations import parse_duration
-
     value = parse_duration(text.strip())
     if not isinstance(value, int | float) or value < 0:
         raise ValueError(f"{INTERVAL_ENV}={text!r} is not a duration like 15m or 1h")
@@ -120,8 +120,6 @@ def schedule_from_env(
     engine: Engine, config: BatonConfig, env: Mapping[str, str] | None = None
 ) -> ReconcileSchedule | None:
     """A started schedule when BATON_RECONCILE_INTERVAL and at least one Jira site are configured."""
-    from baton.connector.store_ledger import StoreLedger
-
     env = os.environ if env is None else env
     interval = parse_interval(env.get(INTERVAL_ENV))
     if interval <= 0:

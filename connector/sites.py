@@ -22,6 +22,7 @@ and for any other site `S`, the same names with the site inserted: `BATON_JIRA_<
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -187,8 +188,6 @@ def site_from_row(row: Mapping[str, Any] | Any, env: Mapping[str, str] | None = 
 
     creds = col("credentials") or {}
     if isinstance(creds, str):
-        import json
-
         creds = json.loads(creds)
     env = env or {}
 

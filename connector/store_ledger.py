@@ -18,12 +18,9 @@ from sqlalchemy.orm import Session
 from baton.config.schema import BatonConfig
 from baton.connector.ledger import Checkpoint, PageResult
 from baton.scoring.model import Extraction
-
-
-def _ensure_site(session: Session, site: str) -> None:
-    from baton.store.inbox import ensure_site
-
-    ensure_site(session, site)
+from baton.store.inbox import ensure_site
+from baton.store.models import SyncCheckpoint, WritebackState
+from baton.store.pipeline import ingest_extractions
 
 
 def _upsert(session: Session, model: Any, keys: Mapping[str, Any], values: Mapping[str, Any]) -> None:
@@ -39,8 +36,6 @@ def ingest(
     session: Session, site: str, extractions: Sequence[Extraction], config: BatonConfig | None
 ) -> tuple[int, int, list[str]]:
     """(inserted, duplicates, re-derived issue ids) for a batch of extractions, in the caller's transaction."""
-    from baton.store.pipeline import ingest_extractions
-
     result = ingest_extractions(session, site, list(extractions), source="backfill", config=config)
     return result.inserted, result.duplicates, list(result.rederived)
 
@@ -56,15 +51,11 @@ class StoreLedger:
         return Session(bind=self.engine, expire_on_commit=False)
 
     def load_checkpoint(self, site: str, scope: str) -> Checkpoint | None:
-        from baton.store.models import SyncCheckpoint
-
         with self._session() as session:
             row = session.get(SyncCheckpoint, (site, scope))
             return Checkpoint.from_json(row.cursor) if row is not None else None
 
     def _save(self, session: Session, site: str, scope: str, checkpoint: Checkpoint) -> None:
-        from baton.store.models import SyncCheckpoint
-
         _upsert(
             session,
             SyncCheckpoint,
@@ -74,21 +65,19 @@ class StoreLedger:
 
     def save_checkpoint(self, site: str, scope: str, checkpoint: Checkpoint) -> None:
         with self._session() as session, session.begin():
-            _ensure_site(session, site)
+            ensure_site(session, site)
             self._save(session, site, scope, checkpoint)
 
     def commit_page(
         self, site: str, scope: str, extractions: Sequence[Extraction], checkpoint: Checkpoint
     ) -> PageResult:
         with self._session() as session, session.begin():
-            _ensure_site(session, site)
+            ensure_site(session, site)
             inserted, duplicates, _ = ingest(session, site, extractions, self.config)
             self._save(session, site, scope, checkpoint)
         return PageResult(len(extractions), inserted, duplicates)
 
     def writeback_hashes(self, site: str, targets: Iterable[str]) -> dict[str, str]:
-        from baton.store.models import WritebackState
-
         wanted = list(targets)
         out: dict[str, str] = {}
         with self._session() as session:
@@ -103,10 +92,8 @@ class StoreLedger:
         return out
 
     def save_writeback_hashes(self, site: str, hashes: Mapping[str, str], at: datetime) -> None:
-        from baton.store.models import WritebackState
-
         with self._session() as session, session.begin():
-            _ensure_site(session, site)
+            ensure_site(session, site)
             for target, digest in hashes.items():
                 _upsert(
                     session,

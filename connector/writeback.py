@@ -25,10 +25,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from baton.config.schema import BatonConfig
 from baton.connector.client import JiraClient, JiraNotFound
 from baton.connector.ledger import Ledger
+from baton.scoring.calendar import business_calendar
+from baton.scoring.engine import evaluate_clocks
+from baton.store.requests import load_requests_frame
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +83,6 @@ def _text(value: Any) -> str | None:
 def due_times(open_requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.Series:
     """When each running resolution clock reaches its goal, on the provider's calendar (NaT if paused,
     without goal, or already past it)."""
-    from baton.scoring.calendar import business_calendar
-
     out = pd.Series(pd.NaT, index=open_requests.index, dtype="datetime64[ns, UTC]")
     if open_requests.empty:
         return out
@@ -267,8 +269,6 @@ def writeback(
     dry_run: bool = False,
 ) -> WritebackReport:
     """Evaluate the clocks as of `now`, build the documents and write those that changed."""
-    from baton.scoring.engine import evaluate_clocks
-
     evaluated = evaluate_clocks(requests, config, now)
     docs = sla_documents(evaluated, config, now)
     return write_properties(client, ledger, docs, concurrency=concurrency, now=now, dry_run=dry_run)
@@ -276,10 +276,6 @@ def writeback(
 
 def load_site_requests(engine: Any, site: str, issue_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """The site's derived requests from the store (the frame `writeback` takes)."""
-    from sqlalchemy.orm import Session
-
-    from baton.store.requests import load_requests_frame
-
     with Session(engine) as session:
         frame = load_requests_frame(session, site, issue_ids=issue_ids)
     return frame.drop(columns=[c for c in ("site_id",) if c in frame.columns])

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from baton.store.models import DELIVERY_SOURCES, DELIVERY_STATES, Delivery, Site, utcnow
@@ -303,7 +303,7 @@ def retry(
     if not wanted and not all_failed:
         return []
     stmt = update(Delivery.__table__).values(state=PENDING, claimed_by=None, claimed_at=None)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if wanted:
         conditions.append(Delivery.id.in_(wanted) & Delivery.state.in_([DONE, IGNORED, FAILED, QUARANTINED]))
     if all_failed:

@@ -16,7 +16,7 @@ The Alembic migrations in `store/migrations/versions/` create exactly this schem
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -31,6 +31,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -94,6 +95,11 @@ SiteId = String(64)
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+    if TYPE_CHECKING:
+        # SQLAlchemy types `__table__` as any FromClause (a class may map a join or a subquery). Every
+        # model here maps a plain Table, so Core statements on it (`update(Delivery.__table__)`) type-check.
+        __table__: ClassVar[Table]
 
 
 def _site_fk() -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from sqlalchemy import and_, case, func, or_, select
@@ -23,6 +23,8 @@ from baton.config.ownership import id_key, keys_of, name_key
 from baton.scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS, Extraction, IssueFacts, StatusInfo
 from baton.store.models import IssueRow, StatusRow, TransitionRow
 from baton.store.sqlutil import chunks, dialect_name, insert_for, unique
+
+V = TypeVar("V")
 
 FACT_FIELDS: tuple[str, ...] = ("issue_key", "project", "issue_type", "priority")
 """Issue facts that change derived requests (process match, SLA row); a change re-derives the issue."""
@@ -113,13 +115,15 @@ def _newer(candidate: datetime | None, than: datetime | None) -> bool:
     return than is None or candidate >= than
 
 
-def _apply(old: tuple[object, ...], new: tuple[object, ...], newer: bool) -> tuple[object, ...]:
+def _pick(old: V | None, new: V | None, newer: bool) -> V | None:
+    """The newer side's value wins; a missing value never erases a known one."""
     if newer:
-        return tuple(n if n is not None else o for n, o in zip(new, old, strict=True))
-    return tuple(o if o is not None else n for n, o in zip(new, old, strict=True))
+        return new if new is not None else old
+    return old if old is not None else new
 
 
-FOLDED_FIELDS: tuple[str, ...] = (*FACT_FIELDS, "status_id", "status_name", "updated_at")
+def _apply(old: tuple[object, ...], new: tuple[object, ...], newer: bool) -> tuple[object, ...]:
+    return tuple(_pick(o, n, newer) for n, o in zip(new, old, strict=True))
 
 
 def _fold_facts(facts: Iterable[IssueFacts]) -> dict[str, IssueFacts]:
@@ -131,10 +135,16 @@ def _fold_facts(facts: Iterable[IssueFacts]) -> dict[str, IssueFacts]:
             merged[f.issue_id] = f
             continue
         newer = _newer(f.updated_at, old.updated_at)
-        values = _apply(
-            tuple(getattr(old, n) for n in FOLDED_FIELDS), tuple(getattr(f, n) for n in FOLDED_FIELDS), newer
+        merged[f.issue_id] = IssueFacts(
+            f.issue_id,
+            issue_key=_pick(old.issue_key, f.issue_key, newer),
+            project=_pick(old.project, f.project, newer),
+            issue_type=_pick(old.issue_type, f.issue_type, newer),
+            priority=_pick(old.priority, f.priority, newer),
+            status_id=_pick(old.status_id, f.status_id, newer),
+            status_name=_pick(old.status_name, f.status_name, newer),
+            updated_at=_pick(old.updated_at, f.updated_at, newer),
         )
-        merged[f.issue_id] = IssueFacts(f.issue_id, **dict(zip(FOLDED_FIELDS, values, strict=True)))
     return merged
 
 

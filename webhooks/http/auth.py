@@ -131,12 +131,13 @@ def verify_share_token(secret: bytes, token: str, now: float | None = None) -> s
         claims = json.loads(_unb64(payload))
     except (ValueError, UnicodeDecodeError) as exc:
         raise AuthError("share link payload is unreadable") from exc
-    if not isinstance(claims, dict) or claims.get("v") != 1 or not isinstance(claims.get("site"), str):
+    site = claims.get("site") if isinstance(claims, dict) else None
+    if not isinstance(site, str) or claims.get("v") != 1:
         raise AuthError("share link payload is not a Baton share link")
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp <= (time.time() if now is None else now):
         raise AuthError("share link has expired", hint="ask for a new link (`baton share-link`)")
-    return claims["site"]
+    return site
 
 
 def secret_key(app: Flask | None = None) -> bytes:
