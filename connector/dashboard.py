@@ -5,10 +5,10 @@ Steps (Jira Cloud REST, JIRA-FACTS 4.1), each one a read first and a write only 
 1. find the dashboard by name (`GET /rest/api/3/dashboard/search?dashboardName=`), else create it
    (`POST /rest/api/3/dashboard`);
 2. read the gadget catalogue (`GET /rest/api/3/dashboard/gadgets`): when Baton's Forge gadgets are
-   listed (module keys `baton-scorecard`, `baton-matrix`, `baton-at-risk`, `baton-unmapped`, see
-   plugin/manifest.yml) use them; otherwise use the built-in Filter Results and Two Dimensional Filter
-   Statistics gadgets over saved filters that are themselves found by name or created
-   (`GET /rest/api/3/filter/search`, `POST /rest/api/3/filter`, `PUT /rest/api/3/filter/{id}`);
+   listed (module keys and titles: the gadget registry, webhooks/http/gadgets.json) use them; otherwise
+   use the built-in Filter Results and Two Dimensional Filter Statistics gadgets over saved filters
+   that are themselves found by name or created (`GET /rest/api/3/filter/search`,
+   `POST /rest/api/3/filter`, `PUT /rest/api/3/filter/{id}`);
 3. find our gadgets on the dashboard by title (`GET /rest/api/3/dashboard/{id}/gadget`), add the missing
    ones (`POST .../gadget`), never a second copy;
 4. store the latest snapshot per gadget in the dashboard item property `baton.snapshot`, and for built-in
@@ -27,6 +27,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 
 import pandas as pd
@@ -53,22 +54,26 @@ TWO_D_STATS_URI = "rest/gadgets/1.0/g/com.atlassian.jira.gadgets:two-dimensional
 
 
 @dataclass(frozen=True)
-class GadgetSpec:
-    key: str
-    """Baton's gadget key; the Forge module key ends with it."""
-    title: str
+class BuiltinFallback:
+    """How a gadget is stood in for by Jira's built-in gadgets when Baton's Forge app is not installed."""
+
     color: str
-    builtin_uri: str
+    """Dashboard colour of the gadget, Forge or built-in."""
+    uri: str
     filter_name: str
     filter_jql: str
-    """JQL of the saved filter behind the built-in fallback; `{projects}` is the configured projects."""
-    builtin_config: dict[str, str]
+    """JQL of the saved filter behind the gadget; `{projects}` is the configured projects."""
+    config: dict[str, str]
 
 
-GADGETS: tuple[GadgetSpec, ...] = (
-    GadgetSpec(
-        "baton-scorecard",
-        "Baton team scorecard",
+_FILTER_RESULTS_COLUMNS = {
+    "num": "20",
+    "columnNames": "issuetype|issuekey|summary|status|assignee|updated",
+    "sortBy": "",
+}
+
+BUILTIN_FALLBACKS: dict[str, BuiltinFallback] = {
+    "scorecard": BuiltinFallback(
         "blue",
         TWO_D_STATS_URI,
         "Baton: requests with SLA clocks",
@@ -81,9 +86,7 @@ GADGETS: tuple[GadgetSpec, ...] = (
             "numberToShow": "20",
         },
     ),
-    GadgetSpec(
-        "baton-matrix",
-        "Baton hand-off matrix",
+    "matrix": BuiltinFallback(
         "cyan",
         TWO_D_STATS_URI,
         "Baton: open hand-offs",
@@ -96,25 +99,66 @@ GADGETS: tuple[GadgetSpec, ...] = (
             "numberToShow": "20",
         },
     ),
-    GadgetSpec(
-        "baton-at-risk",
-        "Baton requests at risk now",
+    "at-risk": BuiltinFallback(
         "red",
         FILTER_RESULTS_URI,
         "Baton: requests at risk or breached",
         'project in ({projects}) AND issue.property[baton.sla].state in ("at_risk", "breached") ORDER BY updated ASC',
-        {"num": "20", "columnNames": "issuetype|issuekey|summary|status|assignee|updated", "sortBy": ""},
+        _FILTER_RESULTS_COLUMNS,
     ),
-    GadgetSpec(
-        "baton-unmapped",
-        "Baton unmapped hand-offs",
+    "unmapped": BuiltinFallback(
         "yellow",
         FILTER_RESULTS_URI,
         "Baton: unmapped hand-offs",
         'project in ({projects}) AND issue.property[baton.sla].kind = "unmapped" ORDER BY updated DESC',
-        {"num": "20", "columnNames": "issuetype|issuekey|summary|status|assignee|updated", "sortBy": ""},
+        _FILTER_RESULTS_COLUMNS,
     ),
-)
+}
+"""Gadget name (webhooks/http/gadgets.json) -> its built-in stand-in; every registered gadget has one."""
+
+
+@dataclass(frozen=True)
+class GadgetSpec:
+    key: str
+    """Forge module key of the gadget (the catalogue's module key ends with it)."""
+    title: str
+    color: str
+    builtin_uri: str
+    filter_name: str
+    filter_jql: str
+    """JQL of the saved filter behind the built-in fallback; `{projects}` is the configured projects."""
+    builtin_config: dict[str, str]
+
+
+def registered_gadgets() -> tuple[GadgetSpec, ...]:
+    """Baton's gadgets in the order of the gadget registry, `gadgets.json` of `baton.webhooks.http`.
+
+    The registry is read as package data, not imported: the connector sits below `webhooks/`
+    (docs/architecture.md), and the registry is the one list of gadget names and titles."""
+    text = (resources.files("baton.webhooks.http") / "gadgets.json").read_text(encoding="utf-8")
+    specs = []
+    for gadget in json.loads(text)["gadgets"]:
+        fallback = BUILTIN_FALLBACKS.get(gadget["name"])
+        if fallback is None:
+            raise LookupError(
+                f"gadget '{gadget['name']}' of webhooks/http/gadgets.json has no built-in stand-in: "
+                "add it to BUILTIN_FALLBACKS in connector/dashboard.py"
+            )
+        specs.append(
+            GadgetSpec(
+                gadget["forgeKey"],
+                gadget["title"],
+                fallback.color,
+                fallback.uri,
+                fallback.filter_name,
+                fallback.filter_jql,
+                fallback.config,
+            )
+        )
+    return tuple(specs)
+
+
+GADGETS: tuple[GadgetSpec, ...] = registered_gadgets()
 
 
 @dataclass
@@ -405,6 +449,7 @@ def store_snapshots(engine: Any, site: str, config: BatonConfig, now: datetime) 
 
 
 __all__ = [
+    "BUILTIN_FALLBACKS",
     "DASHBOARD_NAME",
     "GADGETS",
     "PROPERTY_KEY",

@@ -16,5 +16,7 @@ export default defineConfig({
   server: {
     // `npm run dev` against a local `baton serve` on :8000
     proxy: { '/api': 'http://127.0.0.1:8000' },
+    // src/registry.ts imports the gadget registry from the Python package it ships in
+    fs: { allow: ['.', '../webhooks/http/gadgets.json'] },
   },
 });

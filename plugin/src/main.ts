@@ -1,7 +1,7 @@
 // Baton gadgets: one bundle, three hosts.
 //  - Jira Cloud (Forge Custom UI): module key picks the gadget, data through Forge Remote,
 //    `context.extension.entryPoint === 'edit'` renders the configuration form.
-//  - Standalone (Flask `/`): all four gadgets in a grid, data through fetch on the same origin.
+//  - Standalone (Flask `/`): every registered gadget in a grid, data through fetch on the same origin.
 //  - One gadget (Flask `/gadgets/<name>`, also the iframe of Jira Data Center gadget XML).
 import './style.css';
 import { Api, ApiError, forgeGetter, httpGetter } from './api';
@@ -9,19 +9,28 @@ import { renderAtRisk } from './atrisk';
 import { h, message } from './dom';
 import { renderMatrix } from './matrix';
 import { configControls, redrawCharts, renderScorecard } from './scorecard';
+import { GADGET_NAMES, MODULE_TO_GADGET } from './registry';
 import { applyThemeFromQuery, onThemeChange } from './theme';
 import type { GadgetConfig } from './types';
 import { renderGlance, renderUnmapped } from './unmapped';
 
-export const GADGETS = ['scorecard', 'matrix', 'at-risk', 'unmapped'] as const;
-type GadgetName = (typeof GADGETS)[number] | 'glance';
+/** The issue glance (`jira:issueGlance`) is not a dashboard gadget, so it is not in the registry. */
+const GLANCE_MODULE = 'baton-sla-glance';
+const GLANCE = 'glance';
 
-const MODULE_TO_GADGET: Record<string, GadgetName> = {
-  'baton-scorecard': 'scorecard',
-  'baton-matrix': 'matrix',
-  'baton-at-risk': 'at-risk',
-  'baton-unmapped': 'unmapped',
-  'baton-sla-glance': 'glance',
+type TeamChoice = 'required' | 'optional' | 'none';
+interface Renderer {
+  render: (api: Api, cfg: GadgetConfig, onConfig?: (c: GadgetConfig) => void) => Promise<HTMLElement>;
+  /** Whether the Forge configuration form asks for a team. */
+  team: TeamChoice;
+}
+
+/** One renderer per registered gadget name (webhooks/http/gadgets.json). */
+const RENDERERS: Record<string, Renderer> = {
+  scorecard: { render: (api, cfg, onConfig) => renderScorecard(api, cfg, { controls: Boolean(onConfig), onConfig }), team: 'required' },
+  matrix: { render: renderMatrix, team: 'none' },
+  'at-risk': { render: renderAtRisk, team: 'optional' },
+  unmapped: { render: renderUnmapped, team: 'none' },
 };
 
 const app = document.getElementById('app') as HTMLElement;
@@ -37,20 +46,15 @@ function errorBox(name: string, e: unknown): HTMLElement {
   return h('section', { class: 'gadget', 'data-gadget': name, 'data-error': String(status) }, message(text, 'error'));
 }
 
-async function renderGadget(api: Api, name: GadgetName, cfg: GadgetConfig, onConfig?: (c: GadgetConfig) => void, extra?: { issue?: string }): Promise<HTMLElement> {
+async function renderGadget(api: Api, name: string, cfg: GadgetConfig, onConfig?: (c: GadgetConfig) => void, extra?: { issue?: string }): Promise<HTMLElement> {
   try {
-    switch (name) {
-      case 'scorecard':
-        return await renderScorecard(api, cfg, { controls: Boolean(onConfig), onConfig });
-      case 'matrix':
-        return await renderMatrix(api, cfg);
-      case 'at-risk':
-        return await renderAtRisk(api, cfg);
-      case 'unmapped':
-        return await renderUnmapped(api, cfg);
-      case 'glance':
-        return await renderGlance(api, extra?.issue ?? '');
+    if (name === GLANCE) return await renderGlance(api, extra?.issue ?? '');
+    const renderer = RENDERERS[name];
+    if (!renderer) {
+      const text = `Gadget '${name}' is registered but has no renderer: add it to RENDERERS in plugin/src/main.ts.`;
+      return h('section', { class: 'gadget', 'data-gadget': name, 'data-error': 'renderer' }, message(text, 'error'));
     }
+    return await renderer.render(api, cfg, onConfig);
   } catch (e) {
     return errorBox(name, e);
   }
@@ -79,11 +83,11 @@ function pushConfig(cfg: GadgetConfig): void {
 async function standalone(): Promise<void> {
   const api = new Api(httpGetter());
   const m = location.pathname.match(/\/gadgets\/([a-z-]+)\/?$/);
-  const only = m && (GADGETS as readonly string[]).includes(m[1]) ? (m[1] as GadgetName) : null;
+  const only = m && GADGET_NAMES.includes(m[1]) ? m[1] : null;
   let cfg = configFromQuery();
 
   const draw = async () => {
-    const names: GadgetName[] = only ? [only] : [...GADGETS];
+    const names = only ? [only] : GADGET_NAMES;
     const onConfig = (c: GadgetConfig) => {
       cfg = c;
       pushConfig(c);
@@ -107,7 +111,9 @@ async function forge(): Promise<void> {
     extension?: { entryPoint?: string; gadgetConfiguration?: GadgetConfig; issue?: { key?: string } };
   };
   const api = new Api(forgeGetter(bridge.invokeRemote as never));
-  const name = MODULE_TO_GADGET[ctx.moduleKey] ?? 'scorecard';
+  // an unknown module key (a manifest newer than this bundle) shows the first registered gadget
+  const name = ctx.moduleKey === GLANCE_MODULE ? GLANCE : (MODULE_TO_GADGET[ctx.moduleKey] ?? GADGET_NAMES[0]);
+  const team = RENDERERS[name]?.team ?? 'none';
   const cfg: GadgetConfig = { period: 'week', ...(ctx.extension?.gadgetConfiguration ?? {}) };
 
   if (ctx.extension?.entryPoint === 'edit') {
@@ -126,9 +132,9 @@ async function forge(): Promise<void> {
         h('h2', { class: 'gadget-title' }, 'Configure'),
         configControls(
           teams,
-          name === 'scorecard' ? (draft = { ...draft, team: draft.team ?? teams.teams[0] }) : draft,
+          team === 'required' ? (draft = { ...draft, team: draft.team ?? teams.teams[0] }) : draft,
           (c) => (draft = c),
-          name === 'scorecard' ? 'required' : name === 'at-risk' ? 'optional' : 'none',
+          team,
         ),
         h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), h('button', { type: 'button', onclick: () => void bridge.view.close() }, 'Cancel')),
       );

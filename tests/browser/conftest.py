@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from baton.webhooks.http.gadget_registry import GADGET_NAMES
 from tests.integration.api.forge_support import APP_ID, SITE_MAP, Jwks, start_jwks
 from tests.integration.api.seeding import SITE_A, Seeded, seed
 
@@ -180,10 +181,7 @@ def screenshot_dir() -> Path:
 
 
 DOCS_SCREENSHOTS = {
-    "scorecard",
-    "matrix",
-    "at-risk",
-    "unmapped",
+    *GADGET_NAMES,
     "standalone-900",
     "scorecard-300-dark",
     "matrix-300-dark",

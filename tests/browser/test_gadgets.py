@@ -1,4 +1,4 @@
-"""The four gadgets in headless Chromium against real gunicorn: numbers on screen equal the JSON API
+"""The gadgets in headless Chromium against real gunicorn: numbers on screen equal the JSON API
 (same rounding, no recomputation), 300 px and 900 px fit without horizontal overflow, light and dark
 themes, click-through from the matrix, links to Jira; screenshots saved."""
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from baton.webhooks.http.gadget_registry import GADGET_NAMES
 from tests.browser.conftest import Server, save_screenshot
 
 # one worker, one gunicorn and one Chromium for the whole module (under `pytest -n --dist loadgroup`)
@@ -236,11 +237,11 @@ def test_jira_theme_attribute_wins_over_the_browser(browser, server: Server) -> 
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_standalone_view_shows_all_four(browser, server: Server, screenshot_dir: Path, width: int) -> None:
+def test_standalone_view_shows_every_registered_gadget(browser, server: Server, screenshot_dir: Path, width: int) -> None:
     context, page, errors = _open(browser, server, "/", width, "light")
     try:
         names = page.eval_on_selector_all("section.gadget", "els => els.map(e => e.dataset.gadget)")
-        assert names == ["scorecard", "matrix", "at-risk", "unmapped"]
+        assert names == list(GADGET_NAMES)
         assert page.locator("[data-error]").count() == 0
         _assert_fits(page, width)
         save_screenshot(page, screenshot_dir, f"standalone-{width}")

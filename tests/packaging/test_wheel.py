@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from baton.webhooks.http.gadget_registry import GADGETS
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
@@ -61,7 +63,8 @@ def test_wheel_holds_exactly_the_baton_package_and_its_data(wheel: Path) -> None
         "baton/store/migrations/env.py",
         "baton/store/migrations/script.py.mako",
         "baton/store/migrations/versions/0001_initial.py",
-        "baton/webhooks/http/static/thumb-scorecard.svg",
+        "baton/webhooks/http/gadgets.json",
+        *(f"baton/webhooks/http/static/{gadget.thumbnail}" for gadget in GADGETS.values()),
     ):
         assert required in names, required
     assert not [name for name in names if name.startswith("baton/") and "/tests/" in name]
@@ -136,12 +139,10 @@ def test_installed_wheel_serves_the_demo_from_outside_the_checkout(wheel: Path, 
                 pass
             assert server.poll() is None and time.monotonic() < deadline, "baton serve did not come up"
             time.sleep(0.3)
-        from baton.webhooks.http.gadgets import GADGETS
-
         pages = ["/", "/gadgets/", *(f"/gadgets/{name}" for name in GADGETS), *(f"/gadgets/{name}.xml" for name in GADGETS)]
         assets = [path for path in _bundle_files() if path.startswith("assets/")]
         pages += [f"{prefix}/{asset}" for asset in assets for prefix in ("", "/gadgets")]
-        pages += [f"/static/thumb-{name}.svg" for name in GADGETS]
+        pages += [f"/static/{gadget.thumbnail}" for gadget in GADGETS.values()]
         for page in pages:
             assert _get(base + page)[0] == 200, page
         # serve --demo found the packaged demo configuration on its own

@@ -17,6 +17,7 @@ import click
 
 from baton.webhooks.cli.common import config_option, db_option
 from baton.webhooks.cli.replay_cmd import DEMO_CONFIG
+from baton.webhooks.http.gadget_registry import GADGET_NAMES
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -168,9 +169,7 @@ def register(group: click.Group) -> None:
         "--base-url", default="http://127.0.0.1:8000", show_default=True, help="Where Baton is served."
     )
     @click.option("--ttl", default="7d", show_default=True, help="Lifetime, e.g. 12h, 7d, 4w.")
-    @click.option(
-        "--gadget", type=click.Choice(["scorecard", "matrix", "at-risk", "unmapped"]), help="Link one gadget."
-    )
+    @click.option("--gadget", type=click.Choice(GADGET_NAMES), help="Link one gadget.")
     @click.option("--token-only", is_flag=True, help="Print only the token (Data Center gadget preferences).")
     def share_link(site: str, base_url: str, ttl: str, gadget: str | None, token_only: bool) -> None:
         """Print a signed, expiring link to the standalone scorecards of one site.

@@ -49,6 +49,7 @@ from baton.connector.forge import (
     parse_site_map,
     verifier_from_settings,
 )
+from baton.webhooks.http.gadget_registry import GADGET_NAMES
 
 log = logging.getLogger("baton.webhooks.auth")
 
@@ -293,9 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="where Baton is served")
     parser.add_argument("--ttl", default="7d", help="lifetime, e.g. 12h, 7d, 4w (default 7d)")
-    parser.add_argument(
-        "--gadget", choices=["scorecard", "matrix", "at-risk", "unmapped"], help="link one gadget"
-    )
+    parser.add_argument("--gadget", choices=GADGET_NAMES, help="link one gadget")
     parser.add_argument(
         "--token-only", action="store_true", help="print only the token (for DC gadget preferences)"
     )

@@ -3,8 +3,8 @@ plus a Jira Data Center gadget XML spec per gadget.
 
 | route | what |
 |---|---|
-| `/` | standalone view: the four gadgets in a grid (`?share=<token>`, or demo mode) |
-| `/gadgets/<name>` | one gadget (`scorecard`, `matrix`, `at-risk`, `unmapped`); `?team=&process=&period=&theme=` |
+| `/` | standalone view: every gadget in a grid (`?share=<token>`, or demo mode) |
+| `/gadgets/<name>` | one gadget (names: `gadgets.json`, the gadget registry); `?team=&process=&period=&theme=` |
 | `/gadgets/<name>.xml` | Jira Data Center gadget spec whose iframe is `/gadgets/<name>` |
 | `/assets/...`, `/gadgets/assets/...` | the bundle's hashed assets |
 
@@ -22,29 +22,8 @@ from xml.sax.saxutils import escape, quoteattr
 from flask import Blueprint, Flask, Response, abort, request, send_from_directory
 
 from baton.webhooks.http.auth import security_headers
+from baton.webhooks.http.gadget_registry import GADGETS
 
-GADGETS: dict[str, dict[str, str]] = {
-    "scorecard": {
-        "title": "Baton team scorecard",
-        "description": "Score, timeliness, response timeliness, quality and the 12-week trend of one team.",
-        "height": "460",
-    },
-    "matrix": {
-        "title": "Baton hand-off matrix",
-        "description": "Requester x provider heatmap of timeliness and rejection rate; click a cell for its issues.",
-        "height": "420",
-    },
-    "at-risk": {
-        "title": "Baton requests at risk now",
-        "description": "Open internal service requests that are at risk or breached, with provider and due time.",
-        "height": "400",
-    },
-    "unmapped": {
-        "title": "Baton unmapped hand-offs",
-        "description": "Team and status pairs seen in Jira but not configured as hand-offs, with counts.",
-        "height": "360",
-    },
-}
 
 def packaged_dist() -> Path:
     """The bundle shipped as package data, `baton/webhooks/http/static/dist`. In a checkout that is a
@@ -75,15 +54,15 @@ def _index() -> Response:
 
 
 def gadget_xml(name: str, base_url: str) -> str:
-    meta = GADGETS[name]
+    gadget = GADGETS[name]
     base = base_url.rstrip("/")
     params = "team=__UP_team__&process=__UP_process__&period=__UP_period__&share=__UP_share__"
     href = f"{base}/gadgets/{name}?{params}"
-    thumb = f"{base}/static/thumb-{name}.svg"
+    thumb = f"{base}/static/{gadget.thumbnail}"
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <Module>
-  <ModulePrefs title={quoteattr(meta["title"])} description={quoteattr(meta["description"])}
-               author="Baton" height="{meta["height"]}" thumbnail={quoteattr(thumb)}>
+  <ModulePrefs title={quoteattr(gadget.title)} description={quoteattr(gadget.description)}
+               author="Baton" height="{gadget.height}" thumbnail={quoteattr(thumb)}>
     <Require feature="dynamic-height"/>
     <Require feature="setprefs"/>
     <Require feature="views"/>
@@ -115,9 +94,9 @@ def gadgets_blueprint(_baton: Any = None) -> Blueprint:
     def gadget_list() -> Response:
         base = request.url_root.rstrip("/")
         items = "".join(
-            f'<li><a href="/gadgets/{n}">{escape(m["title"])}</a> — '
+            f'<li><a href="/gadgets/{n}">{escape(g.title)}</a> — '
             f'<a href="/gadgets/{n}.xml">{escape(base)}/gadgets/{n}.xml</a></li>'
-            for n, m in GADGETS.items()
+            for n, g in GADGETS.items()
         )
         return Response(f"<!doctype html><title>Baton gadgets</title><ul>{items}</ul>", mimetype="text/html")
 

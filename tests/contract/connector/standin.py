@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from baton.webhooks.http.gadget_registry import GADGETS
+
 BASE = "https://your-domain.atlassian.net"
 
 WORKFLOW: list[tuple[str, str, str]] = [
@@ -216,13 +218,8 @@ class JiraStandIn:
         ]
         if self.forge_installed:
             app = "ari:cloud:ecosystem::extension/6f3b2c1e-0000-4000-8000-00000000ba70/static"
-            for key, title in [
-                ("scorecard", "Baton team scorecard"),
-                ("matrix", "Baton hand-off matrix"),
-                ("at-risk", "Baton requests at risk now"),
-                ("unmapped", "Baton unmapped hand-offs"),
-            ]:
-                builtin.append({"moduleKey": f"{app}/baton-{key}", "title": title})
+            for gadget in GADGETS.values():  # what the Forge app's manifest declares
+                builtin.append({"moduleKey": f"{app}/{gadget.forge_key}", "title": gadget.title})
         return builtin
 
     # Dispatch -------------------------------------------------------------------------------------------

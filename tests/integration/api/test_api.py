@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from baton.webhooks.http.auth import AuthError, make_share_token, verify_share_token
+from baton.webhooks.http.gadget_registry import GADGET_NAMES
 from tests.integration.api.seeding import SITE_A, SITE_B
 
 SECRET = b"test-secret-key-that-is-long-enough-0123456789"
@@ -209,7 +210,7 @@ def test_pair_and_issue_filters(make_app) -> None:
 
 def test_pages_have_csp_and_allow_jira_framing(make_app) -> None:
     client = make_app().test_client()
-    for path in ("/", "/gadgets/scorecard", "/gadgets/matrix", "/gadgets/at-risk", "/gadgets/unmapped"):
+    for path in ("/", *(f"/gadgets/{name}" for name in GADGET_NAMES)):
         resp = client.get(path)
         assert resp.status_code == 200, path
         csp = resp.headers["Content-Security-Policy"]
@@ -237,7 +238,7 @@ def test_bundle_assets_are_served(make_app) -> None:
             assert "immutable" in resp.headers["Cache-Control"]
 
 
-@pytest.mark.parametrize("name", ["scorecard", "matrix", "at-risk", "unmapped"])
+@pytest.mark.parametrize("name", GADGET_NAMES)
 def test_data_center_gadget_xml(make_app, name: str) -> None:
     client = make_app().test_client()
     resp = client.get(f"/gadgets/{name}.xml", base_url="https://baton.example.com")

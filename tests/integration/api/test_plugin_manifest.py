@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from baton.webhooks.http.gadget_registry import GADGETS
 from tests.npm_install import npm_install, npm_or_skip
 
 PLUGIN = Path(__file__).resolve().parents[3] / "plugin"
@@ -42,28 +43,51 @@ def test_manifest_lints_clean_with_forge_manifest() -> None:
     assert "manifest lint: OK" in result.stdout
 
 
-def test_manifest_lint_catches_errors(tmp_path: Path) -> None:
-    """The lint really validates: a gadget without its required thumbnail fails."""
+def _lint_a_copy(tmp_path: Path, *replacements: tuple[str, str]) -> subprocess.CompletedProcess[str]:
+    """`lint-manifest.mjs` on a copy of manifest.yml with each (old, new) replaced once."""
     npm = _npm()
     _install(npm)
-    bad = (
-        (PLUGIN / "manifest.yml")
-        .read_text()
-        .replace("      thumbnail: https://baton.example.com/static/thumb-matrix.svg\n", "", 1)
-    )
-    (tmp_path / "manifest.yml").write_text(bad)
+    text = (PLUGIN / "manifest.yml").read_text()
+    for old, new in replacements:
+        text = text.replace(old, new, 1)
+    (tmp_path / "manifest.yml").write_text(text)
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist" / "index.html").write_text("<!doctype html>")
-    script = PLUGIN / "scripts" / "lint-manifest.mjs"
-    result = subprocess.run(
-        ["node", str(script), str(tmp_path / "manifest.yml")],
+    return subprocess.run(
+        ["node", str(PLUGIN / "scripts" / "lint-manifest.mjs"), str(tmp_path / "manifest.yml")],
         cwd=PLUGIN,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_manifest_lint_catches_errors(tmp_path: Path) -> None:
+    """The lint really validates: a gadget without its required thumbnail fails."""
+    result = _lint_a_copy(
+        tmp_path, ("      thumbnail: https://baton.example.com/static/thumb-matrix.svg\n", "")
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "jira:dashboardGadget" in result.stdout
+
+
+def test_manifest_lint_holds_the_gadgets_to_the_registry(tmp_path: Path) -> None:
+    """A gadget module missing, renamed or not registered fails the lint, naming the registry."""
+    result = _lint_a_copy(
+        tmp_path,
+        ("key: baton-unmapped\n", "key: baton-extra\n"),
+        ("title: Baton hand-off matrix\n", "title: Baton matrix\n"),
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stdout.splitlines() if ": error: " in line]
+    assert errors == [
+        "manifest.yml: error: jira:dashboardGadget 'baton-matrix' title is \"Baton matrix\", the gadget "
+        'registry says "Baton hand-off matrix" [webhooks/http/gadgets.json]',
+        "manifest.yml: error: jira:dashboardGadget 'baton-unmapped' is missing: the gadget registry lists "
+        "'unmapped' [webhooks/http/gadgets.json]",
+        "manifest.yml: error: jira:dashboardGadget 'baton-extra' is not in the gadget registry: add it to "
+        "webhooks/http/gadgets.json or remove the module [webhooks/http/gadgets.json]",
+    ]
 
 
 def test_manifest_declares_the_gadgets_remote_and_index() -> None:
@@ -72,7 +96,7 @@ def test_manifest_declares_the_gadgets_remote_and_index() -> None:
     manifest = YAML(typ="safe").load((PLUGIN / "manifest.yml").read_text())
     modules = manifest["modules"]
     gadgets = {g["key"]: g for g in modules["jira:dashboardGadget"]}
-    assert set(gadgets) == {"baton-scorecard", "baton-matrix", "baton-at-risk", "baton-unmapped"}
+    assert set(gadgets) == {gadget.forge_key for gadget in GADGETS.values()}
     for gadget in gadgets.values():
         assert gadget["resolver"] == {"endpoint": "baton-api"}
         assert gadget["edit"]["resource"] == gadget["resource"] == "gadget"
