@@ -137,7 +137,7 @@ class Inbox:
 class Neighbours:
     """Ordinary deliveries sent around a hostile one; each must be stored once and processed."""
 
-    server: GunicornServer
+    base: str  # the server's URL, or a proxy's in front of it
     inbox: Inbox
     history: list[GeneratedDelivery]
     sent: list[GeneratedDelivery] = field(default_factory=list)
@@ -145,7 +145,7 @@ class Neighbours:
     def send(self) -> None:
         delivery = self.history[len(self.sent)]
         response = requests.post(
-            self.server.base + WEBHOOK_PATH, data=delivery.body, headers=delivery.headers(), timeout=10
+            self.base + WEBHOOK_PATH, data=delivery.body, headers=delivery.headers(), timeout=10
         )
         assert response.status_code == 202, response.text
         self.sent.append(delivery)
@@ -188,4 +188,4 @@ def server(start_server: Callable[..., GunicornServer]) -> GunicornServer:
 
 @pytest.fixture
 def neighbours(server: GunicornServer, inbox: Inbox) -> Neighbours:
-    return Neighbours(server, inbox, generated_history(2))
+    return Neighbours(server.base, inbox, generated_history(2))

@@ -27,7 +27,7 @@ def test_an_embedded_server_drains_leftover_deliveries_without_new_traffic(
     restarted = start_server()  # embedded; nothing is sent to it
     assert inbox.wait_until_settled(timeout=60) == {"done": 30}
 
-    neighbours = Neighbours(restarted, inbox, generated_history(4)[30:])
+    neighbours = Neighbours(restarted.base, inbox, generated_history(4)[30:])
     neighbours.send()
     neighbours.assert_stored_once_and_processed()
     assert inbox.states() == {"done": 31}
