@@ -77,3 +77,12 @@ def test_a_ten_thousand_stage_loop_is_reported_once_with_its_closing_stage() -> 
             "(sending work back is a return, which Baton detects by itself)",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    "text", ["a: " + "[" * 5000 + "]" * 5000 + "\n", "a: " + "{b: " * 3000 + "1" + "}" * 3000]
+)
+def test_yaml_nested_beyond_the_parser_is_a_config_error_not_a_recursion_error(text: str) -> None:
+    assert _problems(text) == [
+        (None, "the YAML is nested too deeply to read; a configuration needs a few levels, not hundreds")
+    ]
