@@ -66,6 +66,7 @@ def load_config(path: str | os.PathLike[str]) -> BatonConfig:
 def load_config_text(text: str, filename: str = "<text>") -> BatonConfig:
     """Validate config text (as if read from `filename`); raise `ConfigError` listing every problem."""
     doc = _parse_yaml(text, filename)
+    _refuse_alias_expansion(text, filename)
     locate = locator(doc)
     if doc is None:
         raise ConfigError(
@@ -133,9 +134,58 @@ def _parse_yaml(text: str, filename: str) -> Any:
         raise ConfigError([Problem((), line, f"YAML syntax error: {what}{hint}")], filename) from None
     except YAMLError as exc:
         raise ConfigError([Problem((), None, f"YAML syntax error: {exc}")], filename) from None
+    except RecursionError:
+        message = "the YAML is nested too deeply to read; a configuration needs a few levels, not hundreds"
+        raise ConfigError([Problem((), None, message)], filename) from None
     except (TypeError, ValueError) as exc:  # the parser's own limits, e.g. a mapping used as a key
         message = f"the YAML could not be read ({exc}); check for a list or mapping used as a key"
         raise ConfigError([Problem((), None, message)], filename) from None
+
+
+# --- aliases ------------------------------------------------------------------------------------
+
+MAX_ALIAS_EXPANSION = 100_000
+"""How many values aliases (`*name`) may add to a document by repeating anchored blocks. Reusing a
+calendar or a status list adds tens or hundreds; nine nested lists of nine aliases (a "billion
+laughs", 400 bytes) would add 400 million, which took minutes and gigabytes to expand. The size
+written out in the file is not limited: a large configuration is linear work."""
+
+
+def _refuse_alias_expansion(text: str, filename: str) -> None:
+    """ConfigError at the first alias that takes the expansion past MAX_ALIAS_EXPANSION.
+
+    Counted on the parser's events, before anything is built from them: each anchored block's size
+    is known when it closes, and each alias adds that size. Linear in the file, whatever it would
+    expand to, and the alias's own line is at hand (a built document only knows its anchor's)."""
+    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, NodeEvent
+
+    sizes: dict[str, int] = {}
+    open_blocks: list[tuple[str | None, int]] = []  # (anchor, values counted when it opened)
+    counted = added = 0
+    for event in YAML(typ="rt").parse(text):
+        if isinstance(event, AliasEvent):
+            # An alias to a block still open (a block containing itself) is read as null.
+            size = sizes.get(str(event.anchor), 1)
+            counted += size
+            added += size - 1
+            if added > MAX_ALIAS_EXPANSION:
+                message = (
+                    f"aliases (*name) expand the file by more than {MAX_ALIAS_EXPANSION:,} values; "
+                    "an alias may repeat a block, not multiply it: write the repeated parts out"
+                )
+                line = event.start_mark.line + 1 if event.start_mark is not None else None
+                raise ConfigError([Problem((), line, message)], filename)
+        elif isinstance(event, CollectionStartEvent):
+            counted += 1
+            open_blocks.append((event.anchor, counted))
+        elif isinstance(event, CollectionEndEvent):
+            anchor, opened_at = open_blocks.pop()
+            if anchor is not None:
+                sizes[str(anchor)] = counted - opened_at + 1
+        elif isinstance(event, NodeEvent):  # a scalar
+            counted += 1
+            if event.anchor is not None:
+                sizes[str(event.anchor)] = 1
 
 
 def _plain(node: Any) -> Any:

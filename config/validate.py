@@ -299,22 +299,34 @@ def _process_team_refs(base: YamlPath, process: Process) -> Iterable[tuple[str, 
 
 
 def _cycles(graph: dict[str, list[tuple[str, YamlPath]]]) -> Iterator[tuple[list[str], YamlPath]]:
-    """Each elementary cycle once (by its set of edges), with the path of the edge that closes it."""
-    seen: set[frozenset[tuple[str, str]]] = set()
+    """Cycles of the hand-off graph, each with the path of the edge that closes it.
 
-    def visit(node: str, trail: list[str]) -> Iterator[tuple[list[str], YamlPath]]:
-        for target, path in graph.get(node, []):
-            if target in trail:
-                cycle = [*trail[trail.index(target) :], target]
-                edges = frozenset(itertools.pairwise(cycle))
-                if edges not in seen:
-                    seen.add(edges)
-                    yield cycle, path
-            else:
-                yield from visit(target, [*trail, target])
-
+    One depth-first search, iterative (a process may list ten thousand stages) and linear in the
+    graph: every edge back to a team still on the current trail closes one elementary cycle. A
+    graph with a cycle reports at least one; cycles that share all their back edges with others
+    are not listed separately, since enumerating every elementary cycle can take exponential time."""
+    finished: set[str] = set()
     for start in list(graph):
-        yield from visit(start, [start])
+        if start in finished:
+            continue
+        trail: list[str] = [start]
+        on_trail: dict[str, int] = {start: 0}
+        pending: list[Iterator[tuple[str, YamlPath]]] = [iter(graph.get(start, []))]
+        while pending:
+            step = next(pending[-1], None)
+            if step is None:
+                pending.pop()
+                done = trail.pop()
+                del on_trail[done]
+                finished.add(done)
+                continue
+            target, path = step
+            if target in on_trail:
+                yield [*trail[on_trail[target] :], target], path
+            elif target not in finished:
+                on_trail[target] = len(trail)
+                trail.append(target)
+                pending.append(iter(graph.get(target, [])))
 
 
 def _known_timezone(name: str) -> bool:

@@ -60,24 +60,53 @@ def is_json_content_type(content_type: str | None) -> bool:
     return mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))
 
 
+MAX_JSON_DEPTH = 512
+"""Deepest nesting of arrays and objects a delivery may have. Jira's are about ten levels deep;
+orjson refuses more than 1,024 and `json`, which the worker parses with, fails near the recursion
+limit (1,000) with a RecursionError. One bound below both, checked here, so a body is either refused
+and quarantined on arrival or parsed by the worker as well."""
+
+
 def parse_body(body: bytes) -> dict[str, Any]:
     """The delivery as a JSON object; NotJson says why it is not one.
 
-    orjson parses a real Jira payload (median 8.9 KB in ../shared/fixtures) 2.5x faster than the
-    standard library; whatever it refuses goes to `json` as well, so exactly what `json.loads`
-    accepts (NaN, lone surrogates...) is accepted, as the inbox worker parses it later. The one
-    difference in values, integers beyond 64 bits read as floats, never reaches an identity: Jira
-    sends ids as strings, and the worker re-parses the stored body with `json`."""
+    orjson parses a real Jira payload (median 8.9 KB) 2.5x faster than the standard library;
+    whatever it refuses goes to `json` as well, so exactly what `json.loads` accepts (NaN, lone
+    surrogates...) is accepted, as the inbox worker parses it later, up to MAX_JSON_DEPTH levels of
+    nesting. The one difference in values, integers beyond 64 bits read as floats, never reaches an
+    identity: Jira sends ids as strings, and the worker re-parses the stored body with `json`."""
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         try:
             payload = json.loads(body)
+        except RecursionError:
+            raise NotJson(_too_deep()) from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise NotJson(f"the body is not valid JSON ({type(exc).__name__}: {str(exc)[:120]})") from None
     if not isinstance(payload, dict):
         raise NotJson(f"the body is JSON but a {type(payload).__name__}, not an object")
+    # Nesting can be no deeper than the number of brackets that open it: counting them is C-fast,
+    # and only a body with that many pays for the walk.
+    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and _depth_exceeds(payload, MAX_JSON_DEPTH):
+        raise NotJson(_too_deep())
     return payload
+
+
+def _too_deep() -> str:
+    return f"the body is nested more than {MAX_JSON_DEPTH} levels deep"
+
+
+def _depth_exceeds(payload: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` deep (iterative: the input is hostile)."""
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def environ_key(header: str) -> str:

@@ -112,6 +112,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.extensions["baton_drainer"] = drainer
     if settings.embedded and settings.background_processing:
         baton.reconcile = start_reconcile_schedule(engine, settings.config_path)
+        if drainer is not None:
+            drainer.start()  # a restart's leftover deliveries must not wait for the next one
 
     register_error_handlers(app)
     register_blueprints(app, baton)

@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Engine
+from werkzeug.wsgi import get_input_stream
 
 from baton.connector.signatures import SIGNATURE_HEADER, SignatureError, verify_signature, verify_token
 from baton.store.inbox_writer import (
@@ -108,6 +109,28 @@ Accept = Callable[..., tuple[int, bool]]
 """`accept(site, body, headers, idempotency_key, event, quarantine_reason) -> (delivery_id, duplicate)`."""
 
 
+_READ_CHUNK = 64 * 1024
+
+
+def read_body(environ: dict[str, Any], limit: int) -> bytes:
+    """The whole body, or PayloadTooLarge as soon as it is longer than `limit` bytes.
+
+    A chunked body declares no length, and werkzeug's `get_data()` cuts it at MAX_CONTENT_LENGTH
+    without saying so: the cut body then failed its signature (a misleading 401) or, unsigned, was
+    quarantined. So the stream is read here, one byte past the limit, to tell "exactly at the limit"
+    from "longer"."""
+    stream = get_input_stream(environ, safe_fallback=True, max_content_length=None)
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = stream.read(min(_READ_CHUNK, limit + 1 - size))
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
+        size += len(part)
+    raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
+
+
 def receiver_blueprint(
     settings: Settings, sites: SiteDirectory, accept: Accept, on_stored: Callable[[], None]
 ) -> Blueprint:
@@ -158,9 +181,7 @@ def receiver_blueprint(
         credentials = sites.credentials(site)
         if credentials is None:
             raise UnknownSite(f"no Jira site named '{site[:64]}' is registered")
-        raw = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH (chunked bodies too)
-        if len(raw) > limit:
-            raise PayloadTooLarge(f"the body exceeds the limit of {limit} bytes")
+        raw = read_body(environ, limit)
         authenticate(credentials, raw, environ)
 
         headers = kept_headers(environ)

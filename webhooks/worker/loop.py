@@ -96,9 +96,11 @@ def drain_all(engine: Engine, config: Any, limit: int = DEFAULT_BATCH, worker: s
 class Drainer:
     """Embedded mode: drains the inbox in a background thread of the serving process.
 
-    The thread starts on the first `wake()` in the process that calls it (so gunicorn's fork happens
-    before any thread exists) and is a daemon: a killed server loses no delivery, only the work in
-    flight, which the next drain picks up again."""
+    `start()` (called when the app is built, in each gunicorn worker after its fork) starts the thread
+    and drains at once, so deliveries left by a restart are processed without waiting for new
+    traffic. `wake()` starts it as well in a process that has none (a fork after `start()`). The
+    thread is a daemon: a killed server loses no delivery, only the work in flight, which the next
+    drain picks up again."""
 
     def __init__(self, engine: Engine, config: ConfigLoader, batch: int = DEFAULT_BATCH) -> None:
         self._engine = engine
@@ -111,6 +113,10 @@ class Drainer:
         self._stopping = False
         self._warned_no_config = False
         self._synced = False
+
+    def start(self) -> None:
+        """Run the thread in this process and drain now (leftovers of a previous run included)."""
+        self.wake()
 
     def wake(self) -> None:
         with self._lock:
