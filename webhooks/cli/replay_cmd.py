@@ -18,7 +18,6 @@ the delivery's headers.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ from baton.webhooks.cli.common import (
     open_database,
     site_option,
 )
+from baton.webhooks.cli.errors import INVALID_INPUT, AlreadyReported
 
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
@@ -413,7 +413,7 @@ def replay_cmd(
         engine.dispose()
     _print_report(report, fmt, config is not None)
     if report.errors:
-        raise SystemExit(1)
+        raise AlreadyReported(INVALID_INPUT)
 
 
 @click.group("demo")
@@ -465,7 +465,7 @@ def demo_load(
     """
     from baton.scoring.simulate import simulate_deliveries
 
-    config_file = config_path or os.environ.get("BATON_CONFIG") or str(DEMO_CONFIG)
+    config_file = config_path or str(DEMO_CONFIG)  # --config's default is $BATON_CONFIG
     config = load_config_or_exit(config_file)
     end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = end - timedelta(weeks=weeks)
@@ -495,7 +495,7 @@ def demo_load(
         engine.dispose()
     _print_report(report, fmt, True)
     if report.errors:
-        raise SystemExit(1)
+        raise AlreadyReported(INVALID_INPUT)
 
 
 def _already_loaded(engine: Any, site: str, headers: Mapping[str, str], payload: Mapping[str, Any]) -> bool:

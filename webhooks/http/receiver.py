@@ -86,7 +86,9 @@ class SiteDirectory:
         if site == DEFAULT_SITE:
             # The environment wins for the default site: that is where operators set it.
             return SiteCredentials(
-                site, self._settings.webhook_secret or secret, self._settings.webhook_token or token
+                site,
+                self._settings.secret("webhook_secret") or secret,
+                self._settings.secret("webhook_token") or token,
             )
         if row is None:
             return None
