@@ -26,7 +26,6 @@ INVALID_INPUT = 1
 USAGE = 2
 UNAVAILABLE = 3
 
-EXIT_CODES_HELP = "Exit codes: 0 ok, 1 invalid input, 2 usage, 3 unavailable or runtime failure."
 
 
 class CliError(click.ClickException):
