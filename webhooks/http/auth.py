@@ -113,7 +113,8 @@ def make_share_token(
 def verify_share_token(secret: bytes, token: str, now: float | None = None) -> str:
     """The site of a valid, unexpired share token; AuthError otherwise."""
     payload, sep, mac = (token or "").strip().partition(".")
-    if not sep or not payload or not mac or len(token) > 2048:
+    # A share token is base64url text: anything else (e.g. `é.é`) is refused before it is encoded.
+    if not sep or not payload or not mac or len(token) > 2048 or not token.isascii():
         raise AuthError("share link is malformed")
     if not hmac.compare_digest(_mac(secret, payload).encode(), mac.encode()):
         raise AuthError("share link signature does not match (wrong server key, or the link was altered)")

@@ -41,6 +41,8 @@ log = logging.getLogger("baton.webhooks.receiver")
 
 SITE_CACHE_SECONDS = 30.0
 DELIVERY_ID_HEADER = "Baton-Delivery-Id"
+LOGGED_SITE_CHARS = 64
+"""A site name from the URL is logged cut to this length: an unknown one may be any size."""
 _SIGNATURE_ENVIRON_KEY = environ_key(SIGNATURE_HEADER)
 _CONTENT_TYPE_ENVIRON_KEY = environ_key("Content-Type")
 
@@ -120,6 +122,7 @@ def receiver_blueprint(
     @bp.post("/webhooks/jira/<site>")
     def receive(site: str) -> Response:
         started = time.perf_counter()
+        logged_site = site[:LOGGED_SITE_CHARS]
         outcome = "error"
         try:
             delivery_id, duplicate = _receive(site)
@@ -131,13 +134,14 @@ def receiver_blueprint(
             outcome = "unauthorized"
             log.warning(
                 "delivery rejected",
-                extra={"event": "delivery_rejected", "site": site, "reason": error.code},
+                extra={"event": "delivery_rejected", "site": logged_site, "reason": error.code},
             )
             raise
         except (PayloadTooLarge, UnsupportedContentType, UnknownSite, MalformedPayload) as error:
             outcome = error.code
             log.warning(
-                "delivery rejected", extra={"event": "delivery_rejected", "site": site, "reason": error.code}
+                "delivery rejected",
+                extra={"event": "delivery_rejected", "site": logged_site, "reason": error.code},
             )
             raise
         finally:
