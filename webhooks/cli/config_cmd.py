@@ -11,7 +11,7 @@ from baton.config.durations import format_duration
 from baton.config.ownership import process_claims
 from baton.config.schema import BatonConfig, Calendar, Process, SlaRow, StatusId, StatusRef
 from baton.webhooks.cli.common import CONFIG_ENV, config_option
-from baton.webhooks.cli.errors import INVALID_INPUT, AlreadyReported
+from baton.webhooks.cli.errors import ProblemsReported
 
 
 def register(group: click.Group) -> None:
@@ -47,7 +47,7 @@ def check(file: str | None, config_path: str | None, quiet: bool) -> None:
         click.echo(
             f"{count} problem{'s' if count != 1 else ''} in {file}; the configuration was not accepted."
         )
-        raise AlreadyReported(INVALID_INPUT) from None
+        raise ProblemsReported() from None
     if quiet:
         return
     console = Console(highlight=False, soft_wrap=False)

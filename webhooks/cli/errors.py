@@ -27,14 +27,14 @@ USAGE = 2
 UNAVAILABLE = 3
 
 
-
 class CliError(click.ClickException):
-    """A failure the CLI reports as `error: <message>` plus a hint; its exit code comes from `EXIT_CODES`."""
+    """A failure the CLI reports as `error: <message>` plus a hint."""
+
+    exit_code = UNAVAILABLE
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
-        self.exit_code = exit_code_for(self)
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
@@ -42,23 +42,26 @@ class CliError(click.ClickException):
             click.echo(f"hint: {self.hint}", err=True)
 
 
-class AlreadyReported(CliError):
-    """The command has printed what went wrong itself (a report on stdout); only the exit code is left."""
+class InvalidInput(CliError):
+    """A file, an argument's value, a setting or a credential Baton cannot use."""
 
-    def __init__(self, exit_code: int) -> None:
+    exit_code = INVALID_INPUT
+
+
+class ProblemsReported(InvalidInput):
+    """The command has printed the problems itself (a report on stdout); only the exit code is left."""
+
+    def __init__(self) -> None:
         super().__init__("")
-        self.exit_code = exit_code
 
     def show(self, file: IO[Any] | None = None) -> None:
         return None
 
 
-class InvalidInput(CliError):
-    """A file, an argument's value, a setting or a credential Baton cannot use."""
-
-
 class Unavailable(CliError):
     """Something Baton needs cannot be reached, or a run failed at runtime."""
+
+    exit_code = UNAVAILABLE
 
 
 EXIT_CODES: dict[type[BaseException], int] = {
@@ -100,9 +103,8 @@ def as_cli_error(error: Exception) -> click.ClickException:
     if isinstance(error, CliError):
         return error
     message = error.format_message() if isinstance(error, click.ClickException) else str(error)
-    mapped = Unavailable(message, _hint(error))
-    mapped.exit_code = exit_code_for(error)
-    return mapped
+    kind = InvalidInput if exit_code_for(error) == INVALID_INPUT else Unavailable
+    return kind(message, _hint(error))
 
 
 class BatonGroup(click.Group):

@@ -34,7 +34,7 @@ from baton.webhooks.cli.common import (
     open_database,
     site_option,
 )
-from baton.webhooks.cli.errors import INVALID_INPUT, AlreadyReported
+from baton.webhooks.cli.errors import ProblemsReported
 
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
@@ -413,7 +413,7 @@ def replay_cmd(
         engine.dispose()
     _print_report(report, fmt, config is not None)
     if report.errors:
-        raise AlreadyReported(INVALID_INPUT)
+        raise ProblemsReported()
 
 
 @click.group("demo")
@@ -495,7 +495,7 @@ def demo_load(
         engine.dispose()
     _print_report(report, fmt, True)
     if report.errors:
-        raise AlreadyReported(INVALID_INPUT)
+        raise ProblemsReported()
 
 
 def _already_loaded(engine: Any, site: str, headers: Mapping[str, str], payload: Mapping[str, Any]) -> bool:
