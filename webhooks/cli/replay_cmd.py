@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from baton.webhooks.cli.common import (
     db_option,
     load_config_or_exit,
     open_database,
+    settings,
     site_option,
 )
 from baton.webhooks.cli.errors import ProblemsReported
@@ -467,7 +468,7 @@ def demo_load(
 
     config_file = config_path or str(DEMO_CONFIG)  # --config's default is $BATON_CONFIG
     config = load_config_or_exit(config_file)
-    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = settings().clock()().replace(hour=0, minute=0, second=0, microsecond=0)  # BATON_NOW pins it
     start = end - timedelta(weeks=weeks)
     deliveries = simulate_deliveries(config, n_issues, seed=seed, start=start, end=end)
     engine = open_database(db_url)
