@@ -13,8 +13,7 @@ from baton.connector.client import JiraAuthError, JiraError
 from baton.store.db import DatabaseUnavailable
 from baton.webhooks.cli import errors, main
 from baton.webhooks.settings import SettingsError
-
-from .conftest import DEMO_CONFIG
+from tests.integration.cli.conftest import DEMO_CONFIG
 
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nowhere"  # port 1: nothing listens
 
