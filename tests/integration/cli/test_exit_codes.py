@@ -91,3 +91,15 @@ def test_3_unavailable() -> None:
 def test_the_table(error: Exception, code: int) -> None:
     assert errors.exit_code_for(error) == code
     assert errors.as_cli_error(error).exit_code == code
+
+
+def test_help_documents_the_exit_codes() -> None:
+    result = _run("--help")
+    assert result.exit_code == 0
+    for line in (
+        "0  ok",
+        "1  invalid input (a file, a value, a setting or a credential Baton cannot use)",
+        "2  usage (a missing or unknown option or argument)",
+        "3  unavailable or runtime failure (database or Jira unreachable, a worker failed)",
+    ):
+        assert line in result.output
