@@ -172,8 +172,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _any_error(error: Exception) -> Response:
         status = status_for(error)
-        if status == 503:
-            log.error("service unavailable", extra={"event": "unavailable", "error": type(error).__name__})
+        body = error_body(error)
+        if status == 503:  # logged under its code, e.g. `database_unavailable`, as before the one table
+            log.error("service unavailable", extra={"event": body["error"], "error": type(error).__name__})
         elif status == 500:
             log.exception("unexpected error", extra={"event": "unexpected_error"})
-        return error_response(status, error_body(error))
+        return error_response(status, body)
