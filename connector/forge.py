@@ -16,7 +16,6 @@ as a JWKS (JIRA-FACTS.md section 6.2). We accept a call only when
 from __future__ import annotations
 
 import hmac
-import os
 import threading
 import time
 from collections.abc import Mapping
@@ -207,11 +206,10 @@ class _Cached:
 _cache = _Cached()
 
 
-def verifier_from_settings(settings: Mapping[str, Any] | None = None) -> ForgeVerifier | None:
-    """The process-wide verifier for the configured app (None when no app id is configured)."""
-    settings = settings or {}
-    app_id = str(settings.get(ENV_APP_ID) or os.environ.get(ENV_APP_ID, "")).strip()
-    jwks_url = str(settings.get(ENV_JWKS_URL) or os.environ.get(ENV_JWKS_URL, DEFAULT_JWKS_URL)).strip()
+def verifier_from_settings(app_id: str | None, jwks_url: str = DEFAULT_JWKS_URL) -> ForgeVerifier | None:
+    """The process-wide verifier for app `app_id` (BATON_FORGE_APP_ID, read by the settings; None: off)."""
+    app_id = (app_id or "").strip()
+    jwks_url = (jwks_url or DEFAULT_JWKS_URL).strip()
     if not app_id:
         return None
     key = (app_id, jwks_url)

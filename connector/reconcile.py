@@ -13,7 +13,6 @@ While serving, `ReconcileSchedule` runs it every `BATON_RECONCILE_INTERVAL` (e.g
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -117,14 +116,19 @@ def parse_interval(text: str | None) -> float:
 
 
 def schedule_from_env(
-    engine: Engine, config: BatonConfig, env: Mapping[str, str] | None = None
+    engine: Engine, config: BatonConfig, env: Mapping[str, str]
 ) -> ReconcileSchedule | None:
-    """A started schedule when BATON_RECONCILE_INTERVAL and at least one Jira site are configured."""
-    env = os.environ if env is None else env
-    interval = parse_interval(env.get(INTERVAL_ENV))
+    """A started schedule when `env` sets BATON_RECONCILE_INTERVAL and at least one Jira site
+    (`env` is a mapping of variables, e.g. the settings' snapshot; nothing here reads the process environment)."""
+    return schedule_for_sites(engine, config, sites_from_env(env), parse_interval(env.get(INTERVAL_ENV)))
+
+
+def schedule_for_sites(
+    engine: Engine, config: BatonConfig, sites: Mapping[str, Site], interval: float
+) -> ReconcileSchedule | None:
+    """A started schedule reconciling `sites` every `interval` seconds; None when either is missing."""
     if interval <= 0:
         return None
-    sites: dict[str, Site] = sites_from_env(env)
     if not sites:
         log.warning(
             "%s is set but no Jira site is configured (BATON_JIRA_URL...): not reconciling", INTERVAL_ENV

@@ -1,6 +1,6 @@
 """Database URLs, engines, sessions and migrations.
 
-    url = resolve_database_url(None)          # --db, else $BATON_DATABASE_URL, else ./baton.db
+    url = resolve_database_url(None)          # the given URL (--db or $BATON_DATABASE_URL via the settings), else ./baton.db
     upgrade_database(url)                     # Alembic `upgrade head`, from the installed package
     engine = create_engine_for(url)
     with session_scope(engine) as session:    # commits once at the end, rolls back on error
@@ -12,7 +12,6 @@ PostgreSQL (`postgresql://...`, driven by psycopg 3) is the production database.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,16 +30,17 @@ MIGRATIONS_DIR = STORE_DIR / "migrations"
 
 
 class DatabaseUnavailable(RuntimeError):
-    """The database cannot be reached or opened. The message says what to do; CLIs exit with code 2."""
-
-    exit_code = 2
+    """The database cannot be reached or opened; the message says what to do. The one such class: HTTP
+    answers it with 503 (`baton.webhooks.http.errors.HTTP_STATUS`), the CLI exits 3
+    (`baton.webhooks.cli.errors`)."""
 
 
 def resolve_database_url(url: str | None = None) -> str:
-    """The database URL to use: `url`, else $BATON_DATABASE_URL, else `sqlite:///<cwd>/baton.db`.
+    """The database URL to use: `url`, else `sqlite:///<cwd>/baton.db`. Callers pass $BATON_DATABASE_URL
+    from `baton.webhooks.settings.Settings` (the store reads no environment).
 
     `postgresql://` and `postgres://` are rewritten to `postgresql+psycopg://` (psycopg 3)."""
-    chosen = (url or "").strip() or os.environ.get(DATABASE_ENV, "").strip()
+    chosen = (url or "").strip()
     if not chosen:
         return f"sqlite:///{Path.cwd() / 'baton.db'}"
     for prefix in ("postgresql://", "postgres://"):

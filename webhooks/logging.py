@@ -58,11 +58,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str | int | None = None) -> None:
-    """Send `baton.*` logs to stderr as JSON lines (level: argument, else $BATON_LOG_LEVEL, else INFO).
-    Idempotent."""
-    import os
-
-    level = level or os.environ.get("BATON_LOG_LEVEL", "INFO").upper()
+    """Send `baton.*` logs to stderr as JSON lines (level: the argument, i.e. the settings'
+    BATON_LOG_LEVEL, else INFO). Idempotent."""
+    level = level or "INFO"
     logger = logging.getLogger("baton")
     if any(getattr(h, "_baton_json", False) for h in logger.handlers):
         return

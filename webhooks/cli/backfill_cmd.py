@@ -1,14 +1,14 @@
 """`baton backfill`, `baton reconcile`, `baton writeback`: the Jira REST side of the transition log.
 
 Sites and credentials: docs/jira-connector.md (BATON_JIRA_URL, BATON_JIRA_EMAIL, BATON_JIRA_TOKEN,
-BATON_JIRA_OAUTH_TOKEN, BATON_JIRA_PAT, per-site BATON_JIRA_<SITE>_...). Exit codes: 0 done,
-1 Jira refused (the message says what to fix), 2 bad usage or settings, 130 interrupted (run the same
-command again to resume).
+BATON_JIRA_OAUTH_TOKEN, BATON_JIRA_PAT, per-site BATON_JIRA_<SITE>_...). Exit codes (the CLI's table,
+`baton.webhooks.cli.errors`): 0 done, 1 Jira refused the credentials (the message says what to fix),
+2 bad usage or a site that is not configured, 3 Jira or the database unreachable, 130 interrupted (run
+the same command again to resume).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,6 +23,7 @@ from baton.webhooks.cli.common import (
     open_database,
     site_option,
 )
+from baton.webhooks.settings import Settings
 
 
 def _parse_since(value: str | None) -> datetime | None:
@@ -51,20 +52,17 @@ def resolve_jira_site(name: str, engine: Any) -> Any:
     with Session(engine) as session:
         rows = [{"name": r.id, "url": r.base_url} for r in session.query(SiteRow).all() if r.base_url]
     try:
-        return resolve_site(name, os.environ, rows)
+        return resolve_site(name, Settings.from_env().jira, rows)
     except SiteConfigError as error:
         raise click.UsageError(str(error)) from error
 
 
 @contextmanager
 def jira_errors() -> Iterator[None]:
-    """Typed Jira errors become one clear line and exit code 1; Ctrl-C says how to resume."""
-    from baton.connector.client import JiraError
-
+    """Ctrl-C says how to resume. Typed Jira errors go to the CLI's exit-code mapper
+    (`baton.webhooks.cli.errors`: bad credentials 1, Jira unreachable 3)."""
     try:
         yield
-    except JiraError as error:
-        raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:
         click.echo(
             "interrupted: every committed page is kept; run the same command again to resume", err=True

@@ -11,6 +11,7 @@ from baton.config.durations import format_duration
 from baton.config.ownership import process_claims
 from baton.config.schema import BatonConfig, Calendar, Process, SlaRow, StatusId, StatusRef
 from baton.webhooks.cli.common import CONFIG_ENV, config_option
+from baton.webhooks.cli.errors import ProblemsReported
 
 
 def register(group: click.Group) -> None:
@@ -24,7 +25,7 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@click.argument("file", required=False, envvar=CONFIG_ENV, type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
 @config_option()
 @click.option("--quiet", "-q", is_flag=True, help="Print only problems; no summary when the file is valid.")
 def check(file: str | None, config_path: str | None, quiet: bool) -> None:
@@ -46,7 +47,7 @@ def check(file: str | None, config_path: str | None, quiet: bool) -> None:
         click.echo(
             f"{count} problem{'s' if count != 1 else ''} in {file}; the configuration was not accepted."
         )
-        raise SystemExit(1) from None
+        raise ProblemsReported() from None
     if quiet:
         return
     console = Console(highlight=False, soft_wrap=False)

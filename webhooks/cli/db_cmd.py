@@ -7,12 +7,6 @@ import click
 from baton.webhooks.cli.common import db_option
 
 
-class DatabaseError(click.ClickException):
-    """The database is unreachable or cannot be opened: exit code 2, with what to do."""
-
-    exit_code = 2
-
-
 @click.group("db")
 def db_group() -> None:
     """Database schema: migrate (upgrade) and show the current revision."""
@@ -24,7 +18,6 @@ def db_group() -> None:
 def upgrade_cmd(db_url: str | None, revision: str) -> None:
     """Migrate the database to the latest schema (safe to run again: does nothing when up to date)."""
     from baton.store.db import (
-        DatabaseUnavailable,
         current_revision,
         display_url,
         resolve_database_url,
@@ -32,11 +25,8 @@ def upgrade_cmd(db_url: str | None, revision: str) -> None:
     )
 
     url = resolve_database_url(db_url)
-    try:
-        before = current_revision(url)
-        after = upgrade_database(url, revision)
-    except DatabaseUnavailable as error:
-        raise DatabaseError(str(error)) from error
+    before = current_revision(url)
+    after = upgrade_database(url, revision)
     click.echo(f"database: {display_url(url)}")
     click.echo(f"current revision: {before or '(empty database)'}")
     if before == after:
@@ -50,7 +40,6 @@ def upgrade_cmd(db_url: str | None, revision: str) -> None:
 def current_cmd(db_url: str | None) -> None:
     """Print the database's schema revision and whether it is the latest."""
     from baton.store.db import (
-        DatabaseUnavailable,
         current_revision,
         display_url,
         head_revision,
@@ -58,10 +47,7 @@ def current_cmd(db_url: str | None) -> None:
     )
 
     url = resolve_database_url(db_url)
-    try:
-        current = current_revision(url)
-    except DatabaseUnavailable as error:
-        raise DatabaseError(str(error)) from error
+    current = current_revision(url)
     head = head_revision()
     click.echo(f"database: {display_url(url)}")
     click.echo(f"current revision: {current or '(empty database)'}")

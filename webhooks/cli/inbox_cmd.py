@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
 
 from baton.webhooks.cli.common import db_option
+from baton.webhooks.cli.errors import InvalidInput
 
 STATES = ("pending", "processing", "done", "ignored", "failed", "quarantined")
 
 
 def _engine(db_url: str | None) -> Any:
-    from baton.store.db import DatabaseUnavailable, check_connection, create_engine_for
+    """An engine on a reachable database; DatabaseUnavailable (exit 3) otherwise."""
+    from baton.store.db import check_connection, create_engine_for
 
     engine = create_engine_for(db_url)
-    try:
-        check_connection(engine)
-    except DatabaseUnavailable as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(2)
+    check_connection(engine)
     return engine
 
 
@@ -81,8 +78,7 @@ def register(group: click.Group) -> None:
         with Session(engine) as session:
             row = get_delivery(session, delivery_id)
             if row is None:
-                click.echo(f"error: no delivery {delivery_id}; list them with `baton inbox list`", err=True)
-                sys.exit(1)
+                raise InvalidInput(f"no delivery {delivery_id}", "list them with `baton inbox list`")
             summary = delivery_summary(row)
             body = bytes(row.body)
         engine.dispose()
@@ -115,8 +111,7 @@ def register(group: click.Group) -> None:
         from baton.store.inbox import requeue_stale, retry
 
         if not delivery_ids and not all_failed and not stale:
-            click.echo("error: give delivery ids, --all-failed or --stale", err=True)
-            sys.exit(1)
+            raise click.UsageError("give delivery ids, --all-failed or --stale")
         engine = _engine(db_url)
         with Session(engine) as session:
             ids = retry(session, delivery_ids, all_failed=all_failed, site_id=site)
@@ -168,8 +163,7 @@ def register(group: click.Group) -> None:
         from baton.store.inbox import ensure_site
 
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", site):
-            click.echo("error: a site id is 1-64 letters, digits, '.', '_' or '-'", err=True)
-            sys.exit(1)
+            raise InvalidInput("a site id is 1-64 letters, digits, '.', '_' or '-'")
         attrs: dict[str, Any] = {}
         if name:
             attrs["name"] = name
@@ -178,8 +172,9 @@ def register(group: click.Group) -> None:
         if secret_env:
             secret = os.environ.get(secret_env, "")
             if not secret:
-                click.echo(f"error: ${secret_env} is empty or not set", err=True)
-                sys.exit(1)
+                raise InvalidInput(
+                    f"${secret_env} is empty or not set", "export the secret, then run this again"
+                )
             attrs["webhook_secret"] = secret
         token = secrets.token_urlsafe(24) if generate_token else None
         if token:

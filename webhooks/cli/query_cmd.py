@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from baton.webhooks.cli.common import config_option, db_option, site_option
+from baton.webhooks.cli.common import config_option, db_option, settings, site_option
 
 FORMATS = ("table", "json", "csv")
 
@@ -55,7 +55,7 @@ def query_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 "--now",
                 "now_text",
                 default=None,
-                help="Evaluate open clocks as of this instant (default: now). For reproducible reports.",
+                help="Evaluate open clocks as of this instant (default: $BATON_NOW, else now). For reproducible reports.",
             ),
         ]
     ):
@@ -89,7 +89,7 @@ class _Context:
         self.since = _parse_instant(since, "--since")
         self.until = _parse_instant(until, "--until")
         self.open_only = open_only
-        self.now = _parse_instant(now_text, "--now") or datetime.now(UTC)
+        self.now = _parse_instant(now_text, "--now") or settings().clock()()  # BATON_NOW pins it
 
     def requests(self) -> Any:
         """Stored requests (filtered) with clocks evaluated as of `now`."""

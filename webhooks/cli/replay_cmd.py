@@ -18,10 +18,9 @@ the delivery's headers.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,10 @@ from baton.webhooks.cli.common import (
     db_option,
     load_config_or_exit,
     open_database,
+    settings,
     site_option,
 )
+from baton.webhooks.cli.errors import ProblemsReported
 
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
@@ -413,7 +414,7 @@ def replay_cmd(
         engine.dispose()
     _print_report(report, fmt, config is not None)
     if report.errors:
-        raise SystemExit(1)
+        raise ProblemsReported()
 
 
 @click.group("demo")
@@ -465,9 +466,9 @@ def demo_load(
     """
     from baton.scoring.simulate import simulate_deliveries
 
-    config_file = config_path or os.environ.get("BATON_CONFIG") or str(DEMO_CONFIG)
+    config_file = config_path or str(DEMO_CONFIG)  # --config's default is $BATON_CONFIG
     config = load_config_or_exit(config_file)
-    end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = settings().clock()().replace(hour=0, minute=0, second=0, microsecond=0)  # BATON_NOW pins it
     start = end - timedelta(weeks=weeks)
     deliveries = simulate_deliveries(config, n_issues, seed=seed, start=start, end=end)
     engine = open_database(db_url)
@@ -495,7 +496,7 @@ def demo_load(
         engine.dispose()
     _print_report(report, fmt, True)
     if report.errors:
-        raise SystemExit(1)
+        raise ProblemsReported()
 
 
 def _already_loaded(engine: Any, site: str, headers: Mapping[str, str], payload: Mapping[str, Any]) -> bool:

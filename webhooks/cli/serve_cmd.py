@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 from typing import Any
 
 import click
 
-from baton.webhooks.cli.common import config_option, db_option
+from baton.webhooks.cli.common import config_option, db_option, load_config_or_exit
+from baton.webhooks.cli.errors import Unavailable
 from baton.webhooks.cli.replay_cmd import DEMO_CONFIG
 from baton.webhooks.http.gadget_registry import GADGET_NAMES
+from baton.webhooks.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-
-
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
 
 
 def _export(env: dict[str, str | None]) -> None:
@@ -36,17 +32,15 @@ def _export(env: dict[str, str | None]) -> None:
 
 
 def _database_ready(url: str, upgrade: bool) -> None:
-    from baton.store.db import DatabaseUnavailable, current_revision, head_revision, upgrade_database
+    """Migrated (or, without `upgrade`, checked); DatabaseUnavailable (exit 3) when unreachable."""
+    from baton.store.db import current_revision, head_revision, upgrade_database
 
-    try:
-        if upgrade:
-            upgrade_database(url)
-        elif current_revision(url) != head_revision():
-            _fail(
-                "the database schema is not up to date: run `baton db upgrade --db URL` once before serving"
-            )
-    except DatabaseUnavailable as error:
-        _fail(str(error))
+    if upgrade:
+        upgrade_database(url)
+    elif current_revision(url) != head_revision():
+        raise Unavailable(
+            "the database schema is not up to date", "run `baton db upgrade --db URL` once before serving"
+        )
 
 
 def gunicorn_options(
@@ -59,7 +53,7 @@ def gunicorn_options(
         name: getattr(conf, name)
         for name in dir(conf)
         if not name.startswith("_")
-        and name not in {"os", "shutil", "tempfile", "Any", "annotations", "raw_env"}
+        and name not in {"os", "shutil", "tempfile", "Any", "Settings", "annotations", "raw_env"}
     }
     options.update(bind=bind, workers=workers, **(extra or {}))
     if threads:
@@ -177,12 +171,12 @@ def register(group: click.Group) -> None:
         Signed with $BATON_SECRET_KEY, which must be the key the server runs with; the link reads
         that one site only and stops working after --ttl.
         """
-        from baton.webhooks.http.auth import main as share_main
+        from baton.webhooks.http.auth import SECRET_KEY_MISSING, share_link_text
 
-        argv = ["--site", site, "--base-url", base_url, "--ttl", ttl]
-        argv += ["--gadget", gadget] if gadget else []
-        argv += ["--token-only"] if token_only else []
-        sys.exit(share_main(argv))
+        key = Settings.from_env().secret("secret_key")
+        if not key:
+            raise click.UsageError(SECRET_KEY_MISSING)
+        click.echo(share_link_text(key, site, base_url, ttl, gadget, token_only))
 
     @group.command("worker")
     @config_option(required=True)
@@ -214,9 +208,9 @@ def register(group: click.Group) -> None:
         from baton.store.db import resolve_database_url
 
         url = resolve_database_url(db_url)
-        _load_config_or_fail(config_path)
+        config = load_config_or_exit(config_path)
         if processes <= 1:
-            _worker_process(url, config_path, batch, poll, exit_when_idle, metrics_port)
+            _run_worker(url, config, batch, poll, exit_when_idle, metrics_port)
             return
         import multiprocessing
 
@@ -239,29 +233,31 @@ def register(group: click.Group) -> None:
         signal.signal(signal.SIGINT, forward)
         for child in children:
             child.join()
-        if any(child.exitcode for child in children):
-            sys.exit(1)
-
-
-def _load_config_or_fail(path: str) -> Any:
-    from baton.config.loader import load_config
-
-    try:
-        return load_config(path)
-    except Exception as error:
-        _fail(f"cannot load the configuration {path}: {error}; check it with `baton config check {path}`")
+        failed = [child.exitcode for child in children if child.exitcode]
+        if failed:
+            raise Unavailable(
+                f"{len(failed)} of {len(children)} worker processes failed (exit codes {failed})",
+                "see the log above; processing is idempotent, so run the workers again",
+            )
 
 
 def _worker_process(
     url: str, config_path: str, batch: int, poll: float, exit_when_idle: bool, metrics_port: int | None
+) -> None:
+    """One spawned worker process: it loads the configuration once for itself."""
+    _run_worker(url, load_config_or_exit(config_path), batch, poll, exit_when_idle, metrics_port)
+
+
+def _run_worker(
+    url: str, config: Any, batch: int, poll: float, exit_when_idle: bool, metrics_port: int | None
 ) -> None:
     from baton.store.db import create_engine_for
     from baton.webhooks.logging import configure_logging
     from baton.webhooks.worker.loop import run_worker
     from baton.webhooks.worker.reconcile_schedule import start_reconcile_schedule
 
-    configure_logging()
-    config = _load_config_or_fail(config_path)
+    settings = Settings.from_env(database_url=url)
+    configure_logging(settings.log_level)
     if metrics_port:
         from prometheus_client import start_http_server
 
@@ -270,7 +266,7 @@ def _worker_process(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     engine = create_engine_for(url)
-    reconcile = None if exit_when_idle else start_reconcile_schedule(engine, config_path)
+    reconcile = None if exit_when_idle else start_reconcile_schedule(engine, settings, lambda: config)
     try:
         run_worker(engine, config, batch=batch, poll_interval=poll, stop=stop, exit_when_idle=exit_when_idle)
     finally:

@@ -17,7 +17,6 @@ functions the CLI's JSON uses, so the CLI, this API and the gadgets show the sam
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +26,8 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from sqlalchemy.orm import Session
 
 from baton.webhooks import serialize
-from baton.webhooks.http.auth import AuthError, Principal, authenticate, security_headers
+from baton.webhooks.http.auth import Principal, authenticate, security_headers
+from baton.webhooks.http.errors import BadRequest, Unavailable
 
 log = logging.getLogger("baton.webhooks.api")
 
@@ -39,52 +39,33 @@ INTAKE = "intake"
 STATES = ("met", "breached", "at_risk", "running", "none")
 
 
-class BadRequest(Exception):
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-
-class Unavailable(Exception):
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-
 # --- data access ---------------------------------------------------------------------------------
 
 
-def _now() -> datetime:
-    fixed = current_app.config.get("BATON_NOW") or os.environ.get("BATON_NOW")
-    if fixed:
-        ts = pd.Timestamp(fixed)
-        return (ts if ts.tzinfo else ts.tz_localize(UTC)).to_pydatetime()
-    return datetime.now(UTC)
-
-
-def _engine_and_settings() -> tuple[Any, Any]:
+def _baton() -> Any:
     baton = current_app.extensions.get("baton")
     if baton is None:
         raise Unavailable("the service is not fully started", "retry in a moment")
+    return baton
+
+
+def _now() -> datetime:
+    """The app's one clock (`Settings.clock`: BATON_NOW pins it); no environment read per request."""
+    return _baton().clock()  # type: ignore[no-any-return]
+
+
+def _engine_and_settings() -> tuple[Any, Any]:
+    baton = _baton()
     return baton.engine, baton.settings
 
 
 def _config() -> Any:
-    cached = current_app.extensions.get("baton_api_config")
-    if cached is not None:
-        return cached
-    _, settings = _engine_and_settings()
-    path = getattr(settings, "config_path", None)
-    if not path:
+    """The process's one PMO configuration (loaded once by the app factory's loader)."""
+    config = _baton().config()
+    if config is None:
         raise Unavailable(
             "no PMO configuration is loaded", "start the service with --config FILE or BATON_CONFIG"
         )
-    from baton.config.loader import load_config
-
-    config = load_config(path)
-    current_app.extensions["baton_api_config"] = config
     return config
 
 
@@ -225,26 +206,14 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
     bp = Blueprint("baton_api", __name__, url_prefix=API_PREFIX)
 
     @bp.before_request
-    def _authenticate() -> tuple[Response, int] | None:
+    def _authenticate() -> None:
         if request.method == "OPTIONS":
-            return None
-        try:
-            g.baton_principal = authenticate(request)
-        except AuthError as exc:
-            return exc.response()
-        return None
+            return
+        g.baton_principal = authenticate(request)  # AuthError: answered by the app's error table
 
     @bp.after_request
     def _headers(response: Response) -> Response:
         return security_headers(response, api=True)
-
-    @bp.errorhandler(BadRequest)
-    def _bad(exc: BadRequest) -> tuple[Response, int]:
-        return jsonify(error="bad_request", message=exc.message, hint=exc.hint), 400
-
-    @bp.errorhandler(Unavailable)
-    def _unavailable(exc: Unavailable) -> tuple[Response, int]:
-        return jsonify(error="unavailable", message=exc.message, hint=exc.hint), 503
 
     def principal() -> Principal:
         return g.baton_principal  # type: ignore[no-any-return]

@@ -3,13 +3,14 @@
     gunicorn -c python:baton.webhooks.http.gunicorn_conf 'baton.webhooks.http.app:create_app()'
 
 Everything the app needs (database, configuration path, credentials, mode) comes from one
-`Settings` value, by default read from the environment (`baton.webhooks.settings`).
+`Settings` value, by default read from the environment (`baton.webhooks.settings`). The factory builds
+the process's one `Clock` and its one PMO configuration loader from it and hands both to the API, the
+drainer and the reconcile schedule.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +25,8 @@ from baton.webhooks.http.health import health_blueprint, inbox_api_blueprint, re
 from baton.webhooks.http.receiver import SiteDirectory, noop_blueprint, receiver_blueprint
 from baton.webhooks.logging import configure_logging
 from baton.webhooks.metrics import metrics_blueprint
-from baton.webhooks.settings import DEFAULT_SITE, Settings
-from baton.webhooks.worker.loop import Drainer, load_config_lazily
+from baton.webhooks.settings import DEFAULT_SITE, Clock, Settings
+from baton.webhooks.worker.loop import ConfigLoader, Drainer, load_config_lazily
 from baton.webhooks.worker.reconcile_schedule import HeldSchedule, start_reconcile_schedule
 
 log = logging.getLogger("baton.webhooks")
@@ -36,6 +37,9 @@ class Baton:
     """What the app's parts share; `app.extensions["baton"]`."""
 
     settings: Settings
+    clock: Clock
+    config: ConfigLoader
+    """The PMO configuration, loaded once on first use (None without BATON_CONFIG)."""
     engine: Engine
     drainer: Drainer | None
     sites: SiteDirectory
@@ -75,7 +79,7 @@ def register_blueprints(app: Flask, baton: Baton) -> None:
     app.register_blueprint(receiver_blueprint(settings, baton.sites, _inbox_accept(baton.writer), wake))
     app.register_blueprint(health_blueprint(baton.engine, lambda: {"mode": settings.mode}))
     app.register_blueprint(metrics_blueprint(lambda: read_backlog(baton.engine)))
-    app.register_blueprint(inbox_api_blueprint(baton.engine, settings.admin_token))
+    app.register_blueprint(inbox_api_blueprint(baton.engine, settings.secret("admin_token")))
     if settings.bench_noop:
         app.register_blueprint(noop_blueprint())
 
@@ -88,19 +92,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     from baton.store.db import create_engine_for, resolve_database_url
 
     settings = settings or Settings.from_env()
-    configure_logging()
+    configure_logging(settings.log_level)
     app = Flask(__name__)  # root_path: this package, whose static/ holds the gadget thumbnails
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     # Each serving thread keeps one connection for the inbox writer; leave room for the rest.
-    threads = int(os.environ.get("BATON_THREADS", "8"))
-    engine = create_engine_for(resolve_database_url(settings.database_url), pool_size=threads + 5)
-    drainer = None
-    if settings.embedded:
-        drainer = Drainer(engine, load_config_lazily(settings.config_path))
+    pool_size = settings.serving.threads + 5
+    engine = create_engine_for(resolve_database_url(settings.database_url), pool_size=pool_size)
+    config = load_config_lazily(settings.config_path)
+    drainer = Drainer(engine, config) if settings.embedded else None
     baton = Baton(
         settings=settings,
+        clock=settings.clock(),
+        config=config,
         engine=engine,
         drainer=drainer,
         sites=SiteDirectory(engine, settings),
@@ -111,7 +116,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         baton.drainer = None  # tests drain explicitly with `drain(app)`
         app.extensions["baton_drainer"] = drainer
     if settings.embedded and settings.background_processing:
-        baton.reconcile = start_reconcile_schedule(engine, settings.config_path)
+        baton.reconcile = start_reconcile_schedule(engine, settings, config)
         if drainer is not None:
             drainer.start()  # a restart's leftover deliveries must not wait for the next one
 
@@ -132,5 +137,5 @@ def drain(app: Flask) -> int:
     baton: Baton = app.extensions["baton"]
     drainer = baton.drainer or app.extensions.get("baton_drainer")
     if drainer is None:
-        drainer = Drainer(baton.engine, load_config_lazily(baton.settings.config_path))
+        drainer = Drainer(baton.engine, baton.config)
     return drainer.drain_now()

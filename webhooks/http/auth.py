@@ -32,7 +32,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -41,15 +40,15 @@ from typing import Any, Literal
 from flask import Flask, Request, Response, current_app
 
 from baton.connector.forge import (
-    ENV_SITES,
     ForgeAuthError,
     ForgeVerifier,
     SiteResolver,
     bearer_token,
-    parse_site_map,
     verifier_from_settings,
 )
+from baton.webhooks.http.errors import Forbidden, ServiceError, Unauthorized, Unavailable
 from baton.webhooks.http.gadget_registry import GADGET_NAMES
+from baton.webhooks.settings import Settings
 
 log = logging.getLogger("baton.webhooks.auth")
 
@@ -62,28 +61,19 @@ JIRA_FRAME_ANCESTORS = ("https://*.atlassian.net", "https://*.jira.com", "https:
 Method = Literal["forge", "share", "demo"]
 
 
-class AuthError(Exception):
-    """401 (no or bad credential) or 403 (a valid credential that may not read anything)."""
+class AuthError(Unauthorized):
+    """No or bad credential: 401 through the app's error table (`baton.webhooks.http.errors`)."""
 
-    def __init__(self, message: str, status: int = 401, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.hint = hint or (
-            "open the gadget from Jira, or use a share link from `baton share-link` "
-            "(run `baton serve --demo` for a local demo)"
-        )
+    hint = (
+        "open the gadget from Jira, or use a share link from `baton share-link` "
+        "(run `baton serve --demo` for a local demo)"
+    )
 
-    def response(self) -> tuple[Response, int]:
-        body = {
-            "error": {401: "unauthorized", 403: "forbidden"}.get(self.status, "unavailable"),
-            "message": self.message,
-            "hint": self.hint,
-        }
-        resp = Response(json.dumps(body), mimetype="application/json")
-        if self.status == 401:
-            resp.headers["WWW-Authenticate"] = 'Bearer realm="baton"'
-        return resp, self.status
+
+_FORGE_FAILURE: dict[int, type[ServiceError]] = {401: AuthError, 403: Forbidden, 503: Unavailable}
+"""A Forge verification failure's status -> the error the API answers with."""
+
+SECRET_KEY_MISSING = "set BATON_SECRET_KEY to the server's key (a link signed with another key is refused)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +114,8 @@ def make_share_token(
 def verify_share_token(secret: bytes, token: str, now: float | None = None) -> str:
     """The site of a valid, unexpired share token; AuthError otherwise."""
     payload, sep, mac = (token or "").strip().partition(".")
-    if not sep or not payload or not mac or len(token) > 2048:
+    # A share token is base64url text: anything else (e.g. `é.é`) is refused before it is encoded.
+    if not sep or not payload or not mac or len(token) > 2048 or not token.isascii():
         raise AuthError("share link is malformed")
     if not hmac.compare_digest(_mac(secret, payload).encode(), mac.encode()):
         raise AuthError("share link signature does not match (wrong server key, or the link was altered)")
@@ -144,9 +135,9 @@ def verify_share_token(secret: bytes, token: str, now: float | None = None) -> s
 def secret_key(app: Flask | None = None) -> bytes:
     """The share-link key: BATON_SECRET_KEY, else a random per-process key (logged once)."""
     app = app or current_app
-    key = app.config.get("BATON_SECRET_KEY") or os.environ.get("BATON_SECRET_KEY")
+    key = _settings(app).secret("secret_key")
     if key:
-        return str(key).encode()
+        return key.encode()
     generated = app.config.get("_BATON_GENERATED_KEY")
     if generated is None:
         generated = secrets.token_bytes(32)
@@ -181,23 +172,25 @@ def _is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def demo_enabled(app: Flask) -> bool:
-    if "BATON_DEMO" in app.config:
-        return bool(app.config["BATON_DEMO"])
+def _settings(app: Flask) -> Settings:
+    """The app's settings (`create_app`); an app built without them reads the environment once."""
     baton = app.extensions.get("baton")
     settings = getattr(baton, "settings", None)
-    return bool(getattr(settings, "demo", False))
+    if settings is None:
+        settings = app.extensions.setdefault("baton_settings", Settings.from_env())
+    return settings  # type: ignore[no-any-return]
+
+
+def demo_enabled(app: Flask) -> bool:
+    return _settings(app).demo
 
 
 def _forge(app: Flask) -> tuple[ForgeVerifier | None, SiteResolver]:
+    settings = _settings(app)
     verifier = app.extensions.get("baton_forge_verifier")
     if verifier is None:
-        verifier = verifier_from_settings(app.config)
-    mapping = app.config.get(ENV_SITES)
-    if mapping is None:
-        mapping = os.environ.get(ENV_SITES, "")
-    resolver = SiteResolver(parse_site_map(mapping) if isinstance(mapping, str) else dict(mapping))
-    return verifier, resolver
+        verifier = verifier_from_settings(settings.forge_app_id, settings.forge_jwks_url)
+    return verifier, SiteResolver(dict(settings.forge_sites))
 
 
 def authenticate(request: Request, app: Flask | None = None) -> Principal:
@@ -214,9 +207,8 @@ def authenticate(request: Request, app: Flask | None = None) -> Principal:
             invocation = verifier.verify(token)
             site = resolver.site_for(invocation)
         except ForgeAuthError as exc:
-            raise AuthError(
+            raise _FORGE_FAILURE.get(exc.status, AuthError)(
                 str(exc),
-                status=exc.status,
                 hint=(
                     "Baton cannot reach Forge's key server: check outbound HTTPS to BATON_FORGE_JWKS_URL, then retry"
                     if exc.status == 503
@@ -241,10 +233,7 @@ def authenticate(request: Request, app: Flask | None = None) -> Principal:
 
 def frame_ancestors(app: Flask | None = None) -> str:
     app = app or current_app
-    extra = str(
-        app.config.get("BATON_FRAME_ANCESTORS") or os.environ.get("BATON_FRAME_ANCESTORS", "")
-    ).split()
-    return " ".join(("'self'", *JIRA_FRAME_ANCESTORS, *extra))
+    return " ".join(("'self'", *JIRA_FRAME_ANCESTORS, *_settings(app).frame_ancestors))
 
 
 def security_headers(response: Response, *, api: bool) -> Response:
@@ -285,7 +274,7 @@ def _ttl_seconds(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Print a share link for one site: `python -m baton.webhooks.http.auth --site acme --base-url URL [--ttl 7d]`.
 
-    Uses BATON_SECRET_KEY from the environment (the same key the server has)."""
+    Uses BATON_SECRET_KEY from the settings (the same key the server has)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m baton.webhooks.http.auth", description=main.__doc__)
@@ -299,16 +288,22 @@ def main(argv: list[str] | None = None) -> int:
         "--token-only", action="store_true", help="print only the token (for DC gadget preferences)"
     )
     args = parser.parse_args(argv)
-    key = os.environ.get("BATON_SECRET_KEY")
+    key = Settings.from_env().secret("secret_key")
     if not key:
-        parser.error("set BATON_SECRET_KEY to the server's key (a link signed with another key is refused)")
-    token = make_share_token(key.encode(), args.site, _ttl_seconds(args.ttl))
-    if args.token_only:
-        print(token)
-    else:
-        path = f"/gadgets/{args.gadget}" if args.gadget else "/"
-        print(f"{args.base_url.rstrip('/')}{path}?{SHARE_PARAM}={token}")
+        parser.error(SECRET_KEY_MISSING)
+    print(share_link_text(key, args.site, args.base_url, args.ttl, args.gadget, args.token_only))
     return 0
+
+
+def share_link_text(
+    key: str, site: str, base_url: str, ttl: str, gadget: str | None, token_only: bool
+) -> str:
+    """The link (or only its token) that `baton share-link` and this module print."""
+    token = make_share_token(key.encode(), site, _ttl_seconds(ttl))
+    if token_only:
+        return token
+    path = f"/gadgets/{gadget}" if gadget else "/"
+    return f"{base_url.rstrip('/')}{path}?{SHARE_PARAM}={token}"
 
 
 if __name__ == "__main__":

@@ -13,15 +13,15 @@ The pages hold no data and no secrets: the bundle fetches `/api/v1/...`, which a
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from flask import Blueprint, Flask, Response, abort, request, send_from_directory
+from flask import Blueprint, Flask, Response, abort, current_app, request, send_from_directory
 
 from baton.webhooks.http.auth import security_headers
+from baton.webhooks.http.errors import Unavailable
 from baton.webhooks.http.gadget_registry import GADGETS
 
 
@@ -31,23 +31,24 @@ def packaged_dist() -> Path:
     return Path(str(resources.files("baton.webhooks.http") / "static" / "dist"))
 
 
-def dist_dir() -> Path:
-    """Where the built bundle is: $BATON_PLUGIN_DIST, else the packaged copy."""
-    configured = os.environ.get("BATON_PLUGIN_DIST")
+def dist_dir(configured: str | None = None) -> Path:
+    """Where the built bundle is: `configured` (BATON_PLUGIN_DIST), else the packaged copy."""
     for candidate in (Path(configured) if configured else None, packaged_dist()):
         if candidate is not None and (candidate / "index.html").is_file():
             return candidate
-    raise FileNotFoundError(
-        "the gadget bundle is missing: build it with `npm ci && npm run build` in plugin/ "
-        "(or set BATON_PLUGIN_DIST)"
+    raise Unavailable(
+        "the gadget bundle is missing",
+        "build it with `npm ci && npm run build` in plugin/ (or set BATON_PLUGIN_DIST)",
     )
 
 
+def _configured_dist() -> Path:
+    baton = current_app.extensions.get("baton")
+    return dist_dir(baton.settings.plugin_dist if baton is not None else None)
+
+
 def _index() -> Response:
-    try:
-        html = (dist_dir() / "index.html").read_bytes()
-    except FileNotFoundError as exc:
-        return Response(str(exc), status=503, mimetype="text/plain")
+    html = (_configured_dist() / "index.html").read_bytes()
     resp = Response(html, mimetype="text/html")
     resp.headers["Cache-Control"] = "no-cache"
     return resp
@@ -114,7 +115,7 @@ def gadgets_blueprint(_baton: Any = None) -> Blueprint:
     @bp.get("/assets/<path:filename>")
     @bp.get("/gadgets/assets/<path:filename>")
     def assets(filename: str) -> Response:
-        resp = send_from_directory(dist_dir() / "assets", filename, max_age=31536000)
+        resp = send_from_directory(_configured_dist() / "assets", filename, max_age=31536000)
         resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return resp
 

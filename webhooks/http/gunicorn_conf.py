@@ -24,26 +24,28 @@ import shutil
 import tempfile
 from typing import Any
 
-from baton.webhooks import settings as _settings
+from baton.webhooks.settings import Settings
 
-bind = os.environ.get("BATON_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("BATON_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
-worker_class = _settings.worker_class_for(os.environ)
-threads = int(os.environ.get("BATON_THREADS", "8"))
-worker_connections = int(os.environ.get("BATON_WORKER_CONNECTIONS", "1000"))
-timeout = int(os.environ.get("BATON_TIMEOUT", "30"))
+# Read once when gunicorn loads this file; every BATON_* name is parsed (and checked) by the settings.
+_settings = Settings.from_env()
+bind = _settings.serving.bind
+workers = _settings.serving.workers
+worker_class = _settings.worker_class
+threads = _settings.serving.threads
+worker_connections = _settings.serving.worker_connections
+timeout = _settings.serving.timeout
 graceful_timeout = 20
 keepalive = 5
 # Jira's admin webhooks carry only small JSON bodies; the app enforces BATON_MAX_BODY_BYTES too.
 limit_request_line = 8190
 limit_request_fields = 100
 preload_app = False  # each worker builds its own app (and its own database pool) after the fork
-accesslog = os.environ.get("BATON_ACCESS_LOG") or None
+accesslog = _settings.serving.access_log
 access_log_format = (
     '{"remote":"%(h)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"bytes":%(B)s,"ms":%(M)s}'
 )
 errorlog = "-"
-loglevel = os.environ.get("BATON_LOG_LEVEL", "info")
+loglevel = _settings.log_level.lower()
 proc_name = "baton"
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -22,6 +22,8 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from baton.webhooks.http.errors import BadRequest, Unauthorized
+
 log = logging.getLogger("baton.webhooks.health")
 
 UNPROCESSED_STATES = ("pending", "processing")
@@ -69,8 +71,6 @@ def health_blueprint(engine: Engine, describe: Callable[[], dict[str, Any]]) -> 
 
 
 def _check_admin(admin_token: str | None) -> None:
-    from baton.webhooks.http.errors import Unauthorized
-
     if not admin_token:
         raise Unauthorized(
             "the inbox API is disabled", hint="set BATON_ADMIN_TOKEN on the service to enable it"
@@ -102,6 +102,18 @@ def delivery_summary(row: Any) -> dict[str, Any]:
     }
 
 
+def _limit(text: str | None, default: int = 100, largest: int = 1000) -> int:
+    """`?limit=`: a whole number, clamped to 1..largest; anything else is the caller's mistake (400)."""
+    if not (text or "").strip():
+        return default
+    try:
+        return max(1, min(int(str(text)), largest))
+    except ValueError:
+        raise BadRequest(
+            f"limit must be a whole number, not {str(text)[:32]!r}", f"for example limit={default}"
+        ) from None
+
+
 def inbox_api_blueprint(engine: Engine, admin_token: str | None) -> Blueprint:
     bp = Blueprint("inbox_api", __name__)
 
@@ -111,7 +123,7 @@ def inbox_api_blueprint(engine: Engine, admin_token: str | None) -> Blueprint:
 
         _check_admin(admin_token)
         states = [s for s in request.args.get("state", "").split(",") if s] or list(ATTENTION_STATES)
-        limit = max(1, min(int(request.args.get("limit", "100") or 100), 1000))
+        limit = _limit(request.args.get("limit"))
         query = select(Delivery).where(Delivery.state.in_(states)).order_by(Delivery.id.desc()).limit(limit)
         if request.args.get("site"):
             query = query.where(Delivery.site_id == request.args["site"])

@@ -42,6 +42,8 @@ log = logging.getLogger("baton.webhooks.receiver")
 
 SITE_CACHE_SECONDS = 30.0
 DELIVERY_ID_HEADER = "Baton-Delivery-Id"
+LOGGED_SITE_CHARS = 64
+"""A site name from the URL is logged cut to this length: an unknown one may be any size."""
 _SIGNATURE_ENVIRON_KEY = environ_key(SIGNATURE_HEADER)
 _CONTENT_TYPE_ENVIRON_KEY = environ_key("Content-Type")
 
@@ -87,7 +89,9 @@ class SiteDirectory:
         if site == DEFAULT_SITE:
             # The environment wins for the default site: that is where operators set it.
             return SiteCredentials(
-                site, self._settings.webhook_secret or secret, self._settings.webhook_token or token
+                site,
+                self._settings.secret("webhook_secret") or secret,
+                self._settings.secret("webhook_token") or token,
             )
         if row is None:
             return None
@@ -141,6 +145,7 @@ def receiver_blueprint(
     @bp.post("/webhooks/jira/<site>")
     def receive(site: str) -> Response:
         started = time.perf_counter()
+        logged_site = site[:LOGGED_SITE_CHARS]
         outcome = "error"
         try:
             delivery_id, duplicate = _receive(site)
@@ -152,13 +157,14 @@ def receiver_blueprint(
             outcome = "unauthorized"
             log.warning(
                 "delivery rejected",
-                extra={"event": "delivery_rejected", "site": site, "reason": error.code},
+                extra={"event": "delivery_rejected", "site": logged_site, "reason": error.code},
             )
             raise
         except (PayloadTooLarge, UnsupportedContentType, UnknownSite, MalformedPayload) as error:
             outcome = error.code
             log.warning(
-                "delivery rejected", extra={"event": "delivery_rejected", "site": site, "reason": error.code}
+                "delivery rejected",
+                extra={"event": "delivery_rejected", "site": logged_site, "reason": error.code},
             )
             raise
         finally:

@@ -16,6 +16,9 @@ from typing import IO, Any
 
 from sqlalchemy import Engine
 
+from baton.webhooks.settings import Settings
+from baton.webhooks.worker.loop import ConfigLoader
+
 log = logging.getLogger("baton.webhooks")
 
 
@@ -36,14 +39,16 @@ def _lock_path(engine: Engine) -> str:
     return os.path.join(tempfile.gettempdir(), f"baton-reconcile-{digest}.lock")
 
 
-def start_reconcile_schedule(engine: Engine, config_path: str | None) -> HeldSchedule | None:
+def start_reconcile_schedule(engine: Engine, settings: Settings, config: ConfigLoader) -> HeldSchedule | None:
     """The schedule when BATON_RECONCILE_INTERVAL and a Jira site are set and no other process on
-    this host runs it for the same database; else None."""
-    from baton.connector.reconcile import INTERVAL_ENV, parse_interval, schedule_from_env
+    this host runs it for the same database; else None. `config` is the process's one PMO configuration."""
+    from baton.connector.reconcile import INTERVAL_ENV, schedule_for_sites
+    from baton.connector.sites import sites_from_env
 
-    if parse_interval(os.environ.get(INTERVAL_ENV)) <= 0:
+    if settings.reconcile_interval_s <= 0:
         return None
-    if not config_path:
+    pmo = config()
+    if pmo is None:
         log.warning("%s is set but there is no --config/$BATON_CONFIG: not reconciling", INTERVAL_ENV)
         return None
     lock = open(_lock_path(engine), "a")  # noqa: SIM115 - held for the schedule's lifetime
@@ -52,9 +57,7 @@ def start_reconcile_schedule(engine: Engine, config_path: str | None) -> HeldSch
     except OSError:
         lock.close()
         return None
-    from baton.config import load_config
-
-    schedule = schedule_from_env(engine, load_config(config_path))
+    schedule = schedule_for_sites(engine, pmo, sites_from_env(settings.jira), settings.reconcile_interval_s)
     if schedule is None:
         lock.close()
         return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -61,21 +60,25 @@ def make_app(seeded_db: tuple[str, Seeded], jwks: Jwks):
     url, seeded = seeded_db
     apps = []
 
-    def make(*, demo: bool = False, **config: Any):
-        app = create_app(
-            Settings(
-                database_url=url, config_path=str(seeded.config_path), background_processing=False, demo=demo
-            )
+    def make(*, demo: bool = False, **variables: str):
+        """An app whose settings are read from these BATON_* variables (`variables` override them)."""
+        environment = {
+            "BATON_NOW": seeded.now.isoformat(),
+            "BATON_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+            "BATON_FORGE_APP_ID": APP_ID,
+            "BATON_FORGE_JWKS_URL": jwks.url,
+            "BATON_FORGE_SITES": SITE_MAP,
+            **variables,
+        }
+        settings = Settings.from_env(
+            environment,
+            database_url=url,
+            config_path=str(seeded.config_path),
+            background_processing=False,
+            demo=demo,
         )
-        app.config.update(
-            BATON_NOW=seeded.now.isoformat(),
-            BATON_SECRET_KEY="test-secret-key-that-is-long-enough-0123456789",
-            BATON_FORGE_APP_ID=APP_ID,
-            BATON_FORGE_JWKS_URL=jwks.url,
-            BATON_FORGE_SITES=SITE_MAP,
-            TESTING=True,
-        )
-        app.config.update(config)
+        app = create_app(settings)
+        app.config.update(TESTING=True)
         apps.append(app)
         return app
 

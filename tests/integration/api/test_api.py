@@ -92,7 +92,7 @@ def _engine_frames(app, site: str):
     from baton.store.requests import load_requests_frame
 
     config = load_config(app.extensions["baton"].settings.config_path)
-    now = pd.Timestamp(app.config["BATON_NOW"]).to_pydatetime()
+    now = app.extensions["baton"].clock()
     with Session(app.extensions["baton"].engine) as session:
         frame = load_requests_frame(session, site)
     return engine, config, now, engine.evaluate_clocks(frame, config, now)

@@ -24,6 +24,7 @@ from baton.store.db import (
 )
 from baton.store.models import Base, Delivery, Site
 from baton.webhooks.cli import main
+from baton.webhooks.settings import Settings
 
 TABLES = {
     "sites",
@@ -114,7 +115,9 @@ def test_resolve_database_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.chdir(tmp_path)
     assert resolve_database_url(None) == f"sqlite:///{tmp_path / 'baton.db'}"
     monkeypatch.setenv("BATON_DATABASE_URL", "postgresql://u:p@db:5432/baton")
-    assert resolve_database_url(None) == "postgresql+psycopg://u:p@db:5432/baton"
+    # The store reads no environment: $BATON_DATABASE_URL reaches it through the settings.
+    from_settings = Settings.from_env().database_url
+    assert resolve_database_url(from_settings) == "postgresql+psycopg://u:p@db:5432/baton"
     assert resolve_database_url("sqlite:///other.db") == "sqlite:///other.db"
     assert resolve_database_url("postgres://h/x") == "postgresql+psycopg://h/x"
 
@@ -146,7 +149,7 @@ def test_cli_db_upgrade_takes_the_url_from_the_environment(tmp_path: Path) -> No
     assert current_revision(url) == head_revision()
 
 
-def test_unreachable_postgresql_is_a_clear_error_with_exit_code_2() -> None:
+def test_unreachable_postgresql_is_a_clear_error_with_exit_code_3() -> None:
     url = "postgresql://postgres@127.0.0.1:1/nowhere"  # port 1: nothing listens
     with pytest.raises(DatabaseUnavailable) as caught:
         upgrade_database(url)
@@ -155,7 +158,7 @@ def test_unreachable_postgresql_is_a_clear_error_with_exit_code_2() -> None:
     assert "is PostgreSQL running? set --db or BATON_DATABASE_URL" in message
     for command in (["db", "upgrade"], ["db", "current"]):
         result = CliRunner().invoke(main, [*command, "--db", url])
-        assert result.exit_code == 2, result.output
+        assert result.exit_code == 3, result.output  # unavailable (the CLI's exit-code table)
         assert "is PostgreSQL running?" in result.output
         assert "Traceback" not in result.output
 
@@ -163,7 +166,7 @@ def test_unreachable_postgresql_is_a_clear_error_with_exit_code_2() -> None:
 def test_password_is_never_printed() -> None:
     url = "postgresql://baton:s3cret@127.0.0.1:1/nowhere"
     result = CliRunner().invoke(main, ["db", "upgrade", "--db", url])
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "s3cret" not in result.output
 
 

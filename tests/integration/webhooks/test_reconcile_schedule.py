@@ -5,9 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from baton.store.db import create_engine_for
-from baton.webhooks.worker.reconcile_schedule import start_reconcile_schedule
+from baton.webhooks.settings import Settings
+from baton.webhooks.worker.loop import load_config_lazily
+from baton.webhooks.worker.reconcile_schedule import HeldSchedule
+from baton.webhooks.worker.reconcile_schedule import start_reconcile_schedule as start_with
+
+
+def start_reconcile_schedule(engine: Engine, config_path: str | None) -> HeldSchedule | None:
+    """As a process starts it: settings read from the environment, the configuration loaded once."""
+    return start_with(engine, Settings.from_env(), load_config_lazily(config_path))
+
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG = str(REPO / "config" / "examples" / "delivery.yaml")
