@@ -16,7 +16,6 @@ every other function here only adds to the caller's transaction.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,15 +24,13 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from baton.store.delivery_row import DELIVERY_COLUMNS, delivery_identity, delivery_row, payload_or_none
 from baton.store.models import DELIVERY_SOURCES, DELIVERY_STATES, Delivery, Site, utcnow
 from baton.store.sqlutil import dialect_name, insert_for
 
 PENDING, PROCESSING, DONE, IGNORED, FAILED, QUARANTINED = DELIVERY_STATES
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
 """A delivery left `processing` this long (its worker died) is claimable again."""
-
-SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-"""Never stored: credentials of the sender or of a proxy in front of us."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +103,6 @@ def ensure_site_exists(session: Session, site_id: str) -> None:
     session.execute(_statement(session, "site"), {"id": site_id, "name": site_id, "created_at": utcnow()})
 
 
-def content_key(body: bytes) -> str:
-    """Idempotency key of a delivery that has no id of its own: its content hash."""
-    return "sha256:" + hashlib.sha256(body).hexdigest()
-
-
-def clean_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
-    items = headers.items() if isinstance(headers, Mapping) else (headers or [])
-    return {str(k): str(v) for k, v in items if str(k).lower() not in SENSITIVE_HEADERS}
-
-
 def accept_delivery(
     session: Session,
     site_id: str,
@@ -131,36 +118,31 @@ def accept_delivery(
     """Store one raw delivery and COMMIT. A delivery whose (site, idempotency key) is already stored
     is not stored again: the existing id comes back with `duplicate=True`.
 
-    `idempotency_key` defaults to the body's sha256. The site is created if it does not exist.
-    Credentials in headers (Authorization, Cookie) are not stored."""
+    `idempotency_key` defaults to the key the HTTP receiver gives the same request
+    (`baton.store.delivery_row.delivery_identity`), and `event` to the body's `webhookEvent`. The row is
+    built by `baton.store.delivery_row.delivery_row`, as the receiver's `InboxWriter` builds its rows.
+    The site is created if it does not exist. Credentials in headers (Authorization, Cookie) are not
+    stored."""
     if source not in DELIVERY_SOURCES:
         raise ValueError(f"source must be one of {DELIVERY_SOURCES}, not {source!r}")
     if state not in (PENDING, QUARANTINED):
         raise ValueError("a delivery is accepted as 'pending' or 'quarantined'")
-    key = idempotency_key or content_key(body)
+    if idempotency_key is None:
+        identity = delivery_identity(site_id, headers or {}, body, payload_or_none(body))
+        idempotency_key = identity.idempotency_key
+        event = identity.event if event is None else event
+    row = delivery_row(site_id, idempotency_key, source, event, headers, body, utcnow(), state, error)
+    key = row[1]
     try:
         ensure_site_exists(session, site_id)
-        params = {
-            "site_id": site_id,
-            "idempotency_key": key[:255],
-            "source": source,
-            "event": event,
-            "headers": clean_headers(headers),
-            "body": bytes(body),
-            "received_at": utcnow(),
-            "state": state,
-            "attempts": 0,
-            "error": error,
-            "claimed_by": None,
-            "claimed_at": None,
-            "processed_at": None,
-        }
+        params = dict(zip(DELIVERY_COLUMNS, row, strict=True))
+        params.update(attempts=0, claimed_by=None, claimed_at=None, processed_at=None)
         new_id = session.execute(_statement(session, "delivery"), params).scalar()
         if new_id is not None:
             session.commit()
             return AcceptResult(int(new_id), duplicate=False)
         existing = session.execute(
-            select(Delivery.id).where(Delivery.site_id == site_id, Delivery.idempotency_key == key[:255])
+            select(Delivery.id).where(Delivery.site_id == site_id, Delivery.idempotency_key == key)
         ).scalar_one()
         session.commit()
         return AcceptResult(int(existing), duplicate=True)
@@ -356,8 +338,6 @@ __all__ = [
     "accept_delivery",
     "backlog_stats",
     "claim_pending",
-    "clean_headers",
-    "content_key",
     "ensure_site",
     "ensure_site_exists",
     "get_delivery",

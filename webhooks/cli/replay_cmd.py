@@ -102,7 +102,7 @@ def iter_files(paths: Sequence[str]) -> Iterator[Path]:
 
 
 def _canonical_headers(headers: Mapping[str, Any]) -> dict[str, str]:
-    from baton.store.inbox_writer import KEPT_HEADERS
+    from baton.store.delivery_row import KEPT_HEADERS
 
     canonical = {name.lower(): name for name in KEPT_HEADERS}
     return {canonical.get(str(k).lower(), str(k)): str(v) for k, v in headers.items() if v is not None}
@@ -229,7 +229,7 @@ def replay_items(
 
 def _accept(session: Any, site: str, item: Item, report: ReplayReport) -> Any:
     from baton.store import inbox
-    from baton.store.inbox_writer import delivery_identity
+    from baton.store.delivery_row import delivery_identity
 
     report.deliveries += 1
     identity = delivery_identity(site, item.headers, item.body, item.doc)
@@ -463,7 +463,7 @@ def _already_loaded(engine: Any, site: str, headers: Mapping[str, str], payload:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from baton.store.inbox_writer import delivery_identity
+    from baton.store.delivery_row import delivery_identity
     from baton.store.models import Delivery
 
     key = delivery_identity(site, headers, b"", payload).idempotency_key

@@ -24,7 +24,7 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Engine
 
 from baton.connector.signatures import SIGNATURE_HEADER, SignatureError, verify_signature, verify_token
-from baton.store.inbox_writer import (
+from baton.store.delivery_row import (
     RETRY_HEADER,
     NotJson,
     delivery_identity,

@@ -1,4 +1,4 @@
-"""The request path's inbox writer (webhooks.delivery.InboxWriter) on SQLite and PostgreSQL.
+"""The request path's inbox writer (baton.store.inbox_writer.InboxWriter) on SQLite and PostgreSQL.
 
 It stores a group of concurrent deliveries with one multi-row statement; these tests pin what that
 statement must preserve: one row per key, the first arrival is new and every other one a duplicate
@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from baton.store.delivery_row import delivery_row
 from baton.store.inbox import PENDING, accept_delivery
 from baton.store.inbox_writer import MAX_ROWS_PER_STATEMENT, InboxWriter, _Pending, _WalCheckpointer
 from baton.store.models import Delivery
@@ -37,17 +38,18 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 def _pending(writer: InboxWriter, key: str, body: bytes = b'{"n": 1}') -> _Pending:
     from datetime import UTC, datetime
 
-    stored_headers, received_at = writer._encode(HEADERS, datetime.now(UTC))
-    params = (
+    params = delivery_row(
         "default",
         key,
         "webhook",
         "jira:issue_updated",
-        stored_headers,
+        HEADERS,
         body,
-        received_at,
+        datetime.now(UTC),
         PENDING,
         None,
+        writer._encode_headers,
+        writer._encode_time,
     )
     return _Pending("default", key, params)
 
