@@ -161,6 +161,19 @@ DELIVERY_COLUMNS = (
 """The columns `delivery_row` fills, in its order; `attempts` starts at 0, the claim columns empty."""
 
 
+def storable_event(event: str | None) -> str | None:
+    """The event name as its column can hold it: at most `MAX_EVENT_LENGTH` characters, without NUL
+    (PostgreSQL text refuses 0x00) and with lone surrogates (which `json` accepts) replaced, so a
+    hostile `webhookEvent` can never fail the group commit it shares with other deliveries. Jira's
+    names are ASCII: for them this is two scans of at most 100 characters."""
+    if not event:
+        return None
+    event = event[:MAX_EVENT_LENGTH]
+    if event.isascii() and "\x00" not in event:
+        return event
+    return event.replace("\x00", "").encode("utf-8", "replace").decode("utf-8") or None
+
+
 def delivery_row(
     site_id: str,
     idempotency_key: str,
@@ -176,7 +189,8 @@ def delivery_row(
 ) -> tuple[Any, ...]:
     """The column values of one new `deliveries` row, in `DELIVERY_COLUMNS` order.
 
-    Credentials are dropped from the headers, the key and the event are cut to their columns' length.
+    Credentials are dropped from the headers, the key and the event are cut to their columns' length
+    (`storable_event`).
     The encoders turn the headers and the time into what a raw driver stores (the request path's
     writer skips SQLAlchemy); the ORM path leaves them as they are. Positional on purpose: this runs
     once per acknowledged delivery."""
@@ -185,7 +199,7 @@ def delivery_row(
         site_id,
         idempotency_key[:MAX_KEY_LENGTH],
         source,
-        event[:MAX_EVENT_LENGTH] if event else None,
+        storable_event(event),
         kept if encode_headers is None else encode_headers(kept),
         bytes(body),
         received_at if encode_time is None else encode_time(received_at),

@@ -35,14 +35,16 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _pending(writer: InboxWriter, key: str, body: bytes = b'{"n": 1}') -> _Pending:
+def _pending(
+    writer: InboxWriter, key: str, body: bytes = b'{"n": 1}', event: str = "jira:issue_updated"
+) -> _Pending:
     from datetime import UTC, datetime
 
     params = delivery_row(
         "default",
         key,
         "webhook",
-        "jira:issue_updated",
+        event,
         HEADERS,
         body,
         datetime.now(UTC),
@@ -201,3 +203,25 @@ def test_a_failing_checkpoint_never_fails_a_delivery(
         writer.close()
     assert [duplicate for _, duplicate in results] == [False, False, False]
     assert any(getattr(r, "event", None) == "wal_checkpoint_failed" for r in caplog.records)
+
+
+def test_a_nul_in_the_event_is_stripped_and_never_fails_its_batch_mates(engine: Engine) -> None:
+    """Issue 12 row 3: PostgreSQL text refuses 0x00; before, one such `webhookEvent` failed the whole
+    group commit (a 500 for every delivery sharing the statement)."""
+    writer = InboxWriter(engine)
+    try:
+        hostile = _pending(writer, "nul", event="jira:issue_\x00updated\ud800")
+        batch = [_pending(writer, "before"), hostile, _pending(writer, "after")]
+        writer._write(batch)
+    finally:
+        writer.close()
+    assert [(p.error, p.result is not None and p.result[1]) for p in batch] == [(None, False)] * 3
+    with Session(engine) as session:
+        events = dict(session.execute(select(Delivery.idempotency_key, Delivery.event)).all())
+        slow = accept_delivery(session, "default", body=b"{}", idempotency_key="slow", event="a\x00b")
+        assert session.get(Delivery, slow.delivery_id).event == "ab"  # type: ignore[union-attr]
+    assert events == {
+        "before": "jira:issue_updated",
+        "nul": "jira:issue_updated?",
+        "after": "jira:issue_updated",
+    }
