@@ -48,6 +48,9 @@ class BacklogStats:
     oldest_pending_at: datetime | None
     oldest_pending_age_s: float | None
     """Seconds since the oldest pending delivery was received (None when nothing is pending)."""
+    oldest_unprocessed_age_s: float | None = None
+    """Seconds since the oldest delivery still `pending` or `processing` was received: rows left
+    `processing` by a killed worker count too (None when there is none)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +60,7 @@ class BacklogStats:
             "quarantined": self.quarantined,
             "oldest_pending_at": self.oldest_pending_at.isoformat() if self.oldest_pending_at else None,
             "oldest_pending_age_s": self.oldest_pending_age_s,
+            "oldest_unprocessed_age_s": self.oldest_unprocessed_age_s,
         }
 
 
@@ -300,30 +304,45 @@ def retry(
 def backlog_stats(
     session: Session, *, site_id: str | None = None, now: datetime | None = None
 ) -> BacklogStats:
-    """How much is waiting: counts per unfinished state and the age of the oldest pending delivery."""
+    """How much is waiting: counts per unfinished state, the age of the oldest pending delivery and
+    that of the oldest one not finished (`pending` or `processing`)."""
     counts_stmt = select(Delivery.state, func.count()).where(
         Delivery.state.in_([PENDING, PROCESSING, FAILED, QUARANTINED])
     )
-    oldest_stmt = select(func.min(Delivery.id)).where(Delivery.state == PENDING)
     if site_id is not None:
         counts_stmt = counts_stmt.where(Delivery.site_id == site_id)
-        oldest_stmt = oldest_stmt.where(Delivery.site_id == site_id)
     counts = {state: n for state, n in session.execute(counts_stmt.group_by(Delivery.state))}
-    oldest_id = session.execute(oldest_stmt).scalar()
-    oldest_at = None
-    if oldest_id is not None:
-        oldest_at = session.execute(select(Delivery.received_at).where(Delivery.id == oldest_id)).scalar()
-    age = None
-    if oldest_at is not None:
-        age = max(0.0, ((now or utcnow()) - oldest_at).total_seconds())
+    moment = now or utcnow()
+    oldest_at = _oldest_received_at(session, [PENDING], site_id)
+    unprocessed_at = _oldest_received_at(session, [PENDING, PROCESSING], site_id)
     return BacklogStats(
         pending=int(counts.get(PENDING, 0)),
         processing=int(counts.get(PROCESSING, 0)),
         failed=int(counts.get(FAILED, 0)),
         quarantined=int(counts.get(QUARANTINED, 0)),
         oldest_pending_at=oldest_at,
-        oldest_pending_age_s=age,
+        oldest_pending_age_s=_age(oldest_at, moment),
+        oldest_unprocessed_age_s=_age(unprocessed_at, moment),
     )
+
+
+def _oldest_received_at(session: Session, states: list[str], site_id: str | None) -> datetime | None:
+    """When the lowest-id delivery in `states` was received (ids grow with arrival; the state index
+    answers the min)."""
+    oldest_stmt = select(func.min(Delivery.id)).where(Delivery.state.in_(states))
+    if site_id is not None:
+        oldest_stmt = oldest_stmt.where(Delivery.site_id == site_id)
+    oldest_id = session.execute(oldest_stmt).scalar()
+    if oldest_id is None:
+        return None
+    received: datetime | None = session.execute(
+        select(Delivery.received_at).where(Delivery.id == oldest_id)
+    ).scalar()
+    return received
+
+
+def _age(received_at: datetime | None, now: datetime) -> float | None:
+    return None if received_at is None else max(0.0, (now - received_at).total_seconds())
 
 
 __all__ = [
