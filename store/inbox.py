@@ -31,6 +31,9 @@ from baton.store.sqlutil import dialect_name, insert_for
 PENDING, PROCESSING, DONE, IGNORED, FAILED, QUARANTINED = DELIVERY_STATES
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
 """A delivery left `processing` this long (its worker died) is claimable again."""
+DEFAULT_BATCH_BYTES = 64 * 1024 * 1024
+"""Body bytes claimed at most per claim (beyond its first delivery): a batch is loaded and parsed at
+once, so rows alone would let 500 bodies of 5 MiB take gigabytes of worker memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,15 +176,19 @@ def claim_pending(
     *,
     site_id: str | None = None,
     stale_after: timedelta | None = DEFAULT_STALE_AFTER,
+    max_bytes: int = DEFAULT_BATCH_BYTES,
 ) -> list[int]:
     """Claim up to `limit` pending deliveries (oldest first) for `worker_id`, mark them `processing`
-    and COMMIT; returns their ids. Concurrent claimers never get the same row: PostgreSQL uses
-    `SELECT ... FOR UPDATE SKIP LOCKED`; SQLite serialises writers, and the claim is one statement.
-    Deliveries stuck in `processing` longer than `stale_after` are claimable again."""
+    and COMMIT; returns their ids. The claim stops before the delivery that would take the claimed
+    bodies past `max_bytes` (the first delivery is always claimed, however large). Concurrent
+    claimers never get the same row: PostgreSQL uses `SELECT ... FOR UPDATE SKIP LOCKED`; SQLite
+    serialises writers, and the claim is one statement. Deliveries stuck in `processing` longer than
+    `stale_after` are claimable again."""
     try:
         if stale_after is not None:
             requeue_stale(session, stale_after)
-        candidates = select(Delivery.id).where(Delivery.state == PENDING)
+        size = func.length(Delivery.body)  # bytes of a blob (SQLite) / bytea (PostgreSQL, no detoasting)
+        candidates = select(Delivery.id, size.label("size")).where(Delivery.state == PENDING)
         if site_id is not None:
             candidates = candidates.where(Delivery.site_id == site_id)
         candidates = candidates.order_by(Delivery.id).limit(limit)
@@ -189,12 +196,20 @@ def claim_pending(
         if dialect_name(session) == "postgresql":
             # Lock first, then update by id, in one transaction. (An `IN (SELECT .. LIMIT n FOR UPDATE
             # SKIP LOCKED)` subquery may be re-evaluated by the planner and claim more than n rows.)
-            target = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
+            target = _within_bytes(
+                session.execute(candidates.with_for_update(skip_locked=True)).all(), max_bytes
+            )
             if not target:
                 session.commit()
                 return []
-        else:
-            target = candidates.scalar_subquery()  # one statement: SQLite serialises writers
+        else:  # one statement: SQLite serialises writers
+            limited = candidates.subquery()  # the window runs over these `limit` rows only
+            ranked = select(
+                limited.c.id,
+                func.sum(limited.c.size).over(order_by=limited.c.id).label("running"),
+                func.row_number().over(order_by=limited.c.id).label("position"),
+            ).subquery()
+            target = select(ranked.c.id).where((ranked.c.running <= max_bytes) | (ranked.c.position == 1))
         stmt = (
             update(Delivery.__table__)
             .where(Delivery.id.in_(target), Delivery.state == PENDING)
@@ -212,6 +227,19 @@ def claim_pending(
     except BaseException:
         session.rollback()
         raise
+
+
+def _within_bytes(candidates: Iterable[Any], max_bytes: int) -> list[int]:
+    """The ids of `(id, size)` rows, in order, up to the one that would pass `max_bytes` (the first
+    is always taken)."""
+    taken: list[int] = []
+    total = 0
+    for delivery_id, size in candidates:
+        total += int(size or 0)
+        if taken and total > max_bytes:
+            break
+        taken.append(int(delivery_id))
+    return taken
 
 
 def _finish(session: Session, delivery_id: int, state: str, error: str | None) -> None:
@@ -346,6 +374,7 @@ def _age(received_at: datetime | None, now: datetime) -> float | None:
 
 
 __all__ = [
+    "DEFAULT_BATCH_BYTES",
     "DONE",
     "FAILED",
     "IGNORED",

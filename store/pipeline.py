@@ -427,17 +427,21 @@ def process_pending(
     worker: str | None = None,
     batch_size: int = DEFAULT_BATCH,
     site_id: str | None = None,
+    batch_bytes: int = inbox.DEFAULT_BATCH_BYTES,
 ) -> PendingSummary:
     """Claim pending deliveries in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and process them
     (`process_deliveries`: one transaction and one derivation per batch, falling back to one
     transaction per delivery when the batch fails), until `limit` were handled or none is pending. Safe to run in
     several processes at once. `worker` is an alias of `worker_id`; `batch_size=1` processes every
-    delivery in its own transaction."""
+    delivery in its own transaction. A batch also stops before the delivery whose body would take it
+    past `batch_bytes` (a batch is loaded and parsed at once: this bounds the worker's memory)."""
     wid = worker_id or worker or default_worker_id()
     claimed = done = ignored = failed = 0
     with Session(bind=engine, expire_on_commit=False) as session:
         while claimed < limit:
-            ids = inbox.claim_pending(session, min(batch_size, limit - claimed), wid, site_id=site_id)
+            ids = inbox.claim_pending(
+                session, min(batch_size, limit - claimed), wid, site_id=site_id, max_bytes=batch_bytes
+            )
             if not ids:
                 break
             claimed += len(ids)

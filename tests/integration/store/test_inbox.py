@@ -219,3 +219,16 @@ def test_rows_stuck_in_processing_count_as_the_oldest_unprocessed(
     assert (stats.pending, stats.oldest_pending_age_s, stats.oldest_unprocessed_age_s) == (0, None, 900.0)
     backlog, age = read_backlog(engine)
     assert (backlog, age is not None) == (1, True)  # age: against the real clock
+
+
+def test_a_claim_is_bounded_by_body_bytes_as_well_as_rows(session: Session, site: str) -> None:
+    """Issue 12 row 10: a claimed batch is loaded and parsed at once; before, 100 pending bodies of
+    4.5 MB were all claimed together (1.48 GB worker RSS)."""
+    ids = [
+        inbox.accept_delivery(session, site, body=b"x" * 1000, idempotency_key=f"big{n}").delivery_id
+        for n in range(5)
+    ]
+    claims = [inbox.claim_pending(session, 100, "w", max_bytes=2500) for _ in range(4)]
+    assert claims == [ids[0:2], ids[2:4], ids[4:5], []]
+    oversized = inbox.accept_delivery(session, site, body=b"y" * 5000, idempotency_key="huge").delivery_id
+    assert inbox.claim_pending(session, 100, "w", max_bytes=2500) == [oversized]  # alone, never stuck
