@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import DBAPIError
 
+from baton.store.db import DatabaseUnavailable, unavailable_message
 from baton.store.delivery_row import DELIVERY_COLUMNS, delivery_row
 from baton.store.inbox import PENDING, QUARANTINED
 
@@ -233,9 +235,11 @@ class InboxWriter:
             self._write_statement(batch[start : start + MAX_ROWS_PER_STATEMENT])
 
     def _write_statement(self, batch: list[_Pending]) -> None:
-        cursor = self._cursor()
         dialect = self._dialect
         try:
+            # Inside the try: a lost database fails here too (a stale pooled connection, a refused
+            # reconnect), and every delivery of the batch must get the same typed answer.
+            cursor = self._cursor()
             with self._write_lock:
                 for site in {p.site for p in batch} - self._known_sites:
                     cursor.execute(_SITE_SQL[dialect], (site, site, batch[0].params[6]))
@@ -254,13 +258,11 @@ class InboxWriter:
         except Exception as error:
             self._discard()
             failure: Exception = error
-            if isinstance(error, self._engine.dialect.loaded_dbapi.Error):
-                from sqlalchemy.exc import DBAPIError
-
-                # the typed error the service maps to 503 "database unavailable": nothing was stored
-                failure = DBAPIError.instance(
-                    _insert_sql(dialect, len(batch)), None, error, self._engine.dialect.loaded_dbapi.Error
-                )
+            if isinstance(error, DBAPIError | self._engine.dialect.loaded_dbapi.Error):
+                # the store's typed "unavailable" error (HTTP 503 + Retry-After): nothing was stored
+                original = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+                failure = DatabaseUnavailable(unavailable_message(self._engine.url, original))
+                failure.__cause__ = error
             for pending in batch:
                 if not pending.done:
                     pending.error, pending.done = failure, True

@@ -117,7 +117,9 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception) -> Response:
         from sqlalchemy.exc import OperationalError
 
-        if isinstance(error, OperationalError):
+        from baton.store.db import DatabaseUnavailable as StoreUnavailable
+
+        if isinstance(error, OperationalError | StoreUnavailable):
             log.error(
                 "database unavailable", extra={"event": "database_unavailable", "error": type(error).__name__}
             )

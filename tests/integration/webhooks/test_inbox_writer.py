@@ -225,3 +225,27 @@ def test_a_nul_in_the_event_is_stripped_and_never_fails_its_batch_mates(engine: 
         "nul": "jira:issue_updated?",
         "after": "jira:issue_updated",
     }
+
+
+@pytest.mark.parametrize(
+    "unreachable_url", ["postgresql+psycopg://nobody@127.0.0.1:1/none", "sqlite:////nonexistent-dir/baton.db"]
+)
+def test_a_lost_database_gives_every_delivery_of_the_batch_the_store_unavailable_error(
+    unreachable_url: str,
+) -> None:
+    """Issue 12 row 5: the connection was opened outside the writer's `try`, so the leader got a raw
+    driver error and its followers "inbox write interrupted" (500s). Now each gets DatabaseUnavailable,
+    which the HTTP layer answers with 503 + Retry-After."""
+    from baton.store.db import DatabaseUnavailable, create_engine_for
+
+    engine = create_engine_for(unreachable_url)
+    writer = InboxWriter(engine)
+    try:
+        batch = [_pending(writer, f"k{n}") for n in range(3)]
+        writer._write(batch)
+        with pytest.raises(DatabaseUnavailable):
+            writer.accept("default", b"{}", HEADERS, "alone", "jira:issue_updated")
+    finally:
+        writer.close()
+        engine.dispose()
+    assert [(p.done, type(p.error).__name__) for p in batch] == [(True, "DatabaseUnavailable")] * 3
