@@ -16,7 +16,6 @@ every other function here only adds to the caller's transaction.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,15 +24,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from baton.store.delivery_row import DELIVERY_COLUMNS, delivery_identity, delivery_row, payload_or_none
 from baton.store.models import DELIVERY_SOURCES, DELIVERY_STATES, Delivery, Site, utcnow
 from baton.store.sqlutil import dialect_name, insert_for
 
 PENDING, PROCESSING, DONE, IGNORED, FAILED, QUARANTINED = DELIVERY_STATES
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
 """A delivery left `processing` this long (its worker died) is claimable again."""
-
-SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-"""Never stored: credentials of the sender or of a proxy in front of us."""
+DEFAULT_BATCH_BYTES = 64 * 1024 * 1024
+"""Body bytes claimed at most per claim (beyond its first delivery): a batch is loaded and parsed at
+once, so rows alone would let 500 bodies of 5 MiB take gigabytes of worker memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,9 @@ class BacklogStats:
     oldest_pending_at: datetime | None
     oldest_pending_age_s: float | None
     """Seconds since the oldest pending delivery was received (None when nothing is pending)."""
+    oldest_unprocessed_age_s: float | None = None
+    """Seconds since the oldest delivery still `pending` or `processing` was received: rows left
+    `processing` by a killed worker count too (None when there is none)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +63,7 @@ class BacklogStats:
             "quarantined": self.quarantined,
             "oldest_pending_at": self.oldest_pending_at.isoformat() if self.oldest_pending_at else None,
             "oldest_pending_age_s": self.oldest_pending_age_s,
+            "oldest_unprocessed_age_s": self.oldest_unprocessed_age_s,
         }
 
 
@@ -106,16 +110,6 @@ def ensure_site_exists(session: Session, site_id: str) -> None:
     session.execute(_statement(session, "site"), {"id": site_id, "name": site_id, "created_at": utcnow()})
 
 
-def content_key(body: bytes) -> str:
-    """Idempotency key of a delivery that has no id of its own: its content hash."""
-    return "sha256:" + hashlib.sha256(body).hexdigest()
-
-
-def clean_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
-    items = headers.items() if isinstance(headers, Mapping) else (headers or [])
-    return {str(k): str(v) for k, v in items if str(k).lower() not in SENSITIVE_HEADERS}
-
-
 def accept_delivery(
     session: Session,
     site_id: str,
@@ -131,36 +125,31 @@ def accept_delivery(
     """Store one raw delivery and COMMIT. A delivery whose (site, idempotency key) is already stored
     is not stored again: the existing id comes back with `duplicate=True`.
 
-    `idempotency_key` defaults to the body's sha256. The site is created if it does not exist.
-    Credentials in headers (Authorization, Cookie) are not stored."""
+    `idempotency_key` defaults to the key the HTTP receiver gives the same request
+    (`baton.store.delivery_row.delivery_identity`), and `event` to the body's `webhookEvent`. The row is
+    built by `baton.store.delivery_row.delivery_row`, as the receiver's `InboxWriter` builds its rows.
+    The site is created if it does not exist. Credentials in headers (Authorization, Cookie) are not
+    stored."""
     if source not in DELIVERY_SOURCES:
         raise ValueError(f"source must be one of {DELIVERY_SOURCES}, not {source!r}")
     if state not in (PENDING, QUARANTINED):
         raise ValueError("a delivery is accepted as 'pending' or 'quarantined'")
-    key = idempotency_key or content_key(body)
+    if idempotency_key is None:
+        identity = delivery_identity(site_id, headers or {}, body, payload_or_none(body))
+        idempotency_key = identity.idempotency_key
+        event = identity.event if event is None else event
+    row = delivery_row(site_id, idempotency_key, source, event, headers, body, utcnow(), state, error)
+    key = row[1]
     try:
         ensure_site_exists(session, site_id)
-        params = {
-            "site_id": site_id,
-            "idempotency_key": key[:255],
-            "source": source,
-            "event": event,
-            "headers": clean_headers(headers),
-            "body": bytes(body),
-            "received_at": utcnow(),
-            "state": state,
-            "attempts": 0,
-            "error": error,
-            "claimed_by": None,
-            "claimed_at": None,
-            "processed_at": None,
-        }
+        params = dict(zip(DELIVERY_COLUMNS, row, strict=True))
+        params.update(attempts=0, claimed_by=None, claimed_at=None, processed_at=None)
         new_id = session.execute(_statement(session, "delivery"), params).scalar()
         if new_id is not None:
             session.commit()
             return AcceptResult(int(new_id), duplicate=False)
         existing = session.execute(
-            select(Delivery.id).where(Delivery.site_id == site_id, Delivery.idempotency_key == key[:255])
+            select(Delivery.id).where(Delivery.site_id == site_id, Delivery.idempotency_key == key)
         ).scalar_one()
         session.commit()
         return AcceptResult(int(existing), duplicate=True)
@@ -187,15 +176,19 @@ def claim_pending(
     *,
     site_id: str | None = None,
     stale_after: timedelta | None = DEFAULT_STALE_AFTER,
+    max_bytes: int = DEFAULT_BATCH_BYTES,
 ) -> list[int]:
     """Claim up to `limit` pending deliveries (oldest first) for `worker_id`, mark them `processing`
-    and COMMIT; returns their ids. Concurrent claimers never get the same row: PostgreSQL uses
-    `SELECT ... FOR UPDATE SKIP LOCKED`; SQLite serialises writers, and the claim is one statement.
-    Deliveries stuck in `processing` longer than `stale_after` are claimable again."""
+    and COMMIT; returns their ids. The claim stops before the delivery that would take the claimed
+    bodies past `max_bytes` (the first delivery is always claimed, however large). Concurrent
+    claimers never get the same row: PostgreSQL uses `SELECT ... FOR UPDATE SKIP LOCKED`; SQLite
+    serialises writers, and the claim is one statement. Deliveries stuck in `processing` longer than
+    `stale_after` are claimable again."""
     try:
         if stale_after is not None:
             requeue_stale(session, stale_after)
-        candidates = select(Delivery.id).where(Delivery.state == PENDING)
+        size = func.length(Delivery.body)  # bytes of a blob (SQLite) / bytea (PostgreSQL, no detoasting)
+        candidates = select(Delivery.id, size.label("size")).where(Delivery.state == PENDING)
         if site_id is not None:
             candidates = candidates.where(Delivery.site_id == site_id)
         candidates = candidates.order_by(Delivery.id).limit(limit)
@@ -203,12 +196,20 @@ def claim_pending(
         if dialect_name(session) == "postgresql":
             # Lock first, then update by id, in one transaction. (An `IN (SELECT .. LIMIT n FOR UPDATE
             # SKIP LOCKED)` subquery may be re-evaluated by the planner and claim more than n rows.)
-            target = list(session.execute(candidates.with_for_update(skip_locked=True)).scalars())
+            target = _within_bytes(
+                session.execute(candidates.with_for_update(skip_locked=True)).all(), max_bytes
+            )
             if not target:
                 session.commit()
                 return []
-        else:
-            target = candidates.scalar_subquery()  # one statement: SQLite serialises writers
+        else:  # one statement: SQLite serialises writers
+            limited = candidates.subquery()  # the window runs over these `limit` rows only
+            ranked = select(
+                limited.c.id,
+                func.sum(limited.c.size).over(order_by=limited.c.id).label("running"),
+                func.row_number().over(order_by=limited.c.id).label("position"),
+            ).subquery()
+            target = select(ranked.c.id).where((ranked.c.running <= max_bytes) | (ranked.c.position == 1))
         stmt = (
             update(Delivery.__table__)
             .where(Delivery.id.in_(target), Delivery.state == PENDING)
@@ -226,6 +227,19 @@ def claim_pending(
     except BaseException:
         session.rollback()
         raise
+
+
+def _within_bytes(candidates: Iterable[Any], max_bytes: int) -> list[int]:
+    """The ids of `(id, size)` rows, in order, up to the one that would pass `max_bytes` (the first
+    is always taken)."""
+    taken: list[int] = []
+    total = 0
+    for delivery_id, size in candidates:
+        total += int(size or 0)
+        if taken and total > max_bytes:
+            break
+        taken.append(int(delivery_id))
+    return taken
 
 
 def _finish(session: Session, delivery_id: int, state: str, error: str | None) -> None:
@@ -318,33 +332,49 @@ def retry(
 def backlog_stats(
     session: Session, *, site_id: str | None = None, now: datetime | None = None
 ) -> BacklogStats:
-    """How much is waiting: counts per unfinished state and the age of the oldest pending delivery."""
+    """How much is waiting: counts per unfinished state, the age of the oldest pending delivery and
+    that of the oldest one not finished (`pending` or `processing`)."""
     counts_stmt = select(Delivery.state, func.count()).where(
         Delivery.state.in_([PENDING, PROCESSING, FAILED, QUARANTINED])
     )
-    oldest_stmt = select(func.min(Delivery.id)).where(Delivery.state == PENDING)
     if site_id is not None:
         counts_stmt = counts_stmt.where(Delivery.site_id == site_id)
-        oldest_stmt = oldest_stmt.where(Delivery.site_id == site_id)
     counts = {state: n for state, n in session.execute(counts_stmt.group_by(Delivery.state))}
-    oldest_id = session.execute(oldest_stmt).scalar()
-    oldest_at = None
-    if oldest_id is not None:
-        oldest_at = session.execute(select(Delivery.received_at).where(Delivery.id == oldest_id)).scalar()
-    age = None
-    if oldest_at is not None:
-        age = max(0.0, ((now or utcnow()) - oldest_at).total_seconds())
+    moment = now or utcnow()
+    oldest_at = _oldest_received_at(session, [PENDING], site_id)
+    unprocessed_at = _oldest_received_at(session, [PENDING, PROCESSING], site_id)
     return BacklogStats(
         pending=int(counts.get(PENDING, 0)),
         processing=int(counts.get(PROCESSING, 0)),
         failed=int(counts.get(FAILED, 0)),
         quarantined=int(counts.get(QUARANTINED, 0)),
         oldest_pending_at=oldest_at,
-        oldest_pending_age_s=age,
+        oldest_pending_age_s=_age(oldest_at, moment),
+        oldest_unprocessed_age_s=_age(unprocessed_at, moment),
     )
 
 
+def _oldest_received_at(session: Session, states: list[str], site_id: str | None) -> datetime | None:
+    """When the lowest-id delivery in `states` was received (ids grow with arrival; the state index
+    answers the min)."""
+    oldest_stmt = select(func.min(Delivery.id)).where(Delivery.state.in_(states))
+    if site_id is not None:
+        oldest_stmt = oldest_stmt.where(Delivery.site_id == site_id)
+    oldest_id = session.execute(oldest_stmt).scalar()
+    if oldest_id is None:
+        return None
+    received: datetime | None = session.execute(
+        select(Delivery.received_at).where(Delivery.id == oldest_id)
+    ).scalar()
+    return received
+
+
+def _age(received_at: datetime | None, now: datetime) -> float | None:
+    return None if received_at is None else max(0.0, (now - received_at).total_seconds())
+
+
 __all__ = [
+    "DEFAULT_BATCH_BYTES",
     "DONE",
     "FAILED",
     "IGNORED",
@@ -356,8 +386,6 @@ __all__ = [
     "accept_delivery",
     "backlog_stats",
     "claim_pending",
-    "clean_headers",
-    "content_key",
     "ensure_site",
     "ensure_site_exists",
     "get_delivery",

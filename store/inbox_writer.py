@@ -1,10 +1,7 @@
-"""What the receiver needs to know about one delivery before it stores it: its identity and shape.
+"""The request path's inbox writer: raw deliveries committed in group commits, before the 2xx.
 
-The idempotency key decides what "the same delivery" means (JIRA-FACTS.md 1.3, 1.4, 2):
-1. `X-Atlassian-Webhook-Identifier`, unique per Jira Cloud tenant and stable across retries;
-2. without it (Jira DC), the event, issue id and changelog id: one change of one issue;
-3. else the body itself, so byte-identical retries still collapse.
-Keys are scoped per site (the site is part of every key and of the inbox's unique constraint).
+Its rows are built by `baton.store.delivery_row` (the one row builder and idempotency-key function,
+shared with `baton.store.inbox.accept_delivery`).
 """
 
 from __future__ import annotations
@@ -12,152 +9,22 @@ from __future__ import annotations
 import contextlib
 import fcntl  # POSIX only, like gunicorn and the multi-process SQLite setup it serves
 import functools
-import hashlib
-import json
 import os
 import sys
 import threading
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import DBAPIError
 
-from baton.store.inbox import PENDING, QUARANTINED, clean_headers
+from baton.store.db import DatabaseUnavailable, unavailable_message
+from baton.store.delivery_row import DELIVERY_COLUMNS, delivery_row
+from baton.store.inbox import PENDING, QUARANTINED
 
-IDENTIFIER_HEADER = "X-Atlassian-Webhook-Identifier"
-RETRY_HEADER = "X-Atlassian-Webhook-Retry"
-
-KEPT_HEADERS = (
-    "Content-Type",
-    "User-Agent",
-    IDENTIFIER_HEADER,
-    RETRY_HEADER,
-    "X-Atlassian-Webhook-Flow",
-    "X-Atlassian-Webhook-Trace",
-)
-"""Headers stored with the raw body. The signature and any Authorization header are not kept:
-they are credentials, and the body is already authenticated when it is stored."""
-
-
-class NotJson(ValueError):
-    """The body is not a JSON object."""
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryIdentity:
-    idempotency_key: str
-    event: str | None
-
-
-def is_json_content_type(content_type: str | None) -> bool:
-    """`application/json` or `application/<x>+json`, any parameters (Jira adds `charset=UTF-8`)."""
-    if not content_type:
-        return False
-    mime = content_type.split(";", 1)[0].strip().lower()
-    return mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))
-
-
-MAX_JSON_DEPTH = 512
-"""Deepest nesting of arrays and objects a delivery may have. Jira's are about ten levels deep;
-orjson refuses more than 1,024 and `json`, which the worker parses with, fails near the recursion
-limit (1,000) with a RecursionError. One bound below both, checked here, so a body is either refused
-and quarantined on arrival or parsed by the worker as well."""
-
-
-def parse_body(body: bytes) -> dict[str, Any]:
-    """The delivery as a JSON object; NotJson says why it is not one.
-
-    orjson parses a real Jira payload (median 8.9 KB) 2.5x faster than the standard library;
-    whatever it refuses goes to `json` as well, so exactly what `json.loads` accepts (NaN, lone
-    surrogates...) is accepted, as the inbox worker parses it later, up to MAX_JSON_DEPTH levels of
-    nesting. The one difference in values, integers beyond 64 bits read as floats, never reaches an
-    identity: Jira sends ids as strings, and the worker re-parses the stored body with `json`."""
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        try:
-            payload = json.loads(body)
-        except RecursionError:
-            raise NotJson(_too_deep()) from None
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise NotJson(f"the body is not valid JSON ({type(exc).__name__}: {str(exc)[:120]})") from None
-    if not isinstance(payload, dict):
-        raise NotJson(f"the body is JSON but a {type(payload).__name__}, not an object")
-    # Nesting can be no deeper than the number of brackets that open it: counting them is C-fast,
-    # and only a body with that many pays for the walk.
-    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and _depth_exceeds(payload, MAX_JSON_DEPTH):
-        raise NotJson(_too_deep())
-    return payload
-
-
-def _too_deep() -> str:
-    return f"the body is nested more than {MAX_JSON_DEPTH} levels deep"
-
-
-def _depth_exceeds(payload: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than `limit` deep (iterative: the input is hostile)."""
-    stack: list[tuple[Any, int]] = [(payload, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
-
-
-def environ_key(header: str) -> str:
-    """Where a WSGI server puts request header `header` in the environ (PEP 3333)."""
-    if header in ("Content-Type", "Content-Length"):
-        return header.upper().replace("-", "_")
-    return "HTTP_" + header.upper().replace("-", "_")
-
-
-_KEPT_ENVIRON_KEYS = tuple((name, environ_key(name)) for name in KEPT_HEADERS)
-
-
-def kept_headers(environ: Mapping[str, Any]) -> dict[str, str]:
-    """The kept headers of a request, read straight from its WSGI environ (no header object)."""
-    return {name: environ[key] for name, key in _KEPT_ENVIRON_KEYS if environ.get(key) is not None}
-
-
-def _digest(*parts: str | bytes) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        data = part.encode() if isinstance(part, str) else part
-        h.update(len(data).to_bytes(8, "big"))  # length-prefixed: no ambiguity between parts
-        h.update(data)
-    return h.hexdigest()
-
-
-def _text(value: object) -> str | None:
-    if value is None or isinstance(value, dict | list):
-        return None
-    return str(value)
-
-
-def delivery_identity(
-    site: str, headers: Mapping[str, str], body: bytes, payload: Mapping[str, Any] | None
-) -> DeliveryIdentity:
-    """The idempotency key and event name of one delivery (`payload` None when it is not JSON)."""
-    event = _text(payload.get("webhookEvent")) if payload is not None else None
-    identifier = (headers.get(IDENTIFIER_HEADER) or "").strip()
-    if identifier:
-        return DeliveryIdentity(f"atl:{_digest(site, identifier)}", event)
-    if payload is not None:
-        issue = payload.get("issue")
-        changelog = payload.get("changelog")
-        issue_id = _text(issue.get("id")) if isinstance(issue, dict) else None
-        change_id = _text(changelog.get("id")) if isinstance(changelog, dict) else None
-        if issue_id and change_id:
-            return DeliveryIdentity(f"chg:{_digest(site, event or '', issue_id, change_id)}", event)
-    return DeliveryIdentity(f"body:{_digest(site, body)}", event)
-
-
-_COLUMNS = "site_id, idempotency_key, source, event, headers, body, received_at, state, attempts, error"
+_COLUMNS = ", ".join(DELIVERY_COLUMNS) + ", attempts"
 MAX_ROWS_PER_STATEMENT = 100
 """Deliveries stored by one INSERT (9 parameters each, well inside both databases' limits)."""
 
@@ -166,7 +33,7 @@ _RETURNING = "ON CONFLICT (site_id, idempotency_key) DO NOTHING RETURNING id, si
 _POSTGRES_INSERT = (
     # One statement text for every batch size: psycopg prepares it once per connection, where a
     # VALUES list per size would be parsed and planned again and again.
-    f"INSERT INTO deliveries ({_COLUMNS}) SELECT site, key, source, event, headers, body, received, state, 0, error "
+    f"INSERT INTO deliveries ({_COLUMNS}) SELECT site, key, source, event, headers, body, received, state, error, 0 "
     "FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::jsonb[], %b::bytea[], "
     "%b::timestamptz[], %b::text[], %b::text[]) "
     "AS batch(site, key, source, event, headers, body, received, state, error) " + _RETURNING
@@ -175,7 +42,7 @@ _POSTGRES_INSERT = (
 
 @functools.lru_cache(maxsize=MAX_ROWS_PER_STATEMENT)
 def _sqlite_insert(rows: int) -> str:
-    values = "(?, ?, ?, ?, ?, ?, ?, ?, 0, ?)"
+    values = "(?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
     return f"INSERT INTO deliveries ({_COLUMNS}) VALUES {', '.join([values] * rows)} " + _RETURNING
 
 
@@ -244,11 +111,15 @@ class InboxWriter:
         lock_path = _sqlite_lock_path(engine) if self._dialect == "sqlite" else None
         self._write_lock = _FileLock(lock_path)
         self._checkpointer = _WalCheckpointer(engine.url.database) if lock_path is not None else None
-        self._jsonb: Any = None
+        # What the driver stores for the headers and the time, as SQLAlchemy would (baton.store.models).
+        self._encode_headers: Any
+        self._encode_time: Any
         if self._dialect == "postgresql":  # only PostgreSQL deployments import psycopg
             from psycopg.types.json import Jsonb
 
-            self._jsonb = Jsonb
+            self._encode_headers, self._encode_time = Jsonb, None
+        else:
+            self._encode_headers, self._encode_time = _sqlite_json, _sqlite_time
         self._cooperative = _in_gevent_worker()
         self._held_lock: Any = _held_thread_lock
         self._let_ready_requests_run: Any = None
@@ -293,12 +164,6 @@ class InboxWriter:
             self._finalizer = weakref.finalize(self, _invalidate_quietly, pooled)
         return self._cursor_
 
-    def _encode(self, headers: dict[str, str], now: datetime) -> tuple[Any, Any]:
-        if self._dialect == "sqlite":  # how SQLAlchemy stores JSON and UTCDateTime on SQLite
-            stored = orjson.dumps(headers).decode()
-            return stored, now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-        return self._jsonb(headers), now
-
     def accept(
         self,
         site: str,
@@ -310,21 +175,21 @@ class InboxWriter:
         quarantine_reason: str | None = None,
     ) -> tuple[int, bool]:
         """Store durably; returns (delivery id, duplicate)."""
-        now = datetime.now(UTC)
-        key = idempotency_key[:255]
-        stored_headers, received_at = self._encode(clean_headers(headers), now)
         state = PENDING if quarantine_reason is None else QUARANTINED
-        params = (
+        params = delivery_row(
             site,
-            key,
+            idempotency_key,
             "webhook",
-            event[:100] if event else None,
-            stored_headers,
-            bytes(body),
-            received_at,
+            event,
+            headers,
+            body,
+            datetime.now(UTC),
             state,
             quarantine_reason,
+            self._encode_headers,
+            self._encode_time,
         )
+        key = params[1]  # as stored (truncated): what the insert's RETURNING answers with
         pending = _Pending(site, key, params)
         # One thread (the leader) stores every delivery queued so far in one statement and wakes
         # their threads; if more arrived meanwhile it hands the lead to the first of them instead
@@ -370,9 +235,11 @@ class InboxWriter:
             self._write_statement(batch[start : start + MAX_ROWS_PER_STATEMENT])
 
     def _write_statement(self, batch: list[_Pending]) -> None:
-        cursor = self._cursor()
         dialect = self._dialect
         try:
+            # Inside the try: a lost database fails here too (a stale pooled connection, a refused
+            # reconnect), and every delivery of the batch must get the same typed answer.
+            cursor = self._cursor()
             with self._write_lock:
                 for site in {p.site for p in batch} - self._known_sites:
                     cursor.execute(_SITE_SQL[dialect], (site, site, batch[0].params[6]))
@@ -391,13 +258,11 @@ class InboxWriter:
         except Exception as error:
             self._discard()
             failure: Exception = error
-            if isinstance(error, self._engine.dialect.loaded_dbapi.Error):
-                from sqlalchemy.exc import DBAPIError
-
-                # the typed error the service maps to 503 "database unavailable": nothing was stored
-                failure = DBAPIError.instance(
-                    _insert_sql(dialect, len(batch)), None, error, self._engine.dialect.loaded_dbapi.Error
-                )
+            if isinstance(error, DBAPIError | self._engine.dialect.loaded_dbapi.Error):
+                # the store's typed "unavailable" error (HTTP 503 + Retry-After): nothing was stored
+                original = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+                failure = DatabaseUnavailable(unavailable_message(self._engine.url, original))
+                failure.__cause__ = error
             for pending in batch:
                 if not pending.done:
                     pending.error, pending.done = failure, True
@@ -409,6 +274,14 @@ class InboxWriter:
         pooled, self._pooled, self._cursor_ = self._pooled, None, None
         self._finalizer.detach()
         _invalidate_quietly(pooled)
+
+
+def _sqlite_json(headers: dict[str, str]) -> str:
+    return orjson.dumps(headers).decode()
+
+
+def _sqlite_time(moment: datetime) -> str:
+    return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
 def _held_thread_lock() -> Any:

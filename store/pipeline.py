@@ -1,18 +1,22 @@
 """The one way through the system: delivery -> extraction -> transition log -> derived requests.
 
-    accept_delivery (store.inbox)           raw bytes committed before the 2xx
-    process_delivery                        one delivery: parse, extract, record, re-derive touched issues
-    process_batch                           the same for several deliveries, one transaction + one derivation
-    process_pending                         claim (SKIP LOCKED) and process_batch until the inbox is drained
-    ingest_extractions                      the same recording + re-derive for replay/backfill pages
+    accept_delivery / InboxWriter (store)   raw bytes committed before the 2xx
+    process_deliveries                      THE processing path: parse, extract, record, re-derive the
+                                            touched issues, mark; one transaction + one derivation
+    process_delivery                        the same for one delivery
+    process_pending                         claim (SKIP LOCKED) and process_deliveries until drained
+    ingest_extractions                      the same recording + re-derive for REST exports/backfill pages
     rederive_issues / rederive_site         recompute requests from the log (config changes)
     sync_config                             re-derive every site whose config fingerprint is stale
 
-Transactions: `process_delivery` runs one transaction per delivery and commits it (on failure it
-rolls the delivery's work back, records the error on the delivery and commits that). `process_batch`
-commits one transaction for the batch; if it fails it falls back to `process_delivery` for each
-delivery, so failures stay isolated per delivery. `process_pending` opens its own session. `ingest_extractions`, `rederive_issues` and `rederive_site(commit=False)` only
-add to the caller's transaction. Nothing here ever deletes a delivery or a transition.
+Replay (`baton replay`, `baton demo load`), the embedded drainer and `baton worker` all process stored
+deliveries with `process_deliveries`, so the three cannot drift apart.
+
+Transactions: `process_deliveries` commits one transaction for its deliveries; if it fails it rolls
+back and processes each delivery again in a transaction of its own, so failures stay isolated per
+delivery (the culprit's rolled-back work is replaced by its error, committed). `process_pending` opens
+its own session. `ingest_extractions`, `rederive_issues` and `rederive_site(commit=False)` only add to
+the caller's transaction. Nothing here ever deletes a delivery or a transition.
 
 `config` may be None ("store, don't derive"): the log and facts are recorded and the site's
 `config_fingerprint` is cleared, so the next `sync_config` with a real config re-derives it.
@@ -25,7 +29,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -243,7 +247,7 @@ def ingest_extractions(
     config: BatonConfig | None = None,
 ) -> IngestResult:
     """Record extractions that did not arrive as one webhook delivery (replay files, backfill pages)
-    and re-derive the issues they changed, exactly as `process_delivery` does. Creates the site if
+    and re-derive the issues they changed, exactly as `process_deliveries` does. Creates the site if
     needed. Does not commit."""
     if source not in DELIVERY_SOURCES:
         raise ValueError(f"source must be one of {DELIVERY_SOURCES}, not {source!r}")
@@ -266,59 +270,6 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def process_delivery(session: Session, delivery_id: int, config: BatonConfig | None) -> DeliveryOutcome:
-    """Process one stored delivery in its own transaction and COMMIT.
-
-    Parse the raw body, extract it (`baton.scoring.extract.extract_payload`), record transitions, issue facts
-    and statuses, re-derive the touched issues and mark the delivery `done` (`ignored` when the event
-    has no status change; its issue facts are still recorded). Any exception rolls back this delivery's
-    work and marks it `failed` with the error text. Deliveries already `done`/`ignored` or
-    `quarantined` are left as they are (run `baton.store.inbox.retry` first to reprocess one)."""
-    session.rollback()  # start from a clean transaction: nothing of the caller's is half-done here
-    row = session.execute(
-        select(Delivery.site_id, Delivery.state, Delivery.body, Delivery.event).where(
-            Delivery.id == delivery_id
-        )
-    ).one_or_none()
-    if row is None:
-        raise LookupError(f"no delivery {delivery_id}")
-    site_id, state, body, event = row
-    if state in (inbox.DONE, inbox.IGNORED, inbox.QUARANTINED):
-        session.rollback()
-        return DeliveryOutcome(delivery_id, state)
-    try:
-        if state == inbox.PENDING:  # processed without a claim (embedded mode): count the attempt
-            session.execute(
-                update(Delivery).where(Delivery.id == delivery_id).values(attempts=Delivery.attempts + 1)
-            )
-        extraction = _parse(body)
-        result = _record_and_derive(session, site_id, [extraction], config, delivery_id)
-        if extraction.has_status_change:
-            final = inbox.DONE
-            inbox.mark_done(session, delivery_id)
-        else:
-            final = inbox.IGNORED
-            inbox.mark_ignored(session, delivery_id, f"no status change in {extraction.event or event}")
-        session.commit()
-        return DeliveryOutcome(
-            delivery_id,
-            final,
-            inserted=result.inserted,
-            duplicates=result.duplicates,
-            issue_ids=result.issue_ids,
-            requests=result.requests,
-        )
-    except Exception as error:
-        session.rollback()
-        message = _error_text(error)
-        log.warning("delivery failed", extra={"delivery_id": delivery_id, "site": site_id, "error": message})
-        update_stmt = update(Delivery).where(Delivery.id == delivery_id)
-        session.execute(update_stmt.values(attempts=Delivery.attempts + (1 if state == inbox.PENDING else 0)))
-        inbox.mark_failed(session, delivery_id, message)
-        session.commit()
-        return DeliveryOutcome(delivery_id, inbox.FAILED, error=message)
-
-
 def _parse(body: bytes) -> Extraction:
     from baton.scoring.extract import extract_payload
 
@@ -332,101 +283,139 @@ def _primary_issue(extraction: Extraction) -> str:
     return extraction.transitions[0].issue_id if extraction.transitions else ""
 
 
-def process_batch(
+def process_delivery(session: Session, delivery_id: int, config: BatonConfig | None) -> DeliveryOutcome:
+    """`process_deliveries` for one delivery (its own transaction; COMMITS)."""
+    return process_deliveries(session, [delivery_id], config)[0]
+
+
+def process_deliveries(
     session: Session, delivery_ids: Iterable[int], config: BatonConfig | None
 ) -> list[DeliveryOutcome]:
-    """Process several deliveries in ONE transaction with one derivation per site over every issue
-    they touched, and COMMIT; the fast path of `process_pending`.
+    """THE processing path (replay, the embedded drainer and `baton worker` all come through here):
+    extract -> record -> re-derive -> mark, for stored deliveries, in ONE transaction with one
+    derivation per site over every issue they touched; COMMITS. Outcomes come back in id order.
 
-    Same outcome as `process_delivery` for each delivery: a delivery that cannot be parsed or
-    extracted is marked `failed` with its error while the others go through; if the shared
-    transaction itself fails, it is rolled back and every delivery is processed again on its own
-    (`process_delivery`), so one bad delivery never takes the batch down with it."""
+    Each delivery's body is parsed and extracted (`baton.scoring.extract.extract_payload`); its
+    transitions, issue facts and statuses are recorded; the touched issues are re-derived; it is
+    marked `done` (`ignored` when the event has no status change; its issue facts are still recorded).
+    A delivery that cannot be parsed or extracted is marked `failed` with its error while the others go
+    through. If the shared transaction itself fails, it is rolled back and every delivery is processed
+    again in a transaction of its own, so only the culprit is marked `failed` (with the error text).
+    Deliveries already `done`/`ignored` or `quarantined` are left as they are (run
+    `baton.store.inbox.retry` first to reprocess one). A `pending` delivery (processed without a claim,
+    as replay does) has its attempt counted here; a claimed one was counted by `claim_pending`."""
     ids = sorted({int(i) for i in delivery_ids})
     if not ids:
         return []
-    session.rollback()
+    session.rollback()  # start from a clean transaction: nothing of the caller's is half-done here
     rows = session.execute(
         select(Delivery.id, Delivery.site_id, Delivery.state, Delivery.body, Delivery.event)
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.id)
     ).all()
-    found = {row[0] for row in rows}
-    if len(found) != len(ids):
-        missing = sorted(set(ids) - found)
+    if len(rows) != len(ids):
+        missing = sorted(set(ids) - {row[0] for row in rows})
         raise LookupError(f"no delivery {', '.join(map(str, missing))}")
-    outcomes: dict[int, DeliveryOutcome] = {}
-    parsed: list[tuple[int, str, str, Extraction]] = []
-    broken: list[tuple[int, str, str]] = []
-    for delivery_id, site_id, state, body, _event in rows:
-        if state in (inbox.DONE, inbox.IGNORED, inbox.QUARANTINED):
-            outcomes[delivery_id] = DeliveryOutcome(delivery_id, state)
-            continue
-        try:
-            parsed.append((delivery_id, site_id, state, _parse(body)))
-        except Exception as error:
-            broken.append((delivery_id, state, _error_text(error)))
     try:
-        # A stable order (site, issue) keeps concurrent workers from locking the same rows crosswise.
-        parsed.sort(key=lambda item: (item[1], _primary_issue(item[3]), item[0]))
-        changed: dict[str, list[str]] = {}
-        results: dict[int, Any] = {}
-        by_site: dict[str, list[tuple[int, Extraction]]] = {}
-        for delivery_id, site_id, _state, extraction in parsed:
-            by_site.setdefault(site_id, []).append((delivery_id, extraction))
-        for site_id, items in by_site.items():
-            recorded = record_many(
-                session, site_id, [(extraction, delivery_id) for delivery_id, extraction in items]
-            )
-            for (delivery_id, _extraction), result in zip(items, recorded, strict=True):
-                results[delivery_id] = result
-                changed.setdefault(site_id, []).extend(result.changed_issue_ids)
-        derived: dict[str, int] = {}
-        for site_id, issue_ids in changed.items():
-            if not issue_ids:
-                continue
-            if config is None:
-                _mark_unconfigured(session, site_id)
-            else:
-                derived[site_id] = rederive_issues(session, site_id, issue_ids, config)
-        pending = [d for d, _s, state, _e in parsed if state == inbox.PENDING]
-        pending += [d for d, state, _m in broken if state == inbox.PENDING]
-        if pending:  # processed without a claim (embedded mode): count the attempt
-            session.execute(
-                update(Delivery.__table__)
-                .where(Delivery.id.in_(pending))
-                .values(attempts=Delivery.attempts + 1)
-            )
-        finished: dict[tuple[str, str | None], list[int]] = {}
-        for delivery_id, _site, _state, extraction in parsed:
-            result = results[delivery_id]
-            if extraction.has_status_change:
-                final, reason = inbox.DONE, None
-            else:
-                final, reason = inbox.IGNORED, f"no status change in {extraction.event}"
-            finished.setdefault((final, reason), []).append(delivery_id)
-            outcomes[delivery_id] = DeliveryOutcome(
-                delivery_id,
-                final,
-                inserted=result.inserted,
-                duplicates=result.duplicates,
-                issue_ids=result.issue_ids,
-            )
-        for (final, reason), finished_ids in finished.items():
-            inbox.mark_many(session, finished_ids, final, reason)
-        for delivery_id, _state, message in broken:
-            inbox.mark_failed(session, delivery_id, message)
-            outcomes[delivery_id] = DeliveryOutcome(delivery_id, inbox.FAILED, error=message)
-            log.warning("delivery failed", extra={"delivery_id": delivery_id, "error": message})
+        outcomes = _process_in_one_transaction(session, rows, config)
         session.commit()
     except Exception as error:
         session.rollback()
+        if len(ids) == 1:
+            return [_record_failure(session, rows[0], error)]
         log.warning(
             "batch failed; processing its deliveries one by one",
             extra={"deliveries": len(ids), "error": _error_text(error)},
         )
         return [process_delivery(session, delivery_id, config) for delivery_id in ids]
     return [outcomes[delivery_id] for delivery_id in ids]
+
+
+def _process_in_one_transaction(
+    session: Session, rows: Sequence[Any], config: BatonConfig | None
+) -> dict[int, DeliveryOutcome]:
+    """The body of `process_deliveries`; does not commit (the caller rolls back if it raises)."""
+    outcomes: dict[int, DeliveryOutcome] = {}
+    parsed: list[tuple[int, str, str, str | None, Extraction]] = []
+    broken: list[tuple[int, str, str]] = []
+    for delivery_id, site_id, state, body, event in rows:
+        if state in (inbox.DONE, inbox.IGNORED, inbox.QUARANTINED):
+            outcomes[delivery_id] = DeliveryOutcome(delivery_id, state)
+            continue
+        try:
+            parsed.append((delivery_id, site_id, state, event, _parse(body)))
+        except Exception as error:
+            broken.append((delivery_id, state, _error_text(error)))
+    # A stable order (site, issue) keeps concurrent workers from locking the same rows crosswise.
+    parsed.sort(key=lambda item: (item[1], _primary_issue(item[4]), item[0]))
+    by_site: dict[str, list[tuple[int, Extraction]]] = {}
+    for delivery_id, site_id, _state, _event, extraction in parsed:
+        by_site.setdefault(site_id, []).append((delivery_id, extraction))
+    results: dict[int, Any] = {}
+    derived: dict[str, int] = {}
+    for site_id, items in by_site.items():
+        recorded = record_many(
+            session, site_id, [(extraction, delivery_id) for delivery_id, extraction in items]
+        )
+        changed: list[str] = []
+        for (delivery_id, _extraction), result in zip(items, recorded, strict=True):
+            results[delivery_id] = result
+            changed.extend(result.changed_issue_ids)
+        if changed:
+            if config is None:
+                _mark_unconfigured(session, site_id)
+            else:
+                derived[site_id] = rederive_issues(session, site_id, changed, config)
+    unclaimed = [d for d, _site, state, _event, _e in parsed if state == inbox.PENDING]
+    unclaimed += [d for d, state, _m in broken if state == inbox.PENDING]
+    _count_unclaimed_attempts(session, unclaimed)
+    finished: dict[tuple[str, str | None], list[int]] = {}
+    for delivery_id, site_id, _state, event, extraction in parsed:
+        result = results[delivery_id]
+        if extraction.has_status_change:
+            final, reason = inbox.DONE, None
+        else:
+            final, reason = inbox.IGNORED, f"no status change in {extraction.event or event}"
+        finished.setdefault((final, reason), []).append(delivery_id)
+        outcomes[delivery_id] = DeliveryOutcome(
+            delivery_id,
+            final,
+            inserted=result.inserted,
+            duplicates=result.duplicates,
+            issue_ids=result.issue_ids,
+            # the requests of a whole site's derivation: exact for a batch of one delivery
+            requests=derived.get(site_id, 0) if len(rows) == 1 else 0,
+        )
+    for (final, reason), finished_ids in finished.items():
+        inbox.mark_many(session, finished_ids, final, reason)
+    for delivery_id, _state, message in broken:
+        inbox.mark_failed(session, delivery_id, message)
+        outcomes[delivery_id] = DeliveryOutcome(delivery_id, inbox.FAILED, error=message)
+        log.warning("delivery failed", extra={"delivery_id": delivery_id, "error": message})
+    return outcomes
+
+
+def _count_unclaimed_attempts(session: Session, delivery_ids: list[int]) -> None:
+    """Deliveries processed without a claim (still `pending`: replay, direct calls) count their
+    attempt here; `claim_pending` counted the attempt of a claimed one."""
+    if delivery_ids:
+        session.execute(
+            update(Delivery.__table__)
+            .where(Delivery.id.in_(delivery_ids))
+            .values(attempts=Delivery.attempts + 1)
+        )
+
+
+def _record_failure(session: Session, row: Any, error: Exception) -> DeliveryOutcome:
+    """Mark one delivery `failed` with `error` after its transaction was rolled back; COMMITS."""
+    delivery_id, site_id, state, _body, _event = row
+    message = _error_text(error)
+    log.warning("delivery failed", extra={"delivery_id": delivery_id, "site": site_id, "error": message})
+    if state == inbox.PENDING:  # the rolled-back attempt still counts
+        _count_unclaimed_attempts(session, [delivery_id])
+    inbox.mark_failed(session, delivery_id, message)
+    session.commit()
+    return DeliveryOutcome(delivery_id, inbox.FAILED, error=message)
 
 
 def process_pending(
@@ -438,25 +427,25 @@ def process_pending(
     worker: str | None = None,
     batch_size: int = DEFAULT_BATCH,
     site_id: str | None = None,
+    batch_bytes: int = inbox.DEFAULT_BATCH_BYTES,
 ) -> PendingSummary:
     """Claim pending deliveries in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and process them
-    (`process_batch`: one transaction and one derivation per batch, falling back to one transaction
-    per delivery when the batch fails), until `limit` were handled or none is pending. Safe to run in
+    (`process_deliveries`: one transaction and one derivation per batch, falling back to one
+    transaction per delivery when the batch fails), until `limit` were handled or none is pending. Safe to run in
     several processes at once. `worker` is an alias of `worker_id`; `batch_size=1` processes every
-    delivery in its own transaction."""
+    delivery in its own transaction. A batch also stops before the delivery whose body would take it
+    past `batch_bytes` (a batch is loaded and parsed at once: this bounds the worker's memory)."""
     wid = worker_id or worker or default_worker_id()
     claimed = done = ignored = failed = 0
     with Session(bind=engine, expire_on_commit=False) as session:
         while claimed < limit:
-            ids = inbox.claim_pending(session, min(batch_size, limit - claimed), wid, site_id=site_id)
+            ids = inbox.claim_pending(
+                session, min(batch_size, limit - claimed), wid, site_id=site_id, max_bytes=batch_bytes
+            )
             if not ids:
                 break
             claimed += len(ids)
-            if len(ids) == 1:
-                outcomes = [process_delivery(session, ids[0], config)]
-            else:
-                outcomes = process_batch(session, ids, config)
-            for outcome in outcomes:
+            for outcome in process_deliveries(session, ids, config):
                 if outcome.state == inbox.DONE:
                     done += 1
                 elif outcome.state == inbox.IGNORED:
@@ -473,7 +462,7 @@ __all__ = [
     "RederiveResult",
     "config_fingerprint",
     "ingest_extractions",
-    "process_batch",
+    "process_deliveries",
     "process_delivery",
     "process_pending",
     "rederive_issues",

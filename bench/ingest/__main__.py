@@ -266,8 +266,8 @@ def measure_drain(url: str, issues: int, processes: int, batch: int, seed: int =
     from sqlalchemy.orm import Session
 
     from baton.store.db import create_engine_for
+    from baton.store.delivery_row import delivery_identity
     from baton.store.inbox import ensure_site_exists
-    from baton.store.inbox_writer import delivery_identity
     from baton.store.models import Delivery, TransitionRow
 
     engine = create_engine_for(url)

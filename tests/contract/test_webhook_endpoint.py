@@ -26,7 +26,7 @@ from baton.connector.signatures import (
     verify_signature,
     verify_token,
 )
-from baton.store.inbox_writer import delivery_identity
+from baton.store.delivery_row import delivery_identity
 from baton.webhooks.http.app import create_app, drain
 from baton.webhooks.settings import Settings
 from tests.integration.webhooks.support import (
@@ -241,7 +241,7 @@ def test_malformed_json_from_authenticated_sender_is_quarantined(app: Flask, cli
     ],
 )
 def test_body_parser_accepts_exactly_what_the_standard_library_accepts(body: bytes) -> None:
-    from baton.store.inbox_writer import parse_body
+    from baton.store.delivery_row import parse_body
 
     parsed, expected = parse_body(body), json.loads(body)
     assert list(parsed) == list(expected)
@@ -255,7 +255,7 @@ def test_body_parser_accepts_exactly_what_the_standard_library_accepts(body: byt
 
 @pytest.mark.parametrize("body", [b"{", b"[1]", b'{"a": 1,}', b"\xff\xfe{}", b"", b"null"])
 def test_body_parser_refuses_what_the_standard_library_refuses(body: bytes) -> None:
-    from baton.store.inbox_writer import NotJson, parse_body
+    from baton.store.delivery_row import NotJson, parse_body
 
     with pytest.raises(NotJson):
         parse_body(body)

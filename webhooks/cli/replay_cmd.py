@@ -4,7 +4,8 @@ Every webhook payload read from a file goes exactly where a live delivery goes: 
 the inbox (`baton.store.inbox.accept_delivery`, source `replay`, with the same idempotency key the HTTP
 receiver would give it: the `X-Atlassian-Webhook-Identifier` header when the file carries headers,
 else the event + issue id + changelog id, else the body) and then processed by
-`baton.store.pipeline.process_delivery` (extract, record transitions, re-derive the touched issues).
+`baton.store.pipeline.process_deliveries` (extract, record transitions, re-derive the touched issues),
+the function the embedded drainer and `baton worker` call.
 Jira REST exports (a search response with `issues[]`, a `/changelog/bulkfetch` response, a single
 issue) are not webhook deliveries; they go through `baton.store.pipeline.ingest_extractions`, the path
 backfill pages take. Either way a second replay of the same files adds nothing.
@@ -102,7 +103,7 @@ def iter_files(paths: Sequence[str]) -> Iterator[Path]:
 
 
 def _canonical_headers(headers: Mapping[str, Any]) -> dict[str, str]:
-    from baton.store.inbox_writer import KEPT_HEADERS
+    from baton.store.delivery_row import KEPT_HEADERS
 
     canonical = {name.lower(): name for name in KEPT_HEADERS}
     return {canonical.get(str(k).lower(), str(k)): str(v) for k, v in headers.items() if v is not None}
@@ -172,12 +173,10 @@ def replay_items(
     """Feed documents through the webhook path or, for REST exports, through ingest_extractions.
 
     Webhook deliveries: each is stored with `baton.store.inbox.accept_delivery` (commits, like the HTTP
-    receiver). New (or still pending/failed) deliveries are then processed `batch` at a time in one
-    transaction with the pipeline's own steps (`baton.store.transitions.record_extraction` per delivery,
-    `baton.store.pipeline.rederive_issues` once for all issues the batch touched, then `done`/`ignored`);
-    if anything in a batch fails, the batch is rolled back and every delivery of it goes through
-    `baton.store.pipeline.process_delivery` on its own, so the error lands on the right delivery and
-    file. Without a config every delivery goes through `process_delivery` directly.
+    receiver). New (or still pending/failed) deliveries are then processed `batch` at a time by
+    `baton.store.pipeline.process_deliveries`, the path the embedded drainer and `baton worker` take:
+    one transaction and one derivation per batch; if the batch fails, every delivery of it is
+    processed on its own, so the error lands on the right delivery and file.
     Updates and returns `report`."""
     from sqlalchemy.orm import Session
 
@@ -190,7 +189,7 @@ def replay_items(
 
         def flush() -> None:
             if pending:
-                _process_batch(session, site, config, pending, report, issues)
+                _process_batch(session, config, pending, report, issues)
                 advance(len(pending))
                 pending.clear()
 
@@ -231,7 +230,7 @@ def replay_items(
 
 def _accept(session: Any, site: str, item: Item, report: ReplayReport) -> Any:
     from baton.store import inbox
-    from baton.store.inbox_writer import delivery_identity
+    from baton.store.delivery_row import delivery_identity
 
     report.deliveries += 1
     identity = delivery_identity(site, item.headers, item.body, item.doc)
@@ -253,73 +252,34 @@ def _accept(session: Any, site: str, item: Item, report: ReplayReport) -> Any:
 
 def _process_batch(
     session: Any,
-    site: str,
     config: Any,
     pending: list[tuple[Item, Any]],
     report: ReplayReport,
     issues: set[str],
 ) -> None:
+    """Process the new (or still pending/failed) deliveries of `pending` through the one processing
+    path, `baton.store.pipeline.process_deliveries`, and count what it did into `report`."""
     from sqlalchemy import select
 
-    from baton.scoring.extract import extract_payload
     from baton.store import inbox
     from baton.store.models import Delivery
-    from baton.store.pipeline import process_delivery, rederive_issues
-    from baton.store.transitions import record_extraction
+    from baton.store.pipeline import process_deliveries
 
     ids = [accepted.delivery_id for _, accepted in pending]
     states = dict(session.execute(select(Delivery.id, Delivery.state).where(Delivery.id.in_(ids))).all())
     session.commit()
-    todo: list[tuple[Item, Any]] = []
-    seen: set[int] = set()
+    origins: dict[int, str] = {}
     for item, acc in pending:  # the same delivery twice in one batch is processed once
-        if acc.delivery_id not in seen and states.get(acc.delivery_id) in (inbox.PENDING, inbox.FAILED):
-            seen.add(acc.delivery_id)
-            todo.append((item, acc))
-    if not todo:
-        return
-    if config is not None:
-        try:
-            inserted = duplicates = skipped = 0
-            touched: set[str] = set()
-            changed: list[str] = []
-            for item, acc in todo:
-                if states[acc.delivery_id] == inbox.FAILED:
-                    raise _SlowPath
-                extraction = extract_payload(item.doc)
-                result = record_extraction(session, site, extraction, acc.delivery_id)
-                inserted += result.inserted
-                duplicates += result.duplicates
-                touched.update(result.issue_ids)
-                changed.extend(result.changed_issue_ids)
-                if extraction.has_status_change:
-                    inbox.mark_done(session, acc.delivery_id)
-                else:
-                    inbox.mark_ignored(session, acc.delivery_id, f"no status change in {extraction.event}")
-                    skipped += 1
-            rederive_issues(session, site, changed, config)
-            session.commit()
-        except Exception:
-            session.rollback()
-        else:
-            report.transitions += inserted
-            report.duplicate_transitions += duplicates
-            report.skipped += skipped
-            issues.update(touched)
-            return
-    for item, acc in todo:  # one by one: exact errors per delivery
-        outcome = process_delivery(session, acc.delivery_id, config)
+        if acc.delivery_id not in origins and states.get(acc.delivery_id) in (inbox.PENDING, inbox.FAILED):
+            origins[acc.delivery_id] = item.origin
+    for outcome in process_deliveries(session, origins, config):
         issues.update(outcome.issue_ids)
         report.transitions += outcome.inserted
         report.duplicate_transitions += outcome.duplicates
         if outcome.state == inbox.FAILED:
-            report.errors.append((item.origin, outcome.error or "processing failed"))
+            report.errors.append((origins[outcome.delivery_id], outcome.error or "processing failed"))
         elif outcome.state == inbox.IGNORED:
             report.skipped += 1
-
-
-class _SlowPath(Exception):
-    """A delivery that failed before is retried through process_delivery on its own."""
 
 
 def _progress(quiet: bool) -> Any:
@@ -504,7 +464,7 @@ def _already_loaded(engine: Any, site: str, headers: Mapping[str, str], payload:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from baton.store.inbox_writer import delivery_identity
+    from baton.store.delivery_row import delivery_identity
     from baton.store.models import Delivery
 
     key = delivery_identity(site, headers, b"", payload).idempotency_key

@@ -31,12 +31,13 @@ ATTENTION_STATES = ("failed", "pending", "processing", "quarantined")
 
 
 def read_backlog(engine: Engine) -> tuple[int, float | None]:
-    """(deliveries waiting or being processed, age in seconds of the oldest pending one or None)."""
+    """(deliveries waiting or being processed, age in seconds of the oldest of them or None): rows
+    left `processing` by a killed worker count until they are claimed again."""
     from baton.store.inbox import backlog_stats
 
     with Session(engine) as session:
         stats = backlog_stats(session)
-    return stats.pending + stats.processing, stats.oldest_pending_age_s
+    return stats.pending + stats.processing, stats.oldest_unprocessed_age_s
 
 
 def health_blueprint(engine: Engine, describe: Callable[[], dict[str, Any]]) -> Blueprint:

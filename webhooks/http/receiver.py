@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from werkzeug.wsgi import get_input_stream
 
 from baton.connector.signatures import SIGNATURE_HEADER, SignatureError, verify_signature, verify_token
-from baton.store.inbox_writer import (
+from baton.store.delivery_row import (
     RETRY_HEADER,
     NotJson,
     delivery_identity,

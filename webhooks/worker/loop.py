@@ -1,6 +1,8 @@
 """Draining the inbox: deliveries -> transitions -> re-derived requests, after the acknowledgement.
 
-Two ways to run the same `baton.store.pipeline.process_pending`:
+Two ways to run the same `baton.store.pipeline.process_pending` (which hands every claimed batch to
+`process_deliveries`, the processing path replay takes too), in batches bounded by rows (`batch`) and
+by body bytes (`batch_bytes`, `baton.store.inbox.DEFAULT_BATCH_BYTES`):
 - embedded (`Drainer`): one background thread in each serving process, woken after every stored
   delivery, so the request path only commits the raw body;
 - production (`run_worker`, i.e. `baton worker`): separate processes that claim inbox rows
@@ -21,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from baton.store.inbox import DEFAULT_BATCH_BYTES
 from baton.webhooks.metrics import PROCESSED, PROCESSING_SECONDS
 
 log = logging.getLogger("baton.webhooks.worker")
@@ -50,13 +53,20 @@ def load_config_lazily(path: str | None) -> ConfigLoader:
 
 
 def drain_batch(
-    engine: Engine, config: Any, limit: int = DEFAULT_BATCH, worker: str | None = None
+    engine: Engine,
+    config: Any,
+    limit: int = DEFAULT_BATCH,
+    worker: str | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
 ) -> tuple[int, Any]:
-    """Process up to `limit` pending deliveries; returns (deliveries handled, pipeline summary)."""
+    """Process up to `limit` pending deliveries, in batches of at most `batch_bytes` body bytes;
+    returns (deliveries handled, pipeline summary)."""
     from baton.store.pipeline import process_pending
 
     started = time.perf_counter()
-    summary = process_pending(engine, config, limit=limit, worker=worker, batch_size=limit)
+    summary = process_pending(
+        engine, config, limit=limit, worker=worker, batch_size=limit, batch_bytes=batch_bytes
+    )
     if summary.claimed:
         PROCESSING_SECONDS.observe(time.perf_counter() - started)
         for result in ("done", "ignored", "failed"):
@@ -83,11 +93,17 @@ def sync_config(engine: Engine, config: Any) -> list[str]:
     return sites
 
 
-def drain_all(engine: Engine, config: Any, limit: int = DEFAULT_BATCH, worker: str | None = None) -> int:
+def drain_all(
+    engine: Engine,
+    config: Any,
+    limit: int = DEFAULT_BATCH,
+    worker: str | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+) -> int:
     """Process until the inbox has nothing pending; returns the number of deliveries handled."""
     total = 0
     while True:
-        handled, _ = drain_batch(engine, config, limit, worker)
+        handled, _ = drain_batch(engine, config, limit, worker, batch_bytes)
         if not handled:
             return total
         total += handled
@@ -102,10 +118,17 @@ class Drainer:
     thread is a daemon: a killed server loses no delivery, only the work in flight, which the next
     drain picks up again."""
 
-    def __init__(self, engine: Engine, config: ConfigLoader, batch: int = DEFAULT_BATCH) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        config: ConfigLoader,
+        batch: int = DEFAULT_BATCH,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
+    ) -> None:
         self._engine = engine
         self._config = config
         self._batch = batch
+        self._batch_bytes = batch_bytes
         self._wakeup = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -137,7 +160,7 @@ class Drainer:
         config = self._config()
         if config is None:
             return 0
-        return drain_all(self._engine, config, self._batch, worker=f"embedded-{os.getpid()}")
+        return drain_all(self._engine, config, self._batch, f"embedded-{os.getpid()}", self._batch_bytes)
 
     def _run(self) -> None:
         while not self._stopping:
@@ -158,7 +181,7 @@ class Drainer:
                 if not self._synced:
                     sync_config(self._engine, config)
                     self._synced = True
-                drain_all(self._engine, config, self._batch, worker=f"embedded-{os.getpid()}")
+                drain_all(self._engine, config, self._batch, f"embedded-{os.getpid()}", self._batch_bytes)
             except Exception as error:  # keep the thread alive; the rows stay in the inbox
                 log.exception(
                     "inbox drain failed", extra={"event": "drain_failed", "error": type(error).__name__}
@@ -171,6 +194,7 @@ def run_worker(
     config: Any,
     *,
     batch: int = DEFAULT_BATCH,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
     poll_interval: float = 1.0,
     stop: threading.Event | None = None,
     exit_when_idle: bool = False,
@@ -190,7 +214,7 @@ def run_worker(
         )
     while not stop.is_set():
         try:
-            handled, _ = drain_batch(engine, config, batch, worker)
+            handled, _ = drain_batch(engine, config, batch, worker, batch_bytes)
         except Exception as error:
             log.exception(
                 "worker batch failed", extra={"event": "worker_batch_failed", "error": type(error).__name__}

@@ -190,3 +190,45 @@ def test_ensure_site_creates_and_updates(session: Session) -> None:
     row = session.get(Site, "acme", populate_existing=True)
     assert row is not None and row.name == "Acme" and row.webhook_secret == "s"
     assert row.base_url == "https://acme.atlassian.net"
+
+
+def test_rows_stuck_in_processing_count_as_the_oldest_unprocessed(
+    engine: Engine, session: Session, site: str
+) -> None:
+    """Issue 12 row 11: a worker killed mid-batch leaves its rows `processing`; before, `/healthz`
+    reported `oldest_unprocessed_age_s` null for them until they were claimed again."""
+    from datetime import UTC, datetime
+
+    from baton.webhooks.http.health import read_backlog
+
+    stuck, waiting = _accept(session, site, 2)
+    received = {
+        stuck: datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+        waiting: datetime(2026, 3, 2, 9, 10, tzinfo=UTC),
+    }
+    for delivery_id, at in received.items():
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(received_at=at))
+    session.commit()
+    assert inbox.claim_pending(session, 1, "killed-worker") == [stuck]
+    now = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+    stats = inbox.backlog_stats(session, now=now)
+    assert (stats.processing, stats.oldest_pending_age_s, stats.oldest_unprocessed_age_s) == (1, 300.0, 900.0)
+    inbox.mark_failed(session, waiting, "x")  # now only the stuck row is unfinished
+    session.commit()
+    stats = inbox.backlog_stats(session, now=now)
+    assert (stats.pending, stats.oldest_pending_age_s, stats.oldest_unprocessed_age_s) == (0, None, 900.0)
+    backlog, age = read_backlog(engine)
+    assert (backlog, age is not None) == (1, True)  # age: against the real clock
+
+
+def test_a_claim_is_bounded_by_body_bytes_as_well_as_rows(session: Session, site: str) -> None:
+    """Issue 12 row 10: a claimed batch is loaded and parsed at once; before, 100 pending bodies of
+    4.5 MB were all claimed together (1.48 GB worker RSS)."""
+    ids = [
+        inbox.accept_delivery(session, site, body=b"x" * 1000, idempotency_key=f"big{n}").delivery_id
+        for n in range(5)
+    ]
+    claims = [inbox.claim_pending(session, 100, "w", max_bytes=2500) for _ in range(4)]
+    assert claims == [ids[0:2], ids[2:4], ids[4:5], []]
+    oversized = inbox.accept_delivery(session, site, body=b"y" * 5000, idempotency_key="huge").delivery_id
+    assert inbox.claim_pending(session, 100, "w", max_bytes=2500) == [oversized]  # alone, never stuck

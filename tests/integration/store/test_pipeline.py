@@ -288,7 +288,7 @@ def test_a_bad_delivery_in_a_batch_does_not_hold_up_the_others(
 ) -> None:
     good = [_accept_file(session, site, MATTERMOST / name) for name in LIFECYCLE[:2]]
     bad = inbox.accept_delivery(session, site, body=b"[1, 2", idempotency_key="bad").delivery_id
-    outcomes = pipeline.process_batch(session, [*good, bad], _config())
+    outcomes = pipeline.process_deliveries(session, [*good, bad], _config())
     assert [o.state for o in outcomes] == ["done", "done", "failed"]
     assert outcomes[0].inserted == 1 and outcomes[2].error.startswith("JSONDecodeError")
     assert len(load_transitions_frame(session, site)) == 2

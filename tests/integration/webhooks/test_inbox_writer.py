@@ -1,4 +1,4 @@
-"""The request path's inbox writer (webhooks.delivery.InboxWriter) on SQLite and PostgreSQL.
+"""The request path's inbox writer (baton.store.inbox_writer.InboxWriter) on SQLite and PostgreSQL.
 
 It stores a group of concurrent deliveries with one multi-row statement; these tests pin what that
 statement must preserve: one row per key, the first arrival is new and every other one a duplicate
@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from baton.store.delivery_row import delivery_row
 from baton.store.inbox import PENDING, accept_delivery
 from baton.store.inbox_writer import MAX_ROWS_PER_STATEMENT, InboxWriter, _Pending, _WalCheckpointer
 from baton.store.models import Delivery
@@ -34,20 +35,23 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _pending(writer: InboxWriter, key: str, body: bytes = b'{"n": 1}') -> _Pending:
+def _pending(
+    writer: InboxWriter, key: str, body: bytes = b'{"n": 1}', event: str = "jira:issue_updated"
+) -> _Pending:
     from datetime import UTC, datetime
 
-    stored_headers, received_at = writer._encode(HEADERS, datetime.now(UTC))
-    params = (
+    params = delivery_row(
         "default",
         key,
         "webhook",
-        "jira:issue_updated",
-        stored_headers,
+        event,
+        HEADERS,
         body,
-        received_at,
+        datetime.now(UTC),
         PENDING,
         None,
+        writer._encode_headers,
+        writer._encode_time,
     )
     return _Pending("default", key, params)
 
@@ -199,3 +203,49 @@ def test_a_failing_checkpoint_never_fails_a_delivery(
         writer.close()
     assert [duplicate for _, duplicate in results] == [False, False, False]
     assert any(getattr(r, "event", None) == "wal_checkpoint_failed" for r in caplog.records)
+
+
+def test_a_nul_in_the_event_is_stripped_and_never_fails_its_batch_mates(engine: Engine) -> None:
+    """Issue 12 row 3: PostgreSQL text refuses 0x00; before, one such `webhookEvent` failed the whole
+    group commit (a 500 for every delivery sharing the statement)."""
+    writer = InboxWriter(engine)
+    try:
+        hostile = _pending(writer, "nul", event="jira:issue_\x00updated\ud800")
+        batch = [_pending(writer, "before"), hostile, _pending(writer, "after")]
+        writer._write(batch)
+    finally:
+        writer.close()
+    assert [(p.error, p.result is not None and p.result[1]) for p in batch] == [(None, False)] * 3
+    with Session(engine) as session:
+        events = dict(session.execute(select(Delivery.idempotency_key, Delivery.event)).all())
+        slow = accept_delivery(session, "default", body=b"{}", idempotency_key="slow", event="a\x00b")
+        assert session.get(Delivery, slow.delivery_id).event == "ab"  # type: ignore[union-attr]
+    assert events == {
+        "before": "jira:issue_updated",
+        "nul": "jira:issue_updated?",
+        "after": "jira:issue_updated",
+    }
+
+
+@pytest.mark.parametrize(
+    "unreachable_url", ["postgresql+psycopg://nobody@127.0.0.1:1/none", "sqlite:////nonexistent-dir/baton.db"]
+)
+def test_a_lost_database_gives_every_delivery_of_the_batch_the_store_unavailable_error(
+    unreachable_url: str,
+) -> None:
+    """Issue 12 row 5: the connection was opened outside the writer's `try`, so the leader got a raw
+    driver error and its followers "inbox write interrupted" (500s). Now each gets DatabaseUnavailable,
+    which the HTTP layer answers with 503 + Retry-After."""
+    from baton.store.db import DatabaseUnavailable, create_engine_for
+
+    engine = create_engine_for(unreachable_url)
+    writer = InboxWriter(engine)
+    try:
+        batch = [_pending(writer, f"k{n}") for n in range(3)]
+        writer._write(batch)
+        with pytest.raises(DatabaseUnavailable):
+            writer.accept("default", b"{}", HEADERS, "alone", "jira:issue_updated")
+    finally:
+        writer.close()
+        engine.dispose()
+    assert [(p.done, type(p.error).__name__) for p in batch] == [(True, "DatabaseUnavailable")] * 3
