@@ -17,6 +17,7 @@ from baton.scoring import clocks as _clocks
 from baton.scoring import derive as _derive
 from baton.scoring import handoffs as _handoffs
 from baton.scoring import live as _live
+from baton.scoring import periods as _periods
 from baton.scoring import scores as _scores
 
 Period = Literal["week", "month"]
@@ -98,10 +99,10 @@ def remaining_working_s(requests: pd.DataFrame) -> pd.Series:
 def recent_period_labels(now: datetime, period: Period, count: int, timezone: str) -> list[str]:
     """Labels of the last `count` periods up to the one containing `now`, oldest first (the `period`
     values `scorecards` gives those periods)."""
-    return _live.recent_period_labels(now, period, count, timezone)
+    return _periods.recent_period_labels(now, period, count, timezone)
 
 
 def first_period_start(now: datetime, period: Period, count: int, timezone: str) -> datetime:
     """An instant before the first of the last `count` periods: requests alive from then on are all
     `scorecards` needs for those periods."""
-    return _live.first_period_start(now, period, count, timezone)
+    return _periods.first_period_start(now, period, count, timezone)

@@ -1,15 +1,13 @@
-"""Live clock figures of evaluated requests and the period windows shown next to them.
+"""Live clock figures of evaluated requests: what a reader of one request sees.
 
-Every figure here is what a reader of one request or one scorecard window sees, computed once so that
-the CLI (`baton requests`, `baton score`) and the JSON API print the same values: the live state, the
-remaining working time, the due time, and the labels of the last periods. Pure: `now` is a parameter,
-and the input is a frame already evaluated by `baton.scoring.clocks.evaluate_clocks`.
+Computed once so that the CLI (`baton requests`) and the JSON API print the same values: the live state,
+the remaining working time and the due time. Pure: `now` is a parameter, and the input is a frame
+already evaluated by `baton.scoring.clocks.evaluate_clocks`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -17,9 +15,6 @@ import pandas as pd
 
 from baton.config.schema import BatonConfig
 from baton.scoring.calendar import business_calendar
-from baton.scoring.scores import period_labels
-
-Period = Literal["week", "month"]
 
 DUE_SEARCH_DAYS = 400.0
 """How far from `now` the due time is searched, each way (a goal longer than a year is not a goal)."""
@@ -99,31 +94,3 @@ def live_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> p
         remaining_s=remaining,
         due_at=due_times(requests, remaining, config, now),
     )
-
-
-def recent_period_labels(now: datetime, period: Period, count: int, timezone: str) -> list[str]:
-    """Labels (`2026-W10`, `2026-03`) of the last `count` periods up to the one containing `now`,
-    oldest first, in `timezone`."""
-    ts = pd.Timestamp(now)
-    instants: list[pd.Timestamp]
-    if period == "week":
-        instants = [ts - pd.Timedelta(days=7 * k) for k in range(count - 1, -1, -1)]
-    else:
-        # mid-month at noon: a month step never lands in a neighbouring month, whatever the zone
-        local = ts.tz_convert(timezone)
-        anchor = local.replace(day=15, hour=12, minute=0, second=0, microsecond=0, nanosecond=0)
-        instants = [anchor - pd.DateOffset(months=k) for k in range(count - 1, -1, -1)]
-    return [str(label) for label in period_labels(pd.Series(instants), period, timezone)]
-
-
-def first_period_start(now: datetime, period: Period, count: int, timezone: str) -> datetime:
-    """A little before the first of the last `count` periods starts: every request resolved in those
-    periods, and every open one, is alive from then on (rows of earlier periods are dropped anyway)."""
-    local = pd.Timestamp(now).tz_convert(timezone)
-    if period == "week":
-        first = (local - pd.Timedelta(days=7 * (count - 1))).normalize()
-        start = first - pd.Timedelta(days=first.weekday())
-    else:
-        start = (local.normalize().replace(day=1) - pd.DateOffset(months=count - 1)).normalize()
-    moment: datetime = (start - pd.Timedelta(days=2)).tz_convert(UTC).to_pydatetime()
-    return moment
