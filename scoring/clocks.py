@@ -114,10 +114,11 @@ def goals_for(
 
 def _state(elapsed: FloatArray, goal: FloatArray, ratio: FloatArray, running: npt.NDArray[np.bool_]) -> ObjArray:
     has_goal = ~np.isnan(goal)
-    breached = elapsed > goal
+    # a stopped clock that took exactly its goal met it; a running clock that has used all of it is
+    # breached from that instant (its due time), not "at risk with nothing left"
+    stopped = np.where(elapsed > goal, "breached", "met")
     at_risk = elapsed >= ratio * goal
-    stopped = np.where(breached, "breached", "met")
-    live = np.where(breached, "breached", np.where(at_risk, "at_risk", "running"))
+    live = np.where(elapsed >= goal, "breached", np.where(at_risk, "at_risk", "running"))
     out = np.where(has_goal, np.where(running, live, stopped), "none")
     return np.asarray(out, dtype=object)
 

@@ -44,7 +44,9 @@ def remaining_working_s(requests: pd.DataFrame) -> pd.Series:
 def _due_instants(calendar_name: str, config: BatonConfig, now_s: float, need: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Epoch seconds at which `need` working seconds (negative: in the past) are reached from `now_s`."""
     calendar = business_calendar(config.calendars[calendar_name])
-    forward = need >= 0
+    # A clock with nothing left reached its goal at or before now: search backwards for the earliest
+    # instant with that much working time, so a goal used up at 17:00 stays due at 17:00 overnight.
+    forward = need > 0
     lo = np.where(forward, now_s, now_s - DUE_SEARCH_DAYS * 86400.0)
     hi = np.where(forward, now_s + DUE_SEARCH_DAYS * 86400.0, now_s)
     # Build the calendar over the whole search window first: its cumulative working time is only

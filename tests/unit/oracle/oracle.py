@@ -580,7 +580,7 @@ def _state(elapsed: float, goal: float | None, stopped: bool, ratio: float) -> s
         return "none"
     if stopped:
         return "met" if elapsed <= goal else "breached"
-    if elapsed > goal:
+    if elapsed >= goal:
         return "breached"
     if elapsed >= ratio * goal:
         return "at_risk"

@@ -110,7 +110,7 @@ def test_unmapped_goal_and_status_by_id() -> None:
     [
         (berlin(2, 16), 6 * H, "running"),
         (berlin(3, 14), 12 * H, "at_risk"),  # 0.75 x 16h: Mon 10-17 + Tue 9-14
-        (berlin(4, 10), 16 * H, "at_risk"),  # exactly the goal: not breached yet
+        (berlin(4, 10), 16 * H, "breached"),  # exactly the goal: used up, breached (issue 16 item 5)
         (berlin(4, 10, 1), 16 * H + 60, "breached"),
     ],
 )

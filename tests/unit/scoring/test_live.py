@@ -87,3 +87,12 @@ def test_first_period_start_is_two_days_before_the_first_period() -> None:
     assert engine.first_period_start(now, "week", 2, "Europe/Berlin") == datetime(2026, 3, 6, 23, tzinfo=UTC)
     # February starts 1 February 00:00 Berlin
     assert engine.first_period_start(now, "month", 2, "Europe/Berlin") == datetime(2026, 1, 29, 23, tzinfo=UTC)
+
+
+def test_running_clock_that_used_its_whole_goal_is_breached_and_due_when_it_was_reached() -> None:
+    # from Monday 09:00 the 16-hour goal is used up at Tuesday 17:00; overnight nothing moves
+    steps = [(berlin(2, 8), None, "In Development"), (berlin(2, 9), "In Development", "Ready for QA")]
+    for now in (berlin(3, 17), berlin(4, 8, 59)):
+        qa = _live(steps, now).iloc[1]
+        assert (qa["resolution_state"], qa["state"], qa["remaining_s"]) == ("breached", "breached", 0.0)
+        assert qa["due_at"] == pd.Timestamp(berlin(3, 17))
