@@ -145,13 +145,12 @@ def evaluate_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) 
     now_ts = now_ts.as_unit("ns")
     now_s = now_ts.value / 1e9
     res_open = pd.isna(out["resolved_at"]).to_numpy()
-    resp_open = pd.isna(out["first_response_at"]).to_numpy()
+    # a resolved request's clocks stop at its resolution at the latest, whatever gaps its log has (a
+    # request closed by a reopen may never have shown a first response)
+    resp_open = pd.isna(out["first_response_at"]).to_numpy() & res_open
     paused = out["paused"].to_numpy(dtype=bool) & res_open
-    # open clocks run on from `clock_at`; a response clock still running after its request was
-    # resolved runs on from the resolution (later pauses are not the request's), or from `clock_at`
-    # once an evaluation has measured it there
-    clock_at = _seconds(out["clock_at"])
-    base = np.where(np.isnan(clock_at), _seconds(out["resolved_at"]), clock_at)
+    # open clocks run on from `clock_at`
+    base = _seconds(out["clock_at"])
     res_el = out["resolution_elapsed_s"].to_numpy(dtype=np.float64).copy()
     resp_el = out["response_elapsed_s"].to_numpy(dtype=np.float64).copy()
     extra = np.zeros(n)

@@ -627,8 +627,8 @@ def _elapsed(
     has_fr = fr_row >= 0
     fr_ns = np.where(has_fr, at[np.clip(fr_row, 0, None)], NAT)
     res_end_ns = np.where(closed, resolved_ns, clock_at)
-    # a response clock without a first response keeps running: to the resolution here (paused time
-    # after the resolution is not the request's), then on to `now` in evaluate_clocks
+    # a response clock without a first response runs to the resolution at the latest (open requests:
+    # to the last row here, then on to `now` in evaluate_clocks)
     resp_end_ns = np.where(has_fr, fr_ns, res_end_ns)
     resp_end_row = np.where(has_fr, fr_row, spans.close_or_end)
     paused_now = ~closed & (rows.t_cls[rows.issue_end[open_rows]] == PAUSE)
