@@ -114,10 +114,11 @@ def goals_for(
 
 def _state(elapsed: FloatArray, goal: FloatArray, ratio: FloatArray, running: npt.NDArray[np.bool_]) -> ObjArray:
     has_goal = ~np.isnan(goal)
-    breached = elapsed > goal
+    # a stopped clock that took exactly its goal met it; a running clock that has used all of it is
+    # breached from that instant (its due time), not "at risk with nothing left"
+    stopped = np.where(elapsed > goal, "breached", "met")
     at_risk = elapsed >= ratio * goal
-    stopped = np.where(breached, "breached", "met")
-    live = np.where(breached, "breached", np.where(at_risk, "at_risk", "running"))
+    live = np.where(elapsed >= goal, "breached", np.where(at_risk, "at_risk", "running"))
     out = np.where(has_goal, np.where(running, live, stopped), "none")
     return np.asarray(out, dtype=object)
 
@@ -144,13 +145,12 @@ def evaluate_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) 
     now_ts = now_ts.as_unit("ns")
     now_s = now_ts.value / 1e9
     res_open = pd.isna(out["resolved_at"]).to_numpy()
-    resp_open = pd.isna(out["first_response_at"]).to_numpy()
+    # a resolved request's clocks stop at its resolution at the latest, whatever gaps its log has (a
+    # request closed by a reopen may never have shown a first response)
+    resp_open = pd.isna(out["first_response_at"]).to_numpy() & res_open
     paused = out["paused"].to_numpy(dtype=bool) & res_open
-    # open clocks run on from `clock_at`; a response clock still running after its request was
-    # resolved runs on from the resolution (later pauses are not the request's), or from `clock_at`
-    # once an evaluation has measured it there
-    clock_at = _seconds(out["clock_at"])
-    base = np.where(np.isnan(clock_at), _seconds(out["resolved_at"]), clock_at)
+    # open clocks run on from `clock_at`
+    base = _seconds(out["clock_at"])
     res_el = out["resolution_elapsed_s"].to_numpy(dtype=np.float64).copy()
     resp_el = out["response_elapsed_s"].to_numpy(dtype=np.float64).copy()
     extra = np.zeros(n)

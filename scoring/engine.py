@@ -16,6 +16,8 @@ from baton.config.schema import BatonConfig
 from baton.scoring import clocks as _clocks
 from baton.scoring import derive as _derive
 from baton.scoring import handoffs as _handoffs
+from baton.scoring import live as _live
+from baton.scoring import periods as _periods
 from baton.scoring import scores as _scores
 
 Period = Literal["week", "month"]
@@ -74,3 +76,33 @@ def unmapped_report(requests: pd.DataFrame) -> pd.DataFrame:
     from_status, to_status): count, examples (up to three issue keys, first seen first), last_seen;
     most frequent first."""
     return _handoffs.unmapped_report(requests)
+
+
+def live_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
+    """`evaluate_clocks`' frame plus what a reader of one request sees (`baton.scoring.live.LIVE_COLUMNS`):
+    `state` (the resolution clock's, else the response clock's), `remaining_s` (working seconds left,
+    negative past the goal, NaN when resolved or without goal) and `due_at` (the UTC instant the live clock
+    reaches its goal on the provider's calendar if it keeps running; NaT when there is none)."""
+    return _live.live_clocks(requests, config, now)
+
+
+def live_state(requests: pd.DataFrame) -> pd.Series:
+    """The live state of evaluated requests (`live_clocks`' `state`), without the due-time search."""
+    return _live.live_state(requests)
+
+
+def remaining_working_s(requests: pd.DataFrame) -> pd.Series:
+    """Working seconds left on evaluated requests' live clocks (`live_clocks`' `remaining_s`)."""
+    return _live.remaining_working_s(requests)
+
+
+def recent_period_labels(now: datetime, period: Period, count: int, timezone: str) -> list[str]:
+    """Labels of the last `count` periods up to the one containing `now`, oldest first (the `period`
+    values `scorecards` gives those periods)."""
+    return _periods.recent_period_labels(now, period, count, timezone)
+
+
+def first_period_start(now: datetime, period: Period, count: int, timezone: str) -> datetime:
+    """An instant before the first of the last `count` periods: requests alive from then on are all
+    `scorecards` needs for those periods."""
+    return _periods.first_period_start(now, period, count, timezone)

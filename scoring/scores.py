@@ -11,8 +11,9 @@ import pandas as pd
 
 from baton.config.schema import BatonConfig
 from baton.scoring.clocks import evaluate_clocks
+from baton.scoring.live import live_state
+from baton.scoring.periods import Period, period_labels
 
-Period = Literal["week", "month"]
 Breakdown = Literal["process", "pair", "issue_type"]
 
 SCORE_COLUMNS: tuple[str, ...] = (
@@ -32,24 +33,6 @@ SCORE_COLUMNS: tuple[str, ...] = (
 _MISSING = "\x00missing"
 INTAKE_LABEL = "intake"
 """Requester shown in `pair` keys for intake requests (which have no requester)."""
-
-
-def period_labels(instants: pd.Series, period: Period, timezone: str) -> npt.NDArray[np.object_]:
-    """`2026-W10` (ISO week) or `2026-03` (month) of each instant, in `timezone`; None for NaT."""
-    ts = pd.to_datetime(instants, utc=True).dt.tz_convert(timezone)
-    missing = ts.isna().to_numpy()
-    if period == "week":
-        iso = ts.dt.isocalendar()
-        code = iso["year"].fillna(0).to_numpy(dtype=np.int64) * 100 + iso["week"].fillna(0).to_numpy(dtype=np.int64)
-        fmt = "{}-W{:02d}"
-    else:
-        code = ts.dt.year.fillna(0).to_numpy(dtype=np.int64) * 100 + ts.dt.month.fillna(0).to_numpy(dtype=np.int64)
-        fmt = "{}-{:02d}"
-    uniq, inverse = np.unique(code, return_inverse=True)
-    labels = np.array([fmt.format(c // 100, c % 100) for c in uniq], dtype=object)
-    out = labels[inverse]
-    out[missing] = None
-    return np.asarray(out, dtype=object)
 
 
 def breakdown_key(requests: pd.DataFrame, by: Breakdown) -> npt.NDArray[np.object_]:
@@ -78,41 +61,42 @@ def _ratio(num: float, den: float) -> float | None:
     return float(num) / float(den) if den else None
 
 
-def scorecards(
-    requests: pd.DataFrame,
-    config: BatonConfig,
-    now: datetime,
-    period: Period = "week",
-    by: Breakdown | None = None,
+_SUMMED = ("resolved", "delivered", "rejected", "with_goal", "met", "with_resp_goal", "resp_met", "rework_hours")
+
+
+def _group_columns(by: Breakdown | None) -> list[str]:
+    return ["period", "team", *([by] if by else [])]
+
+
+def _grouping_key(req: pd.DataFrame, by: Breakdown | None) -> npt.NDArray[np.object_] | None:
+    """The breakdown key per request; a missing key (an issue without a type) is a group of its own: a
+    sentinel stands for it, since pandas joins and quantiles do not line NaN group keys up reliably."""
+    if not by:
+        return None
+    key = breakdown_key(req, by)
+    return np.asarray(np.where(pd.isna(key), _MISSING, key), dtype=object)
+
+
+def _resolved_totals(
+    req: pd.DataFrame, period: Period, tz: str, by: Breakdown | None, key: npt.NDArray[np.object_] | None
 ) -> pd.DataFrame:
-    columns = ["period", "team", *([by] if by else []), *SCORE_COLUMNS]
-    if len(requests) == 0:
-        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
-    req = requests if "resolution_state" in requests else evaluate_clocks(requests, config, now)
-    tz = config.scoring.timezone
+    """Resolved requests per (period of resolution, team[, key]): the `_SUMMED` counts and rework hours,
+    and the 0.5 / 0.9 quantiles of elapsed/goal (columns `0.5`, `0.9`)."""
     resolved_mask = req["resolved_at"].notna().to_numpy()
     res_goal = req["resolution_goal_s"].to_numpy(dtype=np.float64)
     resp_goal = req["response_goal_s"].to_numpy(dtype=np.float64)
     res_el = req["resolution_elapsed_s"].to_numpy(dtype=np.float64)
     res_state = req["resolution_state"].to_numpy(dtype=object)
     resp_state = req["response_state"].to_numpy(dtype=object)
-    outcome = req["outcome"].to_numpy(dtype=object)
-    delivered = outcome == "delivered"
+    delivered = req["outcome"].to_numpy(dtype=object) == "delivered"
     rejected = req["rejected"].to_numpy(dtype=bool) & delivered
     kind = req["kind"].to_numpy(dtype=object)
-    key = breakdown_key(req, by) if by else None
-    if key is not None:
-        # a missing key (an issue without a type) is a group of its own: group on a sentinel, since
-        # pandas joins and quantiles do not line NaN group keys up reliably
-        key = np.where(pd.isna(key), _MISSING, key).astype(object)
-    team = req["provider"].to_numpy(dtype=object)
-
     has_res_goal = ~np.isnan(res_goal)
     has_resp_goal = ~np.isnan(resp_goal)
     frame = pd.DataFrame(
         {
             "period": period_labels(req["resolved_at"], period, tz),
-            "team": team,
+            "team": req["provider"].to_numpy(dtype=object),
             "resolved": resolved_mask.astype(np.int64),
             "delivered": (delivered & resolved_mask).astype(np.int64),
             "rejected": (rejected & resolved_mask).astype(np.int64),
@@ -124,35 +108,46 @@ def scorecards(
             "ratio": np.where(has_res_goal & resolved_mask, res_el / np.where(has_res_goal, res_goal, 1.0), np.nan),
         }
     )
-    group_cols = ["period", "team", *([by] if by else [])]
     if by:
         frame[by] = key
+    group_cols = _group_columns(by)
     done = frame[resolved_mask]
-    sums = done.groupby(group_cols, dropna=False, sort=True)[
-        ["resolved", "delivered", "rejected", "with_goal", "met", "with_resp_goal", "resp_met", "rework_hours"]
-    ].sum()
+    sums = done.groupby(group_cols, dropna=False, sort=True)[list(_SUMMED)].sum()
     quant = done.groupby(group_cols, dropna=False, sort=True)["ratio"].quantile(np.array([0.5, 0.9])).unstack()
+    return sums.join(quant, how="outer")
 
-    # open requests: at risk / breached as of now, on the row of the period containing now
-    open_mask = ~resolved_mask
-    live_state = np.where(has_res_goal, res_state, resp_state)
+
+def _open_counts(
+    req: pd.DataFrame,
+    now: datetime,
+    period: Period,
+    tz: str,
+    by: Breakdown | None,
+    key: npt.NDArray[np.object_] | None,
+) -> pd.DataFrame:
+    """Open requests at risk / breached as of `now` (the live state: resolution clock, else response
+    clock), per (period containing `now`, team[, key])."""
+    open_mask = req["resolved_at"].isna().to_numpy()
+    state = live_state(req).to_numpy(dtype=object)
     now_label = period_labels(pd.Series([pd.Timestamp(now)]), period, tz)[0]
     open_frame = pd.DataFrame(
         {
             "period": np.full(int(open_mask.sum()), now_label, dtype=object),
-            "team": team[open_mask],
-            "open_at_risk": (live_state[open_mask] == "at_risk").astype(np.int64),
-            "open_breached": (live_state[open_mask] == "breached").astype(np.int64),
+            "team": req["provider"].to_numpy(dtype=object)[open_mask],
+            "open_at_risk": (state[open_mask] == "at_risk").astype(np.int64),
+            "open_breached": (state[open_mask] == "breached").astype(np.int64),
         }
     )
     if by:
         assert key is not None
         open_frame[by] = key[open_mask]
-    opens = open_frame.groupby(group_cols, dropna=False, sort=True)[["open_at_risk", "open_breached"]].sum()
+    return open_frame.groupby(_group_columns(by), dropna=False, sort=True)[["open_at_risk", "open_breached"]].sum()
 
-    table = sums.join(quant, how="outer").join(opens, how="outer").reset_index()
+
+def _score_rows(table: pd.DataFrame, config: BatonConfig, by: Breakdown | None) -> list[dict[str, object]]:
+    """Per group row of the joined totals: the ratios (None without data), the score and the counts."""
     rows: list[dict[str, object]] = []
-    for rec in table.to_dict("records"):
+    for rec in table.reset_index().to_dict("records"):
 
         def num(name: str, rec: dict[object, object] = rec) -> float:
             value = rec.get(name)
@@ -181,9 +176,38 @@ def scorecards(
             open_breached=int(num("open_breached")),
         )
         rows.append(row)
+    return rows
+
+
+def _ordered_frame(rows: list[dict[str, object]], columns: list[str], by: Breakdown | None) -> pd.DataFrame:
+    """The rows as a frame with `columns`, missing ratios as None, sorted by period, team[, key]."""
     out = pd.DataFrame(rows, columns=columns)
     for c in ("timeliness", "response_timeliness", "quality", "score", "ratio_p50", "ratio_p90"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
-    return out.sort_values(["period", "team", *([by] if by else [])], kind="stable", na_position="last").reset_index(
-        drop=True
-    )
+    return out.sort_values(_group_columns(by), kind="stable", na_position="last").reset_index(drop=True)
+
+
+def scorecards(
+    requests: pd.DataFrame,
+    config: BatonConfig,
+    now: datetime,
+    period: Period = "week",
+    by: Breakdown | None = None,
+) -> pd.DataFrame:
+    """One row per (period, team[, breakdown key]), in stages:
+
+    1. evaluate the clocks at `now` unless the frame already has states;
+    2. `_grouping_key`: the breakdown key per request;
+    3. `_resolved_totals`: counts and elapsed/goal quantiles of resolved requests per period of resolution;
+    4. `_open_counts`: open requests at risk / breached, on the row of the period containing `now`;
+    5. `_score_rows`: ratios and the score per joined group;
+    6. `_ordered_frame`: the frame, sorted.
+    """
+    columns = [*_group_columns(by), *SCORE_COLUMNS]
+    if len(requests) == 0:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    req = requests if "resolution_state" in requests else evaluate_clocks(requests, config, now)
+    tz = config.scoring.timezone
+    key = _grouping_key(req, by)
+    table = _resolved_totals(req, period, tz, by, key).join(_open_counts(req, now, period, tz, by, key), how="outer")
+    return _ordered_frame(_score_rows(table, config, by), columns, by)

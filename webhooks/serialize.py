@@ -11,7 +11,8 @@ Rounding rules (applied only here, at the edge; the engine keeps full precision)
 * `score`: one decimal, `round(x, 1)`;
 * hours (`rework_hours`): two decimals;
 * counts: integers;
-* instants: ISO 8601 with offset (`2026-03-02T09:00:00+00:00`, always UTC); `null` when absent.
+* instants: ISO 8601 with offset (`2026-03-02T09:00:00+00:00`, always UTC); `null` when absent;
+  a computed instant (`due_at`) is rounded to the second first.
 
 Missing values (None, NaN, NaT) become `null`, never `0`.
 """
@@ -36,6 +37,7 @@ __all__ = [
     "UNMAPPED_FIELDS",
     "handoff_records",
     "iso",
+    "iso_second",
     "number",
     "ratio",
     "request_records",
@@ -63,8 +65,13 @@ REQUEST_FIELDS: tuple[str, ...] = (
     "resolution_goal_s",
     "response_state",
     "resolution_state",
+    "state",
+    "remaining_s",
+    "due_at",
+    "paused",
 )
-"""`baton requests --format json` fields, in order (DESIGN.md section 5)."""
+"""`baton requests --format json` fields, in order (DESIGN.md section 5); the last four are the live clock
+(`baton.scoring.engine.live_clocks`). The JSON API adds `issue_id` and `issue_url`."""
 
 SCORE_FIELDS: tuple[str, ...] = ("period", "team", *SCORE_COLUMNS)
 """`baton score --format json` fields; the breakdown key (`process`, `pair`, `issue_type`) follows `team`."""
@@ -119,6 +126,16 @@ def iso(value: object) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat()
+
+
+def iso_second(value: object) -> str | None:
+    """A computed instant rounded to the whole second (half to even), as `iso`."""
+    if _missing(value):
+        return None
+    instant = pd.Timestamp(cast(Any, value))
+    if instant.tzinfo is None:
+        instant = instant.tz_localize(UTC)
+    return iso(pd.Timestamp(round(instant.value / 1e9), unit="s", tz=UTC))
 
 
 def seconds(value: object) -> int | None:
@@ -198,7 +215,7 @@ def _records(frame: pd.DataFrame) -> Iterable[Mapping[str, Any]]:
 
 
 def request_records(requests: pd.DataFrame, site: str) -> list[dict[str, Any]]:
-    """Requests (after `baton.scoring.engine.evaluate_clocks`) -> the DESIGN.md section 5 objects."""
+    """Requests (after `baton.scoring.engine.live_clocks`) -> objects with `REQUEST_FIELDS`."""
     out: list[dict[str, Any]] = []
     for row in _records(requests):
         key = row.get("issue_key")
@@ -221,6 +238,10 @@ def request_records(requests: pd.DataFrame, site: str) -> list[dict[str, Any]]:
                 "resolution_goal_s": seconds(row.get("resolution_goal_s")),
                 "response_state": text(row.get("response_state")) or "none",
                 "resolution_state": text(row.get("resolution_state")) or "none",
+                "state": text(row.get("state")) or "none",
+                "remaining_s": seconds(row.get("remaining_s")),
+                "due_at": iso_second(row.get("due_at")),
+                "paused": boolean(row.get("paused")),
             }
         )
     return out

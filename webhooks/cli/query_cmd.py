@@ -153,12 +153,14 @@ def _emit(
 @click.command("requests")
 @query_options
 def requests_cmd(**options: Any) -> None:
-    """Internal service requests with their SLA clocks (DESIGN.md section 5 fields)."""
+    """Internal service requests with their SLA clocks (DESIGN.md section 5 fields), and the live clock
+    (state, remaining working seconds, due time, paused) as the JSON API gives it."""
+    from baton.scoring import engine as scoring_engine
     from baton.webhooks.serialize import REQUEST_FIELDS, request_records
 
     fmt = options.pop("fmt")
     ctx = _Context(**options)
-    records = request_records(ctx.requests(), ctx.site)
+    records = request_records(scoring_engine.live_clocks(ctx.requests(), ctx.config, ctx.now), ctx.site)
     _emit(records, fmt, "requests", REQUEST_FIELDS)
 
 
@@ -171,14 +173,27 @@ def requests_cmd(**options: Any) -> None:
     default=None,
     help="Break each team's score down further.",
 )
-def score_cmd(period: str, by: str | None, **options: Any) -> None:
+@click.option(
+    "--last",
+    type=click.IntRange(1, 104),
+    default=None,
+    help="Only the last N periods up to the one containing --now (the API's weeks=N). Default: all.",
+)
+def score_cmd(period: str, by: str | None, last: int | None, **options: Any) -> None:
     """Scorecards per period and team (timeliness, quality, score, counts, ratios)."""
     from baton.scoring import engine as scoring_engine
     from baton.webhooks.serialize import SCORE_FIELDS, score_records
 
     fmt = options.pop("fmt")
     ctx = _Context(**options)
+    timezone = ctx.config.scoring.timezone
+    if last is not None:
+        start = scoring_engine.first_period_start(ctx.now, period, last, timezone)  # type: ignore[arg-type]
+        ctx.since = max(ctx.since, start) if ctx.since else start
     frame = scoring_engine.scorecards(ctx.requests(), ctx.config, ctx.now, period=period, by=by)  # type: ignore[arg-type]
+    if last is not None:
+        shown = scoring_engine.recent_period_labels(ctx.now, period, last, timezone)  # type: ignore[arg-type]
+        frame = frame[frame["period"].isin(shown)]
     records = score_records(frame, by)
     if ctx.team is not None:
         records = [r for r in records if r.get("team") == ctx.team]

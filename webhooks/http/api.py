@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -98,18 +98,6 @@ def _clocked(
     return engine.evaluate_clocks(frame, config, now)
 
 
-def _first_period_start(now: datetime, period: str, count: int, timezone: str) -> datetime:
-    """A little before the first of the last `count` periods starts: every request resolved in those
-    periods, and every open one, is alive from then on (rows of earlier periods are dropped anyway)."""
-    local = pd.Timestamp(now).tz_convert(timezone)
-    if period == "week":
-        first = (local - pd.Timedelta(days=7 * (count - 1))).normalize()
-        start = first - pd.Timedelta(days=first.weekday())
-    else:
-        start = (local.normalize().replace(day=1) - pd.DateOffset(months=count - 1)).normalize()
-    return (start - pd.Timedelta(days=2)).tz_convert(UTC).to_pydatetime()
-
-
 def _arg(name: str, choices: Iterable[str] | None = None) -> str | None:
     value = (request.args.get(name) or "").strip()
     if not value:
@@ -132,71 +120,6 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise BadRequest(f"{name} must be between {low} and {high}", f"for example {name}={default}")
     return value
-
-
-def _period_labels(now: datetime, period: str, count: int, timezone: str) -> list[str]:
-    from baton.scoring.scores import period_labels
-
-    ts = pd.Timestamp(now)
-    if period == "week":
-        instants = [ts - timedelta(days=7 * k) for k in range(count - 1, -1, -1)]
-    else:
-        local = ts.tz_convert(timezone)
-        anchor = local.replace(day=15, hour=12, minute=0, second=0, microsecond=0, nanosecond=0)
-        instants = [anchor - pd.DateOffset(months=k) for k in range(count - 1, -1, -1)]
-    labels = period_labels(pd.Series(instants), period, timezone)  # type: ignore[arg-type]
-    return [str(x) for x in labels]
-
-
-def _live_state(frame: pd.DataFrame) -> pd.Series:
-    has_goal = frame["resolution_goal_s"].notna()
-    return frame["resolution_state"].where(has_goal, frame["response_state"])
-
-
-def _remaining(frame: pd.DataFrame) -> pd.Series:
-    res = frame["resolution_goal_s"] - frame["resolution_elapsed_s"]
-    resp = frame["response_goal_s"] - frame["response_elapsed_s"]
-    remaining = res.where(frame["resolution_goal_s"].notna(), resp)
-    return remaining.where(frame["resolved_at"].isna())
-
-
-def _due_times(frame: pd.DataFrame, now: datetime, config: Any) -> dict[Any, str]:
-    """When each open request's live clock reaches (or reached) its goal on the provider's calendar,
-    assuming it keeps running (a paused clock's due time moves when it resumes)."""
-    import numpy as np
-
-    from baton.scoring.calendar import business_calendar
-
-    out: dict[Any, str] = {}
-    open_rows = frame[frame["resolved_at"].isna() & frame["remaining_s"].notna()]
-    if open_rows.empty:
-        return out
-    now_s = now.timestamp()
-    for team, group in open_rows.groupby("provider"):
-        if team not in config.teams:
-            continue
-        try:
-            calendar = business_calendar(config.calendars[config.teams[team].calendar])
-            need = group["remaining_s"].to_numpy(dtype=float)
-            forward = need >= 0
-            lo = np.where(forward, now_s, now_s - 400 * 86400.0)
-            hi = np.where(forward, now_s + 400 * 86400.0, now_s)
-            # Build the calendar over the whole search window first: its cumulative working time is
-            # only comparable between values computed over the same built range.
-            calendar.working_time(np.array([lo.min(), hi.max()]))
-            base = calendar.working_time(np.array([now_s]))[0]
-            for _ in range(45):
-                mid = (lo + hi) / 2
-                worked = calendar.working_time(mid) - base  # negative before now
-                reached = worked >= need
-                hi = np.where(reached, mid, hi)
-                lo = np.where(reached, lo, mid)
-        except Exception:  # the due time is a convenience; the clock itself is authoritative
-            log.debug("due time not computable for %s", team, exc_info=True)
-            continue
-        for index, instant in zip(group.index, hi, strict=True):
-            out[index] = pd.Timestamp(round(float(instant)), unit="s", tz=UTC).isoformat()
-    return out
 
 
 # --- blueprint -----------------------------------------------------------------------------------
@@ -239,12 +162,12 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         team = _arg("team", config.teams)
         process = _arg("process", config.processes)
         now = _now()
-        since = _first_period_start(now, period, count, config.scoring.timezone)
+        since = engine.first_period_start(now, period, count, config.scoring.timezone)  # type: ignore[arg-type]
         frame = _clocked(p.site, config, now, since=since)
         if process:
             frame = frame[frame["process"] == process]
         rows = engine.scorecards(frame, config, now, period=period)  # type: ignore[arg-type]
-        periods = _period_labels(now, period, count, config.scoring.timezone)
+        periods = engine.recent_period_labels(now, period, count, config.scoring.timezone)  # type: ignore[arg-type]
         current = periods[-1]
         rows = rows[rows["period"].isin(periods)]
         records = serialize.score_records(rows)
@@ -267,6 +190,8 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
 
     @bp.get("/requests")
     def requests_() -> Response:
+        from baton.scoring import engine
+
         config = _config()
         p = principal()
         now = _now()
@@ -276,7 +201,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         bad = [s for s in states if s not in STATES]
         if bad:
             raise BadRequest(f"unknown state {bad[0]!r}", f"use any of: {', '.join(STATES)}")
-        frame = frame.assign(state=_live_state(frame), remaining_s=_remaining(frame))
+        frame = frame.assign(state=engine.live_state(frame), remaining_s=engine.remaining_working_s(frame))
         if open_only:
             frame = frame[frame["resolved_at"].isna()]
         if states:
@@ -301,20 +226,16 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
             frame = frame.sort_values(["remaining_s", "opened_at"], kind="stable", na_position="last")
         else:
             frame = frame.sort_values("opened_at", ascending=False, kind="stable")
-        frame = frame.head(limit)
+        # the due-time search runs on the page shown only
+        frame = engine.live_clocks(frame.head(limit), config, now)
         base = _site_base_url(p.site, p)
-        due = _due_times(frame, now, config)
         out = []
         records = serialize.request_records(frame, p.site)
-        for rec, (index, row) in zip(records, frame.iterrows(), strict=True):
+        for rec, issue_id in zip(records, frame["issue_id"], strict=True):
             key = rec["issue"]
             rec.update(
-                issue_id=serialize.text(row["issue_id"]),
-                state=serialize.text(row["state"]) or "none",
-                remaining_s=serialize.seconds(row["remaining_s"]),
-                paused=serialize.boolean(row["paused"]),
+                issue_id=serialize.text(issue_id),
                 issue_url=f"{base}/browse/{key}" if base and key else None,
-                due_at=due.get(index),
             )
             out.append(rec)
         return jsonify(site=p.site, as_of=pd.Timestamp(now).isoformat(), count=total, requests=out)

@@ -79,3 +79,27 @@ def test_monthly_and_per_process_scores_match_the_cli(make_app, seeded_db) -> No
             if r["process"] == process and r["period"] in api["periods"]
         }
         assert api_rows == expected and api_rows
+
+
+def test_live_clocks_and_period_window_match_the_cli(make_app, seeded_db) -> None:
+    url, seeded = seeded_db
+    client = make_app().test_client()
+    now, config = seeded.now.isoformat(), str(seeded.config_path)
+    live = ("state", "remaining_s", "due_at", "paused")
+
+    cli = {(r["issue"], r["opened_at"]): r for r in _cli("requests", "--open", url=url, config=config, now=now)}
+    api = client.get("/api/v1/requests?open=1&limit=1000", headers=_share()).get_json()["requests"]
+    assert len(api) == len(cli)
+    for rec in api:
+        assert {k: rec[k] for k in live} == {k: cli[(rec["issue"], rec["opened_at"])][k] for k in live}
+    due = [r for r in api if r["due_at"] is not None]
+    assert len(due) > 5 and all(isinstance(r["remaining_s"], int) for r in due)
+    assert {r["state"] for r in due} >= {"running", "breached"}
+
+    cli_weeks = _cli("score", "--period", "week", "--last", "12", url=url, config=config, now=now)
+    api_weeks = client.get("/api/v1/scorecards?weeks=12", headers=_share()).get_json()
+    assert sorted({r["period"] for r in cli_weeks}) == api_weeks["periods"]
+    api_rows = sorted(
+        (r for card in api_weeks["scorecards"] for r in card["trend"]), key=lambda r: (r["period"], r["team"])
+    )
+    assert cli_weeks == api_rows

@@ -467,8 +467,9 @@ class Oracle:
                     total -= calendar.working_seconds(lo, hi)
             return total
 
-        response_end = request.first_response_at
         resolution_end = request.resolved_at
+        # a resolved request's clocks stop at its resolution at the latest, even without a response
+        response_end = request.first_response_at if request.first_response_at is not None else resolution_end
         request.response_elapsed_s = elapsed(
             request.opened_at, until if response_end is None else response_end
         )
@@ -580,7 +581,7 @@ def _state(elapsed: float, goal: float | None, stopped: bool, ratio: float) -> s
         return "none"
     if stopped:
         return "met" if elapsed <= goal else "breached"
-    if elapsed > goal:
+    if elapsed >= goal:
         return "breached"
     if elapsed >= ratio * goal:
         return "at_risk"

@@ -167,6 +167,16 @@ def test_worked_example_through_the_engine() -> None:
         compare(Scenario("worked", (FACTS,), (*TRANSITIONS, REOPEN), berlin(9, 12)), extra)
 
 
+def test_request_closed_by_a_reopen_across_a_gap_stops_its_clocks() -> None:
+    """A log with a gap: qa's queue, no record of Done, then Done -> In Development. qa's request ends
+    `returned` without a first response; evaluated weeks later, its clocks stay stopped at the reopen."""
+    gap = (*TRANSITIONS[:2], REOPEN)
+    oracle_qa = Oracle(SPECS["worked"].config).derive(gap, [FACTS], berlin(30, 12))[1]
+    assert (oracle_qa.provider, oracle_qa.outcome, oracle_qa.first_response_at) == ("qa", "returned", None)
+    assert oracle_qa.response_elapsed_s == oracle_qa.resolution_elapsed_s
+    compare(Scenario("worked", (FACTS,), gap, berlin(30, 12)))
+
+
 @pytest.mark.parametrize("hour", [13, 14, 15, 16])
 def test_worked_example_open_clock_as_time_passes(hour: int) -> None:
     compare(Scenario("worked", (FACTS,), tuple(TRANSITIONS[:2]), berlin(2, hour)))
@@ -200,7 +210,7 @@ def test_worked_example_config_random_walks(scenario: Scenario, extra: tuple[str
 
 @budget(100)
 @given(
-    st.sampled_from(["relay", "handoffs", "dst"]).flatmap(
+    st.sampled_from(["relay", "handoffs", "dst", "worked"]).flatmap(
         lambda name: scenarios(SPECS[name], max_issues=4, gaps=True)
     ),
     ANY_BREAKDOWN,

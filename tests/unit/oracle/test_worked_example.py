@@ -129,7 +129,8 @@ def test_reopen_outside_the_window_rejects_nothing() -> None:
 
 
 def test_open_clock_states_as_time_passes() -> None:
-    """Q1 alone, still in the queue: at risk from 3h (0.75 x 4h), breached after 4h of working time."""
+    """Q1 alone, still in the queue: at risk from 3h (0.75 x 4h), breached once its 4h of working time
+    are used up (docs/semantics.md: a running clock with elapsed >= goal is breached)."""
     oracle = Oracle(CONFIG)
     head = TRANSITIONS[:2]
     states = {}
@@ -139,7 +140,7 @@ def test_open_clock_states_as_time_passes() -> None:
     assert states == {
         13: (2 * H, "running", "running"),
         14: (3 * H, "at_risk", "running"),
-        15: (4 * H, "at_risk", "running"),
+        15: (4 * H, "breached", "running"),
         16: (5 * H, "breached", "running"),
     }
 

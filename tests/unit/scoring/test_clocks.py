@@ -110,7 +110,7 @@ def test_unmapped_goal_and_status_by_id() -> None:
     [
         (berlin(2, 16), 6 * H, "running"),
         (berlin(3, 14), 12 * H, "at_risk"),  # 0.75 x 16h: Mon 10-17 + Tue 9-14
-        (berlin(4, 10), 16 * H, "at_risk"),  # exactly the goal: not breached yet
+        (berlin(4, 10), 16 * H, "breached"),  # exactly the goal: used up, breached (issue 16 item 5)
         (berlin(4, 10, 1), 16 * H + 60, "breached"),
     ],
 )
@@ -145,3 +145,19 @@ def test_open_scorecard_counts() -> None:
     assert (qa["period"], qa["open_breached"], qa["open_at_risk"], qa["resolved"]) == ("2026-W10", 1, 0, 0)
     matrix = engine.handoff_matrix(derive(steps), CONFIG, berlin(4, 12))
     assert matrix.to_dict("records")[0]["requester"] == "dev"
+
+
+def test_resolved_request_without_first_response_stops_its_response_clock_at_resolution() -> None:
+    # a log with a gap: qa's queue, then no record of reaching Done, then Done -> In Development (a
+    # reopen) ends qa's request as returned before it ever showed a first response
+    steps = [
+        (berlin(2, 9), None, "In Development"),
+        (berlin(2, 10), "In Development", "Ready for QA"),
+        (berlin(2, 12), "Done", "In Development"),
+    ]
+    qa = engine.evaluate_clocks(derive(steps), CONFIG, berlin(20, 10)).iloc[1]
+    assert (qa["provider"], qa["outcome"]) == ("qa", "returned")
+    assert qa["first_response_at"] is pd.NaT
+    assert qa["resolved_at"] == pd.Timestamp(berlin(2, 12))
+    assert (qa["response_elapsed_s"], qa["resolution_elapsed_s"]) == (2 * H, 2 * H)
+    assert (qa["response_state"], qa["resolution_state"]) == ("met", "met")
