@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +18,11 @@ from baton.scoring.extract import (
     transitions_from_histories,
 )
 from baton.scoring.model import CREATION_CHANGE_ID
+from tests.recorded import devlake_issues
 
-STATUS_CHANGED = "jira-webhooks/jira-to-matrix/webhooks/issue/updated/status-changed.json"
+SERVER_IN_PROGRESS = "jira-webhooks/mattermost-plugin-jira/webhook-server-issue-updated-in-progress.json"
 CLOUD_STARTED = "jira-webhooks/mattermost-plugin-jira/webhook-issue-updated-started-working.json"
 CLOUD_CREATED = "jira-webhooks/mattermost-plugin-jira/webhook-issue-created.json"
-AA_SEARCH = "jira-rest/actionableagile-jira-to-analytics/jira-issues-request.json"
 
 
 def load(fixtures: Path, rel: str) -> Any:
@@ -35,25 +34,37 @@ def test_epoch_ms_timestamp_is_utc(fixtures: Path) -> None:
     assert t.at == datetime(2019, 2, 16, 3, 14, 22, 39000, tzinfo=UTC)
 
 
-def test_string_timestamp_far_from_updated_is_read_in_updated_offset(fixtures: Path) -> None:
-    payload = load(fixtures, STATUS_CHANGED)
-    payload["timestamp"] = "2019-1-30 18:00:00,000"  # hours after issue.fields.updated (+0300)
+# Jira Server sends `timestamp` as local text without a zone in some versions; this delivery's
+# issue.fields.updated is 2019-08-14T11:02:33.678+0800.
+
+
+def test_string_timestamp_close_to_updated_is_updated(fixtures: Path) -> None:
+    payload = load(fixtures, SERVER_IN_PROGRESS)
+    payload["timestamp"] = "2019-08-14 11:02:34,870"
     (t,) = extract_payload(payload).transitions
-    assert t.at == datetime(2019, 1, 30, 15, 0, tzinfo=UTC)
+    assert t.at == parse_jira_datetime("2019-08-14T11:02:33.678+0800")
+
+
+def test_string_timestamp_far_from_updated_is_read_in_updated_offset(fixtures: Path) -> None:
+    payload = load(fixtures, SERVER_IN_PROGRESS)
+    payload["timestamp"] = "2019-8-14 15:00:00,000"  # hours after issue.fields.updated (+0800)
+    (t,) = extract_payload(payload).transitions
+    assert t.at == datetime(2019, 8, 14, 7, 0, tzinfo=UTC)
 
 
 def test_us_style_string_timestamp(fixtures: Path) -> None:
-    payload = load(fixtures, STATUS_CHANGED)
-    payload["timestamp"] = "1/30/2019, 3:51:34 PM,870"
+    payload = load(fixtures, SERVER_IN_PROGRESS)
+    payload["timestamp"] = "8/14/2019, 11:02:34 AM,870"
     (t,) = extract_payload(payload).transitions
-    assert t.at == parse_jira_datetime("2019-01-30T15:51:33.199+0300")
+    assert t.at == parse_jira_datetime("2019-08-14T11:02:33.678+0800")
 
 
 def test_string_timestamp_without_updated_is_utc(fixtures: Path) -> None:
-    payload = load(fixtures, STATUS_CHANGED)
+    payload = load(fixtures, SERVER_IN_PROGRESS)
+    payload["timestamp"] = "2019-08-14 11:02:34,870"
     del payload["issue"]["fields"]["updated"]
     (t,) = extract_payload(payload).transitions
-    assert t.at == datetime(2019, 1, 30, 15, 51, 34, 870000, tzinfo=UTC)
+    assert t.at == datetime(2019, 8, 14, 11, 2, 34, 870000, tzinfo=UTC)
 
 
 def test_two_status_items_in_one_changelog_get_distinct_ids(fixtures: Path) -> None:
@@ -74,19 +85,18 @@ def test_created_event_with_status_item_dates_creation_at_fields_created(fixture
 def test_webhook_and_rest_creation_share_the_change_id(fixtures: Path) -> None:
     """Creation from a webhook and from a REST history de-duplicate in the log (same change id)."""
     webhook = extract_payload(load(fixtures, CLOUD_CREATED)).transitions[0]
-    issue = load(fixtures, AA_SEARCH)["issues"][0]
-    rest = extract_issue(issue).transitions[0]
+    rest = extract_issue(devlake_issues()[0]).transitions[0]
     assert webhook.change_id == rest.change_id == CREATION_CHANGE_ID
 
 
-def test_truncated_embedded_changelog_has_no_creation(fixtures: Path) -> None:
-    issue = copy.deepcopy(load(fixtures, AA_SEARCH)["issues"][0])
+def test_truncated_embedded_changelog_has_no_creation() -> None:
+    issue = devlake_issues()[0]
     issue["changelog"]["total"] = len(issue["changelog"]["histories"]) + 5
     assert all(t.change_id != CREATION_CHANGE_ID for t in extract_issue(issue).transitions)
 
 
-def test_histories_in_any_order(fixtures: Path) -> None:
-    issue = load(fixtures, AA_SEARCH)["issues"][0]
+def test_histories_in_any_order() -> None:
+    issue = devlake_issues()[0]
     histories = issue["changelog"]["histories"]
     forward = transitions_from_histories(issue["id"], histories, issue["key"])
     backward = transitions_from_histories(issue["id"], list(reversed(histories)), issue["key"])
