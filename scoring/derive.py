@@ -1,4 +1,4 @@
-"""Transitions -> internal service requests (DESIGN.md section 4, docs/semantics.md), vectorised.
+"""Transitions -> internal service requests (docs/semantics.md), vectorised.
 
 The hot path has no per-transition Python loop:
 
@@ -34,7 +34,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-# Actions of a transition (the rows of DESIGN.md section 4's table).
+# Actions of a transition (the rows of docs/semantics.md "Classifying a transition").
 A_NOOP = 0  # e.g. a transition to no status
 A_PAUSE = 1
 A_PROGRESS = 2

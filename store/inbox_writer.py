@@ -1,6 +1,6 @@
 """What the receiver needs to know about one delivery before it stores it: its identity and shape.
 
-The idempotency key decides what "the same delivery" means (JIRA-FACTS.md 1.3, 1.4, 2):
+The idempotency key decides what "the same delivery" means (docs/operations.md):
 1. `X-Atlassian-Webhook-Identifier`, unique per Jira Cloud tenant and stable across retries;
 2. without it (Jira DC), the event, issue id and changelog id: one change of one issue;
 3. else the body itself, so byte-identical retries still collapse.
@@ -63,7 +63,7 @@ def is_json_content_type(content_type: str | None) -> bool:
 def parse_body(body: bytes) -> dict[str, Any]:
     """The delivery as a JSON object; NotJson says why it is not one.
 
-    orjson parses a real Jira payload (median 8.9 KB in ../shared/fixtures) 2.5x faster than the
+    orjson parses a real Jira payload (median 8.9 KB in tests/fixtures) 2.5x faster than the
     standard library; whatever it refuses goes to `json` as well, so exactly what `json.loads`
     accepts (NaN, lone surrogates...) is accepted, as the inbox worker parses it later. The one
     difference in values, integers beyond 64 bits read as floats, never reaches an identity: Jira

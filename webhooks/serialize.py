@@ -1,7 +1,7 @@
 """JSON shapes of requests, scorecards and hand-off reports: ONE place for field names and rounding.
 
 The CLI (`baton requests|score|handoffs --format json|csv`) and the HTTP JSON API both call these
-functions, so the two always print identical numbers for the same data (DESIGN.md section 5).
+functions, so the two always print identical numbers for the same data (docs/semantics.md "Output fields").
 
 Rounding rules (applied only here, at the edge; the engine keeps full precision):
 
@@ -64,7 +64,7 @@ REQUEST_FIELDS: tuple[str, ...] = (
     "response_state",
     "resolution_state",
 )
-"""`baton requests --format json` fields, in order (DESIGN.md section 5)."""
+"""`baton requests --format json` fields, in order (docs/semantics.md "Output fields")."""
 
 SCORE_FIELDS: tuple[str, ...] = ("period", "team", *SCORE_COLUMNS)
 """`baton score --format json` fields; the breakdown key (`process`, `pair`, `issue_type`) follows `team`."""
@@ -198,7 +198,7 @@ def _records(frame: pd.DataFrame) -> Iterable[Mapping[str, Any]]:
 
 
 def request_records(requests: pd.DataFrame, site: str) -> list[dict[str, Any]]:
-    """Requests (after `baton.scoring.engine.evaluate_clocks`) -> the DESIGN.md section 5 objects."""
+    """Requests (after `baton.scoring.engine.evaluate_clocks`) -> the docs/semantics.md "Output fields" objects."""
     out: list[dict[str, Any]] = []
     for row in _records(requests):
         key = row.get("issue_key")
@@ -235,7 +235,7 @@ def _ordered(row: Mapping[str, Any], leading: Sequence[str]) -> dict[str, Any]:
 
 
 def score_records(scores: pd.DataFrame, by: str | None = None) -> list[dict[str, Any]]:
-    """`baton.scoring.engine.scorecards` rows -> objects with the DESIGN.md section 5 fields.
+    """`baton.scoring.engine.scorecards` rows -> objects with the docs/semantics.md "Output fields".
 
     Field order: `period`, `team`, the breakdown key (`process` / `pair` / `issue_type`, when `by` is
     given), then the figures. A `pair` breakdown given as `requester` + `provider` columns is shown as

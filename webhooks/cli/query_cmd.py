@@ -153,7 +153,7 @@ def _emit(
 @click.command("requests")
 @query_options
 def requests_cmd(**options: Any) -> None:
-    """Internal service requests with their SLA clocks (DESIGN.md section 5 fields)."""
+    """Internal service requests with their SLA clocks (fields: docs/semantics.md, "Output fields")."""
     from baton.webhooks.serialize import REQUEST_FIELDS, request_records
 
     fmt = options.pop("fmt")
