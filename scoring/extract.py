@@ -46,6 +46,7 @@ Anything unrecognisable raises `UnsupportedPayload`, whose message says what was
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,6 +76,12 @@ ISSUE_CREATED = "jira:issue_created"
 
 class UnsupportedPayload(ValueError):
     """The document is not a Jira payload this service understands (the message says what was expected)."""
+
+
+class SkippedHistory(UserWarning):
+    """One changelog history could not be read and was left out; the issue's other histories are kept.
+
+    A warning, not an error: one damaged history must not cost the whole issue its log."""
 
 
 # Small typed accessors ----------------------------------------------------------------------------
@@ -391,10 +398,16 @@ def transitions_from_histories(
         hid = _str(history.get("id"))
         created = parse_jira_datetime(history.get("created"))
         if hid is None or created is None:
-            raise UnsupportedPayload(
-                f"issue {issue_id}: a changelog history with a status item needs an 'id' and a "
-                "'created' timestamp (ISO 8601 with offset)"
+            warnings.warn(
+                SkippedHistory(
+                    f"issue {issue_id}: skipped a changelog history with a status change but without "
+                    f"{'an id' if hid is None else 'a created timestamp (ISO 8601 with offset)'} "
+                    f"(history {hid or 'without id'}); the issue's other histories are kept. Fetch the "
+                    "issue's changelog from Jira again (baton backfill) if that change matters."
+                ),
+                stacklevel=2,
             )
+            continue
         author = _author(history.get("author"))
         for n, item in enumerate(status_items):
             out.append(
@@ -496,6 +509,13 @@ def iter_documents(obj: object) -> Iterator[Extraction]:
     if "id" in obj and isinstance(obj.get("fields"), Mapping):
         yield extract_issue(obj)
         return
+    if isinstance(obj.get("values"), list) and "isLast" in obj:
+        raise UnsupportedPayload(
+            "this is a /issue/{key}/changelog page ('values', 'isLast'), which does not say which issue "
+            "it belongs to. Replay the issue itself (GET /rest/api/3/issue/{key}?expand=changelog), or "
+            'wrap the pages\' histories as {"issueChangeLogs": [{"issueId": "<issue id>", '
+            '"changeHistories": <values>}]}, or let `baton backfill` fetch the history'
+        )
     raise UnsupportedPayload(
         "expected a Jira webhook delivery ('webhookEvent'), a search response ('issues'), a "
         "changelog bulkfetch response ('issueChangeLogs') or a REST issue ('id' and 'fields'); "

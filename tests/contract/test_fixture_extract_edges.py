@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from baton.scoring.extract import (
+    SkippedHistory,
     UnsupportedPayload,
     extract_issue,
     extract_payload,
@@ -18,7 +19,7 @@ from baton.scoring.extract import (
     transitions_from_histories,
 )
 from baton.scoring.model import CREATION_CHANGE_ID
-from tests.recorded import devlake_issues
+from tests.recorded import devlake_changelog_histories, devlake_issues
 
 SERVER_IN_PROGRESS = "jira-webhooks/mattermost-plugin-jira/webhook-server-issue-updated-in-progress.json"
 CLOUD_STARTED = "jira-webhooks/mattermost-plugin-jira/webhook-issue-updated-started-working.json"
@@ -124,3 +125,28 @@ def test_json_array_of_documents(fixtures: Path) -> None:
     docs = [load(fixtures, CLOUD_CREATED), load(fixtures, CLOUD_STARTED)]
     extractions = list(iter_documents(docs))
     assert [len(x.transitions) for x in extractions] == [1, 1]
+
+
+def test_changelog_page_is_named_and_the_fix_given() -> None:
+    """A `/issue/{key}/changelog` page does not say which issue it belongs to: the message names the
+    shape and says how to replay it."""
+    histories = devlake_changelog_histories()["13383"]
+    page = {"startAt": 0, "maxResults": 100, "total": len(histories), "isLast": True, "values": histories}
+    with pytest.raises(UnsupportedPayload) as raised:
+        list(iter_documents(page))
+    message = str(raised.value)
+    assert "/issue/{key}/changelog page ('values', 'isLast')" in message
+    assert '{"issueChangeLogs": [{"issueId": "<issue id>", "changeHistories": <values>}]}' in message
+    assert "expand=changelog" in message
+
+
+def test_one_history_without_id_is_skipped_with_a_warning_and_the_rest_kept() -> None:
+    issue = devlake_issues()[0]  # EE-1: five status changes after its creation
+    expected = [t for t in extract_issue(issue).transitions if t.change_id != "11066"]
+    broken = next(h for h in issue["changelog"]["histories"] if h["id"] == "11066")
+    del broken["id"]
+    with pytest.warns(SkippedHistory, match="issue 10063: skipped a changelog history") as caught:
+        transitions = extract_issue(issue).transitions
+    assert len(caught) == 1
+    assert list(transitions) == expected
+    assert [t.change_id for t in transitions] == ["created", "10900", "10911", "12025", "86412"]
