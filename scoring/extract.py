@@ -427,7 +427,9 @@ def transitions_from_histories(
 
 
 def extract_issue(issue: Mapping[str, Any]) -> Extraction:
-    """REST issue JSON (optionally with `changelog.histories`) -> creation + status transitions."""
+    """REST issue JSON (optionally with `changelog.histories`) -> creation + status transitions.
+
+    Without `changelog.histories` the issue yields its facts only, no transitions."""
     if (
         not isinstance(issue, Mapping)
         or _str(issue.get("id")) is None
@@ -450,8 +452,12 @@ def extract_issue(issue: Mapping[str, Any]) -> Extraction:
     truncated = (isinstance(total, int) and total > len(histories)) or (
         isinstance(start_at, int) and start_at > 0
     )
+    # Only evidence of history creates history: without a changelog (a search without
+    # expand=changelog) the current status says nothing about the first one, and a guessed creation
+    # would win over the real one whenever it happened to be stored first.
+    has_changelog = isinstance(raw_histories, list)
     created = parse_jira_datetime(fields.get("created"))
-    if created is not None and not truncated:
+    if created is not None and has_changelog and not truncated:
         if transitions:
             to_id, to_name = transitions[0].from_id, transitions[0].from_name
         else:

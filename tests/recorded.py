@@ -21,6 +21,26 @@ OPENAPI_SPEC = FIXTURES / "jira-openapi" / "jira-platform-v3.openapi.json"
 # DevLake's raw layer keeps whole Jira responses in one CSV cell; the default limit (128 KiB) is too small.
 csv.field_size_limit(sys.maxsize)
 
+# The DevLake site's workflow (project EE): work is triaged in Inbox, waits in Ready for Dev / To Do /
+# Open, is built In Development (later renamed In Progress), tested once Resolved, and closed.
+DEVLAKE_EE_CONFIG = """
+version: 1
+calendars:
+  office: {timezone: Asia/Shanghai, hours: {mon-fri: ["09:00-12:00", "13:00-18:00"]}}
+teams:
+  triage: {calendar: office, statuses: {active: ["Inbox"]}}
+  dev: {calendar: office, statuses: {queue: ["Ready for Dev", "To Do", "Open"], active: ["In Development", "In Progress"]}}
+  test: {calendar: office, statuses: {queue: ["Resolved"]}}
+processes:
+  upload:
+    match: {projects: [EE]}
+    stages: [triage, dev, test]
+    done: ["Closed", "已完成"]
+    sla:
+      - {provider: dev, response: 8h, resolution: 40h}
+      - {provider: test, response: 4h, resolution: 16h}
+"""
+
 
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:

@@ -241,21 +241,18 @@ def test_unrecognisable_documents_raise_typed_error(fixtures: Path) -> None:
         extract_payload(load(fixtures, f"{WEBHOOKS}/zulip/example_anomalous_payload.json"))
 
 
-def test_rest_issue_without_changelog_is_created_in_current_status() -> None:
+def test_rest_issue_without_changelog_keeps_its_facts_and_guesses_no_history() -> None:
     issue = devlake_issues()[0]  # EE-1, as a search without expand=changelog returns it
     del issue["changelog"]
     (extraction,) = list(iter_documents(issue))
-    assert [row(t) for t in extraction.transitions] == [
-        (
-            "10063",
-            utc("2020-06-12T08:13:13.360+08:00"),
-            None,
-            None,
-            "10068",
-            "已完成",
-            CREATION_CHANGE_ID,
-        )
-    ]
+    # its current status (已完成) says nothing about its first one (Inbox): no creation is guessed
+    assert extraction.transitions == ()
+    assert extraction.issue is not None
+    assert (extraction.issue.issue_key, extraction.issue.status_id, extraction.issue.status_name) == (
+        "EE-1",
+        "10068",
+        "已完成",
+    )
 
 
 # --- DevLake issues as one search response (expand=changelog) ----------------------------------------

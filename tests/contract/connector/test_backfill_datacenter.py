@@ -20,7 +20,7 @@ from baton.connector.client import JiraClient, RetryPolicy
 from baton.connector.ledger import MemoryLedger
 from baton.connector.sites import Site
 from baton.scoring.extract import extract_issue, transitions_from_histories
-from tests.recorded import devlake_changelog_histories, devlake_issues
+from tests.recorded import DEVLAKE_EE_CONFIG, devlake_changelog_histories, devlake_issues
 
 CONFIG = load_config("config/examples/delivery.yaml")
 DC = "https://jira.example.org"
@@ -161,27 +161,6 @@ def test_issue_without_changelog_keeps_its_facts() -> None:
     assert facts.issue_key == issue["key"] and facts.project == issue["fields"]["project"]["key"]
 
 
-# The DevLake site's workflow (project EE): work is triaged in Inbox, waits in Ready for Dev / To Do /
-# Open, is built In Development (later renamed In Progress), tested once Resolved, and closed.
-EE_CONFIG = """
-version: 1
-calendars:
-  office: {timezone: Asia/Shanghai, hours: {mon-fri: ["09:00-12:00", "13:00-18:00"]}}
-teams:
-  triage: {calendar: office, statuses: {active: ["Inbox"]}}
-  dev: {calendar: office, statuses: {queue: ["Ready for Dev", "To Do", "Open"], active: ["In Development", "In Progress"]}}
-  test: {calendar: office, statuses: {queue: ["Resolved"]}}
-processes:
-  upload:
-    match: {projects: [EE]}
-    stages: [triage, dev, test]
-    done: ["Closed", "已完成"]
-    sla:
-      - {provider: dev, response: 8h, resolution: 40h}
-      - {provider: test, response: 4h, resolution: 16h}
-"""
-
-
 def test_data_center_writeback_on_devlake_history() -> None:
     from datetime import UTC, datetime
 
@@ -192,7 +171,7 @@ def test_data_center_writeback_on_devlake_history() -> None:
     from baton.scoring.engine import derive_requests
     from baton.scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
 
-    config = load_config_text(EE_CONFIG)
+    config = load_config_text(DEVLAKE_EE_CONFIG)
     ledger = MemoryLedger()
     with DataCenter(devlake_issues()):
         Backfill(_client(), ledger, config, BackfillOptions(page_size=25)).run()
