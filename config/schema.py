@@ -1,4 +1,4 @@
-"""The PMO configuration file, as typed models (DESIGN.md section 3).
+"""The PMO configuration file, as typed models (docs/configuration.md).
 
 These models check the *shape* of the file: types, required keys, durations, time ranges.
 Cross-references (unknown team, status owned twice, cycles...) are checked in

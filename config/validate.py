@@ -1,4 +1,4 @@
-"""Semantic checks: the cross-references and rules a schema cannot see (DESIGN.md section 3).
+"""Semantic checks: the cross-references and rules a schema cannot see (docs/configuration.md, "Validation rules").
 
 `validate_config(config, locate)` returns every problem, each with the YAML path it is about and the
 line `locate` finds for it. Paths use the YAML keys (`from`/`to`, not the Python field names).

@@ -1,6 +1,6 @@
 """Backfill: page a site's issues and their full status history into the transition log.
 
-Jira Cloud (JIRA-FACTS 3.1, 3.2):
+Jira Cloud (docs/jira-connector.md, "Backfill"):
   1. `POST /rest/api/3/search/jql` with a bounded JQL, paged by `nextPageToken`; the issue facts
      (project, type, priority, status with its category, created, updated) come with the search.
   2. `POST /rest/api/3/changelog/bulkfetch` for the page's issue ids (<= 1000 a call,

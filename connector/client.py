@@ -183,7 +183,7 @@ class RetryPolicy:
         exc = state.outcome.exception() if state.outcome else None
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
-            # Reissuing before Retry-After elapses fails again (JIRA-FACTS 3.3): wait at least that long,
+            # Reissuing before Retry-After elapses fails again (docs/jira-connector.md): wait at least that long,
             # plus jitter so parallel workers do not come back in lockstep.
             return float(retry_after) + random.uniform(0, self.jitter)
         return float(backoff)

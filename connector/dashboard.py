@@ -1,6 +1,6 @@
 """`baton dashboard provision`: the "Internal service levels" dashboard, created or updated idempotently.
 
-Steps (Jira Cloud REST, JIRA-FACTS 4.1), each one a read first and a write only when something differs:
+Steps (Jira Cloud REST, docs/jira-connector.md), each one a read first and a write only when something differs:
 
 1. find the dashboard by name (`GET /rest/api/3/dashboard/search?dashboardName=`), else create it
    (`POST /rest/api/3/dashboard`);
@@ -16,7 +16,7 @@ Steps (Jira Cloud REST, JIRA-FACTS 4.1), each one a read first and a write only 
    (`PUT .../items/{itemId}/properties/{key}`).
 
 `dry_run=True` performs the reads and returns the plan without writing anything.
-Data Center has no REST to create dashboards or add gadgets (JIRA-FACTS 4.2): `provision` refuses with a
+Data Center has no REST to create dashboards or add gadgets (docs/jira-connector.md): `provision` refuses with a
 message that says what to do instead.
 """
 

@@ -2,7 +2,7 @@
 
 Every call that a Forge module makes to our service through Forge Remote carries
 `Authorization: Bearer <FIT>`: an RS256 JWT signed by Atlassian, whose public keys are published
-as a JWKS (JIRA-FACTS.md section 6.2). We accept a call only when
+as a JWKS (docs/plugin.md). We accept a call only when
 
 - the header names RS256 (never `none`, never an HMAC algorithm: no key confusion),
 - the signature verifies against a key of the configured JWKS (keys cached by `kid`),

@@ -1,7 +1,7 @@
 """Checks that a webhook delivery really comes from the Jira site it claims to come from.
 
 Jira signs admin webhooks that have a secret: `X-Hub-Signature: <method>=<hex>`, an HMAC over the
-raw body keyed by the secret (JIRA-FACTS.md 1.3, 2). Atlassian warns the method may change, so the
+raw body keyed by the secret (docs/operations.md). Atlassian warns the method may change, so the
 method is parsed, not assumed. Jira Data Center setups without a secret can put a per-site token in
 the webhook URL instead (`?token=...`). Every comparison runs in constant time.
 """

@@ -1,7 +1,7 @@
 """Write-back: the issue property `baton.sla` on every issue whose SLA state changed.
 
 `PUT /rest/api/3/issue/{id}/properties/baton.sla` (Data Center: `/rest/api/2/...`) with a small JSON
-document (JIRA-FACTS 7: <= 32 KB; needs Browse projects + Edit issues). The Forge app indexes its
+document (docs/jira-connector.md: <= 32 KB; needs Browse projects + Edit issues). The Forge app indexes its
 top-level fields for JQL (`plugin/manifest.yml`: state, provider, requester, process, due, breached,
 elapsedRatio, rejections), e.g. `batonSlaState = breached` or `issue.property[baton.sla].state = at_risk`.
 

@@ -1,4 +1,4 @@
-"""Business calendars: working seconds between instants, vectorised (DESIGN.md section 3).
+"""Business calendars: working seconds between instants, vectorised (docs/configuration.md `calendars`, docs/semantics.md "Clocks").
 
 A calendar is turned into a sorted array of working intervals in UTC epoch seconds over a range of
 whole years (extended lazily when an instant falls outside it), with the cumulative working seconds

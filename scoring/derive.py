@@ -1,4 +1,4 @@
-"""Transitions -> internal service requests (DESIGN.md section 4, docs/semantics.md), vectorised.
+"""Transitions -> internal service requests (docs/semantics.md), vectorised.
 
 The hot path has no per-transition Python loop:
 
@@ -42,7 +42,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-# Actions of a transition (the rows of DESIGN.md section 4's table).
+# Actions of a transition (the rows of docs/semantics.md "Classifying a transition").
 A_NOOP = 0  # e.g. a transition to no status
 A_PAUSE = 1
 A_PROGRESS = 2
@@ -434,7 +434,7 @@ class _Rows:
 
 def _row_actions(log: _Log, statuses: _Statuses, tables: _Tables) -> _Rows:
     """Stage 3 (a row leaving a pause takes the last non-pause `to` before it as its `from`) and stage 4
-    (the action of DESIGN.md section 4's table, one `np.select`)."""
+    (the action of docs/semantics.md's "Classifying a transition" table, one `np.select`)."""
     icode, f_code, t_code = log.icode, statuses.f_code, statuses.t_code
     cls, team, queue = tables.cls, tables.team, tables.queue
     n = len(icode)

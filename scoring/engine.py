@@ -30,7 +30,7 @@ def derive_requests(
     config: BatonConfig,
     status_categories: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Derive internal service requests from transition logs (DESIGN.md section 4).
+    """Derive internal service requests from transition logs (docs/semantics.md).
 
     `transitions` has `baton.scoring.model.TRANSITION_COLUMNS` (any order of rows, duplicates allowed);
     `issues` has `ISSUE_COLUMNS`; `status_categories` maps status keys (`baton.config.ownership.keys_of`:
@@ -56,7 +56,7 @@ def scorecards(
     period: Period = "week",
     by: Breakdown | None = None,
 ) -> pd.DataFrame:
-    """One row per (period, team[, breakdown key]) with the fields of DESIGN.md section 5.
+    """One row per (period, team[, breakdown key]) with the fields of docs/semantics.md "Output fields".
 
     Columns: `period`, `team`, the key column when `by` is given (`process`; `pair` as
     "requester->provider", "intake->dev" for intake requests; `issue_type`, None when missing), then

@@ -46,6 +46,7 @@ Anything unrecognisable raises `UnsupportedPayload`, whose message says what was
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,6 +76,12 @@ ISSUE_CREATED = "jira:issue_created"
 
 class UnsupportedPayload(ValueError):
     """The document is not a Jira payload this service understands (the message says what was expected)."""
+
+
+class SkippedHistory(UserWarning):
+    """One changelog history could not be read and was left out; the issue's other histories are kept.
+
+    A warning, not an error: one damaged history must not cost the whole issue its log."""
 
 
 # Small typed accessors ----------------------------------------------------------------------------
@@ -391,10 +398,16 @@ def transitions_from_histories(
         hid = _str(history.get("id"))
         created = parse_jira_datetime(history.get("created"))
         if hid is None or created is None:
-            raise UnsupportedPayload(
-                f"issue {issue_id}: a changelog history with a status item needs an 'id' and a "
-                "'created' timestamp (ISO 8601 with offset)"
+            warnings.warn(
+                SkippedHistory(
+                    f"issue {issue_id}: skipped a changelog history with a status change but without "
+                    f"{'an id' if hid is None else 'a created timestamp (ISO 8601 with offset)'} "
+                    f"(history {hid or 'without id'}); the issue's other histories are kept. Fetch the "
+                    "issue's changelog from Jira again (baton backfill) if that change matters."
+                ),
+                stacklevel=2,
             )
+            continue
         author = _author(history.get("author"))
         for n, item in enumerate(status_items):
             out.append(
@@ -414,7 +427,9 @@ def transitions_from_histories(
 
 
 def extract_issue(issue: Mapping[str, Any]) -> Extraction:
-    """REST issue JSON (optionally with `changelog.histories`) -> creation + status transitions."""
+    """REST issue JSON (optionally with `changelog.histories`) -> creation + status transitions.
+
+    Without `changelog.histories` the issue yields its facts only, no transitions."""
     if (
         not isinstance(issue, Mapping)
         or _str(issue.get("id")) is None
@@ -437,8 +452,12 @@ def extract_issue(issue: Mapping[str, Any]) -> Extraction:
     truncated = (isinstance(total, int) and total > len(histories)) or (
         isinstance(start_at, int) and start_at > 0
     )
+    # Only evidence of history creates history: without a changelog (a search without
+    # expand=changelog) the current status says nothing about the first one, and a guessed creation
+    # would win over the real one whenever it happened to be stored first.
+    has_changelog = isinstance(raw_histories, list)
     created = parse_jira_datetime(fields.get("created"))
-    if created is not None and not truncated:
+    if created is not None and has_changelog and not truncated:
         if transitions:
             to_id, to_name = transitions[0].from_id, transitions[0].from_name
         else:
@@ -496,6 +515,13 @@ def iter_documents(obj: object) -> Iterator[Extraction]:
     if "id" in obj and isinstance(obj.get("fields"), Mapping):
         yield extract_issue(obj)
         return
+    if isinstance(obj.get("values"), list) and "isLast" in obj:
+        raise UnsupportedPayload(
+            "this is a /issue/{key}/changelog page ('values', 'isLast'), which does not say which issue "
+            "it belongs to. Replay the issue itself (GET /rest/api/3/issue/{key}?expand=changelog), or "
+            'wrap the pages\' histories as {"issueChangeLogs": [{"issueId": "<issue id>", '
+            '"changeHistories": <values>}]}, or let `baton backfill` fetch the history'
+        )
     raise UnsupportedPayload(
         "expected a Jira webhook delivery ('webhookEvent'), a search response ('issues'), a "
         "changelog bulkfetch response ('issueChangeLogs') or a REST issue ('id' and 'fields'); "

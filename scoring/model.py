@@ -1,4 +1,4 @@
-"""The domain's nouns (DESIGN.md section 4), shared by every layer.
+"""The domain's nouns (docs/semantics.md), shared by every layer.
 
 Row-by-row values are frozen dataclasses; the engine works on pandas frames whose columns are
 fixed here so that `store/`, `webhooks/` and `connector/` can build and read them without guessing.

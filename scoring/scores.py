@@ -1,4 +1,4 @@
-"""Scorecards per team and period, with breakdowns (DESIGN.md sections 4-5, docs/semantics.md 'Scores')."""
+"""Scorecards per team and period, with breakdowns (docs/semantics.md 'Scores' and 'Output fields')."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """JSON shapes of requests, scorecards and hand-off reports: ONE place for field names and rounding.
 
 The CLI (`baton requests|score|handoffs --format json|csv`) and the HTTP JSON API both call these
-functions, so the two always print identical numbers for the same data (DESIGN.md section 5).
+functions, so the two always print identical numbers for the same data (docs/semantics.md "Output fields").
 
 Rounding rules (applied only here, at the edge; the engine keeps full precision):
 
@@ -70,7 +70,7 @@ REQUEST_FIELDS: tuple[str, ...] = (
     "due_at",
     "paused",
 )
-"""`baton requests --format json` fields, in order (DESIGN.md section 5); the last four are the live clock
+"""`baton requests --format json` fields, in order (docs/semantics.md, "Output fields"); the last four are the live clock
 (`baton.scoring.engine.live_clocks`). The JSON API adds `issue_id` and `issue_url`."""
 
 SCORE_FIELDS: tuple[str, ...] = ("period", "team", *SCORE_COLUMNS)
@@ -256,7 +256,7 @@ def _ordered(row: Mapping[str, Any], leading: Sequence[str]) -> dict[str, Any]:
 
 
 def score_records(scores: pd.DataFrame, by: str | None = None) -> list[dict[str, Any]]:
-    """`baton.scoring.engine.scorecards` rows -> objects with the DESIGN.md section 5 fields.
+    """`baton.scoring.engine.scorecards` rows -> objects with the docs/semantics.md "Output fields".
 
     Field order: `period`, `team`, the breakdown key (`process` / `pair` / `issue_type`, when `by` is
     given), then the figures. A `pair` breakdown given as `requester` + `provider` columns is shown as

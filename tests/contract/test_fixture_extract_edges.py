@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 
 from baton.scoring.extract import (
+    SkippedHistory,
     UnsupportedPayload,
     extract_issue,
     extract_payload,
@@ -19,11 +19,11 @@ from baton.scoring.extract import (
     transitions_from_histories,
 )
 from baton.scoring.model import CREATION_CHANGE_ID
+from tests.recorded import devlake_changelog_histories, devlake_issues
 
-STATUS_CHANGED = "jira-webhooks/jira-to-matrix/webhooks/issue/updated/status-changed.json"
+SERVER_IN_PROGRESS = "jira-webhooks/mattermost-plugin-jira/webhook-server-issue-updated-in-progress.json"
 CLOUD_STARTED = "jira-webhooks/mattermost-plugin-jira/webhook-issue-updated-started-working.json"
 CLOUD_CREATED = "jira-webhooks/mattermost-plugin-jira/webhook-issue-created.json"
-AA_SEARCH = "jira-rest/actionableagile-jira-to-analytics/jira-issues-request.json"
 
 
 def load(fixtures: Path, rel: str) -> Any:
@@ -35,25 +35,37 @@ def test_epoch_ms_timestamp_is_utc(fixtures: Path) -> None:
     assert t.at == datetime(2019, 2, 16, 3, 14, 22, 39000, tzinfo=UTC)
 
 
-def test_string_timestamp_far_from_updated_is_read_in_updated_offset(fixtures: Path) -> None:
-    payload = load(fixtures, STATUS_CHANGED)
-    payload["timestamp"] = "2019-1-30 18:00:00,000"  # hours after issue.fields.updated (+0300)
+# Jira Server sends `timestamp` as local text without a zone in some versions; this delivery's
+# issue.fields.updated is 2019-08-14T11:02:33.678+0800.
+
+
+def test_string_timestamp_close_to_updated_is_updated(fixtures: Path) -> None:
+    payload = load(fixtures, SERVER_IN_PROGRESS)
+    payload["timestamp"] = "2019-08-14 11:02:34,870"
     (t,) = extract_payload(payload).transitions
-    assert t.at == datetime(2019, 1, 30, 15, 0, tzinfo=UTC)
+    assert t.at == parse_jira_datetime("2019-08-14T11:02:33.678+0800")
+
+
+def test_string_timestamp_far_from_updated_is_read_in_updated_offset(fixtures: Path) -> None:
+    payload = load(fixtures, SERVER_IN_PROGRESS)
+    payload["timestamp"] = "2019-8-14 15:00:00,000"  # hours after issue.fields.updated (+0800)
+    (t,) = extract_payload(payload).transitions
+    assert t.at == datetime(2019, 8, 14, 7, 0, tzinfo=UTC)
 
 
 def test_us_style_string_timestamp(fixtures: Path) -> None:
-    payload = load(fixtures, STATUS_CHANGED)
-    payload["timestamp"] = "1/30/2019, 3:51:34 PM,870"
+    payload = load(fixtures, SERVER_IN_PROGRESS)
+    payload["timestamp"] = "8/14/2019, 11:02:34 AM,870"
     (t,) = extract_payload(payload).transitions
-    assert t.at == parse_jira_datetime("2019-01-30T15:51:33.199+0300")
+    assert t.at == parse_jira_datetime("2019-08-14T11:02:33.678+0800")
 
 
 def test_string_timestamp_without_updated_is_utc(fixtures: Path) -> None:
-    payload = load(fixtures, STATUS_CHANGED)
+    payload = load(fixtures, SERVER_IN_PROGRESS)
+    payload["timestamp"] = "2019-08-14 11:02:34,870"
     del payload["issue"]["fields"]["updated"]
     (t,) = extract_payload(payload).transitions
-    assert t.at == datetime(2019, 1, 30, 15, 51, 34, 870000, tzinfo=UTC)
+    assert t.at == datetime(2019, 8, 14, 11, 2, 34, 870000, tzinfo=UTC)
 
 
 def test_two_status_items_in_one_changelog_get_distinct_ids(fixtures: Path) -> None:
@@ -74,19 +86,18 @@ def test_created_event_with_status_item_dates_creation_at_fields_created(fixture
 def test_webhook_and_rest_creation_share_the_change_id(fixtures: Path) -> None:
     """Creation from a webhook and from a REST history de-duplicate in the log (same change id)."""
     webhook = extract_payload(load(fixtures, CLOUD_CREATED)).transitions[0]
-    issue = load(fixtures, AA_SEARCH)["issues"][0]
-    rest = extract_issue(issue).transitions[0]
+    rest = extract_issue(devlake_issues()[0]).transitions[0]
     assert webhook.change_id == rest.change_id == CREATION_CHANGE_ID
 
 
-def test_truncated_embedded_changelog_has_no_creation(fixtures: Path) -> None:
-    issue = copy.deepcopy(load(fixtures, AA_SEARCH)["issues"][0])
+def test_truncated_embedded_changelog_has_no_creation() -> None:
+    issue = devlake_issues()[0]
     issue["changelog"]["total"] = len(issue["changelog"]["histories"]) + 5
     assert all(t.change_id != CREATION_CHANGE_ID for t in extract_issue(issue).transitions)
 
 
-def test_histories_in_any_order(fixtures: Path) -> None:
-    issue = load(fixtures, AA_SEARCH)["issues"][0]
+def test_histories_in_any_order() -> None:
+    issue = devlake_issues()[0]
     histories = issue["changelog"]["histories"]
     forward = transitions_from_histories(issue["id"], histories, issue["key"])
     backward = transitions_from_histories(issue["id"], list(reversed(histories)), issue["key"])
@@ -114,3 +125,28 @@ def test_json_array_of_documents(fixtures: Path) -> None:
     docs = [load(fixtures, CLOUD_CREATED), load(fixtures, CLOUD_STARTED)]
     extractions = list(iter_documents(docs))
     assert [len(x.transitions) for x in extractions] == [1, 1]
+
+
+def test_changelog_page_is_named_and_the_fix_given() -> None:
+    """A `/issue/{key}/changelog` page does not say which issue it belongs to: the message names the
+    shape and says how to replay it."""
+    histories = devlake_changelog_histories()["13383"]
+    page = {"startAt": 0, "maxResults": 100, "total": len(histories), "isLast": True, "values": histories}
+    with pytest.raises(UnsupportedPayload) as raised:
+        list(iter_documents(page))
+    message = str(raised.value)
+    assert "/issue/{key}/changelog page ('values', 'isLast')" in message
+    assert '{"issueChangeLogs": [{"issueId": "<issue id>", "changeHistories": <values>}]}' in message
+    assert "expand=changelog" in message
+
+
+def test_one_history_without_id_is_skipped_with_a_warning_and_the_rest_kept() -> None:
+    issue = devlake_issues()[0]  # EE-1: five status changes after its creation
+    expected = [t for t in extract_issue(issue).transitions if t.change_id != "11066"]
+    broken = next(h for h in issue["changelog"]["histories"] if h["id"] == "11066")
+    del broken["id"]
+    with pytest.warns(SkippedHistory, match="issue 10063: skipped a changelog history") as caught:
+        transitions = extract_issue(issue).transitions
+    assert len(caught) == 1
+    assert list(transitions) == expected
+    assert [t.change_id for t in transitions] == ["created", "10900", "10911", "12025", "86412"]

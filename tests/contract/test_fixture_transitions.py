@@ -1,4 +1,4 @@
-"""Every status-changing Jira fixture in ../shared/fixtures yields exactly the right transitions.
+"""Every status-changing Jira fixture in tests/fixtures yields exactly the right transitions.
 
 Expected values were read off the fixture files by hand (SOURCES.md marks them STATUS / INITIAL-STATUS);
 the fixtures themselves are always loaded from disk.
@@ -22,9 +22,9 @@ from baton.scoring.extract import (
     iter_documents,
 )
 from baton.scoring.model import CREATION_CHANGE_ID, Transition
+from tests.recorded import devlake_documents, devlake_issues, devlake_search_response, read_csv
 
 WEBHOOKS = "jira-webhooks"
-AA_SEARCH = "jira-rest/actionableagile-jira-to-analytics/jira-issues-request.json"
 
 
 def load(fixtures: Path, rel: str) -> Any:
@@ -103,45 +103,9 @@ EXPECTED_WEBHOOKS: dict[str, list[tuple[str, str, str | None, str | None, str | 
     "mattermost-plugin-jira/webhook-server-issue-updated-closed.json": [
         ("10300", "2019-08-14T03:07:58.358+00:00", "5", "Resolved", "6", "Closed", "10511"),
     ],
-    # --- jira-to-matrix (Server; string timestamps without zone -> issue.fields.updated when close) ---
-    # localised field name "Статус" with fieldId status, from null: the initial status
-    "jira-to-matrix/webhooks/epic/created.json": [
-        ("13877", "2019-01-30T19:48:08.263+03:00", None, None, "10501", "To Do", "created"),
-    ],
-    # issue_created with no status item: creation from issue.fields.status at issue.fields.created
-    "jira-to-matrix/webhooks/issue/created.json": [
-        ("30369", "2018-01-11T13:08:03.317+03:00", None, None, "1", "Open", "created"),
-    ],
-    # '2017-12-25 16:33:21,396' vs updated 16:33:21.208+0300: close -> updated
-    "jira-to-matrix/webhooks/issue/updated/generic.json": [
-        ("28661", "2017-12-25T16:33:21.208+03:00", "3", "In progress", "10602", "Paused", "130307"),
-    ],
-    "jira-to-matrix/webhooks/issue/updated/move-issue.json": [
-        ("12490", "2019-02-27T13:30:21.153+03:00", "10029", "Backlog", "10257", "To Do", "43940"),
-    ],
-    # '2019-1-30 15:51:34,870' vs updated 15:51:33.199+0300
-    "jira-to-matrix/webhooks/issue/updated/status-changed.json": [
-        ("11442", "2019-01-30T15:51:33.199+03:00", "10257", "To Do", "10258", "In Progress", "34911"),
-    ],
 }
 
-NOT_A_WEBHOOK = {
-    "zulip/example_anomalous_payload.json",
-    *(
-        f"jira-to-matrix/jira-api-requests/{name}.json"
-        for name in (
-            "editmeta",
-            "issue",
-            "issue-rendered",
-            "issuelink",
-            "issuelinkRelates",
-            "project",
-            "status",
-            "transitions",
-            "watchers",
-        )
-    ),
-}
+NOT_A_WEBHOOK = {"zulip/example_anomalous_payload.json"}
 
 
 def webhook_files(fixtures: Path) -> list[str]:
@@ -178,7 +142,7 @@ def test_every_status_fixture_is_covered(fixtures: Path) -> None:
 
 def test_non_status_webhooks_yield_no_transitions(fixtures: Path) -> None:
     files = [f for f in webhook_files(fixtures) if f not in EXPECTED_WEBHOOKS and f not in NOT_A_WEBHOOK]
-    assert len(files) == 93 - len(EXPECTED_WEBHOOKS) - len(NOT_A_WEBHOOK)
+    assert len(files) == 67 - len(EXPECTED_WEBHOOKS) - len(NOT_A_WEBHOOK)
     events: Counter[str] = Counter()
     for rel in files:
         payload = load(fixtures, f"{WEBHOOKS}/{rel}")
@@ -188,15 +152,17 @@ def test_non_status_webhooks_yield_no_transitions(fixtures: Path) -> None:
         issue = payload.get("issue")
         if isinstance(issue, dict) and "id" in issue:
             assert extraction.issue is not None and extraction.issue.issue_id == str(issue["id"]), rel
-    # comments, worklogs, attachments, links, projects, deletions and non-status updates all covered
-    assert {
-        "comment_created",
-        "worklog_created",
-        "attachment_created",
-        "issuelink_created",
-        "project_created",
-    } <= set(events)
-    assert events["jira:issue_updated"] >= 30
+    # comments, worklogs, attachments, deletions and non-status updates all covered
+    assert events == {
+        "jira:issue_updated": 36,
+        "jira:issue_deleted": 1,
+        "jira:issue_unknown": 1,
+        "comment_created": 3,
+        "comment_deleted": 2,
+        "comment_updated": 2,
+        "attachment_created": 1,
+        "worklog_created": 1,
+    }
 
 
 def test_one_changelog_resolve_without_status_item_is_not_a_transition(fixtures: Path) -> None:
@@ -216,8 +182,13 @@ def test_missing_event_type_name_still_extracts(fixtures: Path) -> None:
     ]
 
 
+SERVER_IN_PROGRESS = "mattermost-plugin-jira/webhook-server-issue-updated-in-progress.json"
+CLOUD_STARTED = "mattermost-plugin-jira/webhook-issue-updated-started-working.json"
+CLOUD_CREATED = "mattermost-plugin-jira/webhook-issue-created.json"
+
+
 def test_localised_field_name_counts_only_with_status_field_id(fixtures: Path) -> None:
-    payload = load(fixtures, f"{WEBHOOKS}/jira-to-matrix/webhooks/issue/updated/status-changed.json")
+    payload = load(fixtures, f"{WEBHOOKS}/{CLOUD_STARTED}")
     item = next(i for i in payload["changelog"]["items"] if i.get("fieldId") == "status")
     item["field"] = "状态"
     assert len(extract_payload(payload).transitions) == 1
@@ -227,21 +198,29 @@ def test_localised_field_name_counts_only_with_status_field_id(fixtures: Path) -
     assert len(extract_payload(payload).transitions) == 1
 
 
+def test_localised_initial_status_item_is_the_creation(fixtures: Path) -> None:
+    payload = load(fixtures, f"{WEBHOOKS}/{CLOUD_CREATED}")
+    item = next(i for i in payload["changelog"]["items"] if i.get("fieldId") == "status")
+    item["field"] = "Статус"
+    assert [row(t) for t in extract_payload(payload).transitions] == [
+        ("10040", utc("2019-02-15T19:01:52.971-08:00"), None, None, "10001", "To Do", "created")
+    ]
+
+
 def test_issue_facts_and_status_info(fixtures: Path) -> None:
-    extraction = extract_payload(
-        load(fixtures, f"{WEBHOOKS}/jira-to-matrix/webhooks/issue/updated/status-changed.json")
-    )
+    extraction = extract_payload(load(fixtures, f"{WEBHOOKS}/{SERVER_IN_PROGRESS}"))
     assert extraction.issue is not None
     facts = extraction.issue
     assert (facts.issue_id, facts.issue_key, facts.status_id, facts.status_name) == (
-        "11442",
-        "INDEV-6",
-        "10258",
+        "10300",
+        "TES-4",
+        "3",
         "In Progress",
     )
-    assert (facts.project, facts.issue_type, facts.priority) == ("INDEV", "Tarea", "Highest")
+    assert (facts.project, facts.issue_type, facts.priority) == ("TES", "Bug", "Medium")
+    assert facts.updated_at == utc("2019-08-14T11:02:33.678+08:00")
     assert [(s.status_id, s.name, s.category) for s in extraction.statuses] == [
-        ("10258", "In Progress", "indeterminate")
+        ("3", "In Progress", "indeterminate")
     ]
 
 
@@ -252,111 +231,75 @@ def test_legacy_transition_event(fixtures: Path) -> None:
 
 
 def test_unrecognisable_documents_raise_typed_error(fixtures: Path) -> None:
-    for rel in sorted(
-        NOT_A_WEBHOOK
-        - {
-            "jira-to-matrix/jira-api-requests/issue.json",
-            "jira-to-matrix/jira-api-requests/issue-rendered.json",
-        }
-    ):
+    # real REST responses that are not issues: DevLake's recorded /status and /issuetype entries
+    documents = devlake_documents("status") + devlake_documents("issue_types")
+    assert len(documents) == 60
+    for document in documents:
         with pytest.raises(UnsupportedPayload, match="expected"):
-            list(iter_documents(load(fixtures, f"{WEBHOOKS}/{rel}")))
+            list(iter_documents(document))
     with pytest.raises(UnsupportedPayload, match="webhookEvent"):
         extract_payload(load(fixtures, f"{WEBHOOKS}/zulip/example_anomalous_payload.json"))
 
 
-def test_rest_issue_without_changelog_is_created_in_current_status(fixtures: Path) -> None:
-    doc = load(fixtures, f"{WEBHOOKS}/jira-to-matrix/jira-api-requests/issue.json")
-    (extraction,) = list(iter_documents(doc))
-    assert [row(t) for t in extraction.transitions] == [
-        (
-            "11442",
-            utc("2018-12-05T14:32:11.571+03:00"),
-            None,
-            None,
-            "10257",
-            "К выполнению",
-            CREATION_CHANGE_ID,
-        )
-    ]
+def test_rest_issue_without_changelog_keeps_its_facts_and_guesses_no_history() -> None:
+    issue = devlake_issues()[0]  # EE-1, as a search without expand=changelog returns it
+    del issue["changelog"]
+    (extraction,) = list(iter_documents(issue))
+    # its current status (已完成) says nothing about its first one (Inbox): no creation is guessed
+    assert extraction.transitions == ()
+    assert extraction.issue is not None
+    assert (extraction.issue.issue_key, extraction.issue.status_id, extraction.issue.status_name) == (
+        "EE-1",
+        "10068",
+        "已完成",
+    )
 
 
-# --- ActionableAgile search response (expand=changelog) ---------------------------------------------
+# --- DevLake issues as one search response (expand=changelog) ----------------------------------------
 
-AA_COUNTS = {
-    "UT-26": 3, "UT-27": 3, "UT-28": 4, "UT-29": 3, "UT-30": 2, "UT-31": 2, "UT-32": 2, "UT-33": 1,
-    "UT-34": 2, "UT-35": 2, "UT-36": 2, "UT-37": 4, "UT-38": 1, "UT-39": 1, "UT-40": 1, "UT-41": 4,
-    "UT-42": 4, "UT-43": 4, "UT-44": 3, "UT-45": 3, "UT-46": 1, "UT-47": 4, "UT-48": 3, "UT-49": 4,
-    "UT-50": 1,
+DEVLAKE_COUNTS = {
+    "EE-1": 5, "EE-2": 6, "EE-3": 6, "EE-4": 6, "EE-5": 4, "EE-6": 6, "EE-8": 4, "EE-9": 4, "EE-10": 4,
+    "EE-14": 6, "EE-15": 6, "EE-16": 6, "EE-17": 5, "EE-19": 8, "EE-20": 4, "EE-23": 9, "EE-24": 5,
+    "EE-25": 7, "EE-26": 6, "EE-27": 7, "EE-28": 4, "EE-29": 6, "EE-30": 5, "EE-31": 7, "EE-32": 4,
+    "EE-33": 3, "EE-34": 6, "EE-35": 5, "EE-36": 7, "EE-37": 4, "K5-2": 0, "K5-3": 0, "K5-4": 0,
 }  # fmt: skip
 
 
-def test_actionableagile_search_response(fixtures: Path) -> None:
-    extractions = list(iter_documents(load(fixtures, AA_SEARCH)))
-    assert len(extractions) == 25
+def test_devlake_search_response() -> None:
+    extractions = list(iter_documents(devlake_search_response()))
+    assert len(extractions) == 33
     by_key = {x.issue.issue_key: x for x in extractions if x.issue is not None}
     counts = {k: sum(t.change_id != CREATION_CHANGE_ID for t in x.transitions) for k, x in by_key.items()}
-    assert counts == AA_COUNTS
-    assert sum(counts.values()) == 64
-    # every issue is created into Backlog at fields.created
-    for x in extractions:
-        first = x.transitions[0]
-        assert (first.change_id, first.from_id, first.to_id, first.to_name) == (
-            "created",
-            None,
-            "10002",
-            "Backlog",
-        )
-    assert [row(t) for t in by_key["UT-26"].transitions] == [
-        ("10125", utc("2015-11-21T07:03:02.000-05:00"), None, None, "10002", "Backlog", "created"),
-        ("10125", utc("2015-11-21T07:14:01.643-05:00"), "10002", "Backlog", "10102", "Dev Active", "10146"),
-        ("10125", utc("2015-11-26T06:34:28.549-05:00"), "10102", "Dev Active", "10103", "Dev Done", "11332"),
-        *[
-            (t.issue_id, t.at, t.from_id, t.from_name, t.to_id, t.to_name, t.change_id)
-            for t in by_key["UT-26"].transitions[3:]
-        ],
+    assert counts == DEVLAKE_COUNTS
+    assert sum(counts.values()) == 165
+    # every issue is created, from no status, into the status its first history leaves
+    first_statuses = Counter((x.transitions[0].change_id, x.transitions[0].from_id, x.transitions[0].to_name)
+                             for x in extractions)  # fmt: skip
+    assert first_statuses == {
+        ("created", None, "To Do"): 24,
+        ("created", None, "Inbox"): 8,
+        ("created", None, "Open"): 1,
+    }
+    assert [row(t) for t in by_key["EE-1"].transitions] == [
+        ("10063", utc("2020-06-12T00:13:13.360+00:00"), None, None, "10020", "Inbox", "created"),
+        ("10063", utc("2020-06-12T01:45:24.493+00:00"), "10020", "Inbox", "10029", "Ready for Dev", "10900"),
+        ("10063", utc("2020-06-12T03:38:39.785+00:00"), "10029", "Ready for Dev", "3", "In Development", "10911"),
+        # the same status id 3 under its later name: each transition keeps the names it was recorded with
+        ("10063", utc("2020-06-12T06:22:49.352+00:00"), "3", "In Progress", "1", "Open", "11066"),
+        ("10063", utc("2020-06-19T06:31:18.526+00:00"), "1", "Open", "6", "Closed", "12025"),
+        ("10063", utc("2021-03-28T08:06:08.715+00:00"), "6", "Closed", "10068", "已完成", "86412"),
+    ]  # fmt: skip
+    # a backward move (Resolved -> To Do) and a second "To Do" with another id (10033)
+    assert [row(t) for t in by_key["EE-23"].transitions][3:7] == [
+        ("10085", utc("2020-06-12T04:58:47.271+00:00"), "5", "Resolved", "10000", "To Do", "10932"),
+        ("10085", utc("2020-06-12T05:01:20.770+00:00"), "10000", "To Do", "1", "Open", "11005"),
+        ("10085", utc("2020-06-12T13:08:24.581+00:00"), "1", "Open", "10033", "To Do", "11252"),
+        ("10085", utc("2020-06-12T13:15:21.650+00:00"), "10033", "To Do", "1", "Open", "11284"),
     ]
-    assert len(by_key["UT-26"].transitions) == 4
-    # a backward move (Analysis Active -> Backlog)
-    ut37 = [row(t) for t in by_key["UT-37"].transitions]
-    assert ut37[1:3] == [
-        (
-            "10136",
-            utc("2015-11-26T06:41:00.898-05:00"),
-            "10002",
-            "Backlog",
-            "10100",
-            "Analysis Active",
-            "11358",
-        ),
-        (
-            "10136",
-            utc("2015-11-26T06:41:09.236-05:00"),
-            "10100",
-            "Analysis Active",
-            "10002",
-            "Backlog",
-            "11359",
-        ),
+    # an issue whose histories never touched the status: created into its current status
+    assert [row(t) for t in by_key["K5-4"].transitions] == [
+        ("20710", utc("2022-07-15T22:31:15.981+00:00"), None, None, "10033", "To Do", "created")
     ]
-    assert [row(t) for t in by_key["UT-50"].transitions][1] == (
-        "10149",
-        utc("2016-03-29T07:20:13.962-04:00"),
-        "10002",
-        "Backlog",
-        "10102",
-        "Dev Active",
-        "11613",
-    )
-    assert [row(t) for t in by_key["UT-33"].transitions][1] == (
-        "10132",
-        utc("2015-11-21T07:14:39.068-05:00"),
-        "10002",
-        "Backlog",
-        "10001",
-        "Done",
-        "10158",
-    )
     # chains are consistent: each transition leaves the status the previous one entered
     for x in extractions:
         for prev, nxt in zip(x.transitions, x.transitions[1:], strict=False):
@@ -365,43 +308,9 @@ def test_actionableagile_search_response(fixtures: Path) -> None:
         assert x.issue is not None and x.transitions[-1].to_id == x.issue.status_id
 
 
-def test_actionableagile_stage_dates_agree_with_peer_output(fixtures: Path) -> None:
-    """ActionableAgile's own CSV lists, per issue, the first date each stage was entered."""
-    import csv
-
-    path = fixtures / "jira-rest/actionableagile-jira-to-analytics/sample-jira-issues-csv.csv"
-    with path.open(encoding="utf-8") as handle:
-        peer = {r["ID"]: r for r in csv.DictReader(handle)}
-    extractions = {x.issue.issue_key: x for x in iter_documents(load(fixtures, AA_SEARCH)) if x.issue}
-    stages = ["Backlog", "Analysis Active", "Analysis Done", "Dev Active", "Dev Done", "Test", "Done"]
-    checked = 0
-    for key, x in extractions.items():
-        entered: dict[str, set[str]] = {}
-        for t in x.transitions:
-            if t.to_name is not None:
-                # the CSV's dates are the Jira site's local dates (the -05:00 offsets of the data)
-                local = t.at.astimezone(datetime.fromisoformat("2015-11-21T00:00:00-05:00").tzinfo)
-                entered.setdefault(t.to_name, set()).add(local.date().isoformat())
-        for stage in stages:
-            date = peer[key][stage]
-            if date:
-                assert date in entered.get(stage, set()), (key, stage, date)
-                checked += 1
-    assert checked >= 60
-
-
 # --- DevLake raw layer vs DevLake's expected tool layer -------------------------------------------------
 
 DEVLAKE = "devlake-jira/jira"
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    import csv
-    import sys
-
-    csv.field_size_limit(sys.maxsize)
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def devlake_expected(fixtures: Path, items: str, changelogs: str, raw_table: str) -> set[tuple[Any, ...]]:

@@ -153,7 +153,7 @@ def _emit(
 @click.command("requests")
 @query_options
 def requests_cmd(**options: Any) -> None:
-    """Internal service requests with their SLA clocks (DESIGN.md section 5 fields), and the live clock
+    """Internal service requests with their SLA clocks (fields: docs/semantics.md, "Output fields"), and the live clock
     (state, remaining working seconds, due time, paused) as the JSON API gives it."""
     from baton.scoring import engine as scoring_engine
     from baton.webhooks.serialize import REQUEST_FIELDS, request_records

@@ -5,7 +5,7 @@ For Cloud (`/rest/api/3/...`) each request is validated against Atlassian's Open
 stand-in sees it, and each response the stand-in gives is validated against the spec's schema for that
 operation and status; a violation fails the test (it is recorded and re-raised at teardown too, so a
 connector that swallows errors cannot hide one). Data Center paths (`/rest/api/2/...`, not in the v3
-spec) are served with the payload shapes of the recorded fixtures in ../shared/fixtures/.
+spec) are served with the payload shapes of the recorded fixtures in tests/fixtures/.
 Any URL the stand-in does not know is a connection error: nothing leaves the machine.
 """
 

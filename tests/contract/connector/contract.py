@@ -1,11 +1,11 @@
 """The Jira Cloud OpenAPI contract as a validator: requests the connector sends, responses tests serve.
 
-The spec is Atlassian's own (`../shared/jira-openapi/jira-platform-v3.openapi.json`, or
-`$BATON_SHARED_DIR/jira-openapi/...`), loaded once, with exactly two in-memory adjustments:
+The spec is Atlassian's own (`tests/fixtures/jira-openapi/jira-platform-v3.openapi.json`, unedited), loaded
+once, with exactly two in-memory adjustments:
 
 1. `servers` also lists the test base URLs (the spec only names `https://your-domain.atlassian.net`).
 2. `DashboardGadgetPosition` is published with malformed property names ("The column position of the
-   gadget.") and `writeOnly`; JIRA-FACTS 4.1 documents that the real API takes and returns
+   gadget.") and `writeOnly`; Atlassian's documented examples show that the real API takes and returns
    `{"column": 1, "row": 0}`. The schema is replaced by that shape (required `column` and `row`,
    no extra keys), which is *stricter* than the published one, not looser.
 
@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import warnings
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -31,10 +29,10 @@ from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from werkzeug.datastructures import ImmutableMultiDict
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+from tests.recorded import OPENAPI_SPEC
+
 # The spec's OAuth2/Connect security schemes are not something openapi-core can check; say so once.
 warnings.filterwarnings("ignore", message="Unsupported scheme type")
-SPEC_NAME = "jira-openapi/jira-platform-v3.openapi.json"
 
 
 _JIRA_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
@@ -53,23 +51,9 @@ class ContractViolation(AssertionError):
     """A request the real Jira would reject, or a canned response the real Jira would never send."""
 
 
-def shared_dir() -> Path:
-    override = os.environ.get("BATON_SHARED_DIR")
-    return Path(override) if override else REPO_ROOT.parent / "shared"
-
-
-def spec_path() -> Path:
-    return shared_dir() / SPEC_NAME
-
-
 @lru_cache(maxsize=1)
 def raw_spec() -> dict[str, Any]:
-    path = spec_path()
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"Jira OpenAPI spec not found at {path}; set BATON_SHARED_DIR to the shared/ folder"
-        )
-    return json.loads(path.read_text())
+    return json.loads(OPENAPI_SPEC.read_text(encoding="utf-8"))
 
 
 def patched_spec(extra_servers: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -78,7 +62,7 @@ def patched_spec(extra_servers: tuple[str, ...] = ()) -> dict[str, Any]:
     spec["components"]["schemas"]["DashboardGadgetPosition"] = {
         "type": "object",
         "additionalProperties": False,
-        "description": "Details of a gadget position (JIRA-FACTS 4.1: the published property names are malformed).",
+        "description": "Details of a gadget position (the published property names are malformed).",
         "properties": {
             "column": {"type": "integer", "format": "int32"},
             "row": {"type": "integer", "format": "int32"},

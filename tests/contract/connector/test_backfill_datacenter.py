@@ -1,20 +1,17 @@
 """Data Center backfill (`/rest/api/2/search` + `/rest/api/2/issue/{key}/changelog`), on recorded payloads.
 
 The v3 OpenAPI file does not describe Data Center, so these responses are the real payloads in
-../shared/fixtures/: ActionableAgile's `search?expand=changelog` response, DevLake's raw issues (with
-embedded changelogs) and raw `/issue/{id}/changelog` pages, and jira-to-matrix's plain issue.
+tests/fixtures/: DevLake's raw issues (with embedded changelogs, with and without their changelog) and
+raw `/issue/{id}/changelog` pages.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import responses
 
 from baton.config.loader import load_config
@@ -23,18 +20,10 @@ from baton.connector.client import JiraClient, RetryPolicy
 from baton.connector.ledger import MemoryLedger
 from baton.connector.sites import Site
 from baton.scoring.extract import extract_issue, transitions_from_histories
-from tests.contract.connector.contract import shared_dir
+from tests.recorded import DEVLAKE_EE_CONFIG, devlake_changelog_histories, devlake_issues
 
 CONFIG = load_config("config/examples/delivery.yaml")
 DC = "https://jira.example.org"
-csv.field_size_limit(10**9)
-
-
-def _fixtures() -> Path:
-    path = shared_dir() / "fixtures"
-    if not path.is_dir():
-        pytest.fail(f"shared fixtures not found at {path}; set BATON_SHARED_DIR")
-    return path
 
 
 def _client() -> JiraClient:
@@ -111,41 +100,22 @@ def _stored(ledger: MemoryLedger) -> set[tuple[str, str, str | None, str | None]
     return {(t.issue_id, t.change_id, t.from_name, t.to_name) for t in ledger.transitions.values()}
 
 
-def test_actionableagile_search_response_pages_into_the_log() -> None:
-    doc = json.loads(
-        (_fixtures() / "jira-rest/actionableagile-jira-to-analytics/jira-issues-request.json").read_text()
-    )
-    issues = doc["issues"]
+def test_devlake_raw_issues_page_into_the_log() -> None:
+    issues = devlake_issues()
     ledger = MemoryLedger()
     with DataCenter(issues) as dc:
         report = Backfill(_client(), ledger, CONFIG, BackfillOptions(page_size=10)).run()
-    assert report.issues == 25 and report.pages == 3
-    assert [b["startAt"] for b in dc.bodies] == [0, 10, 20]
+    assert report.issues == 33 and report.pages == 4
+    assert [b["startAt"] for b in dc.bodies] == [0, 10, 20, 30]
     assert dc.changelog_calls == []  # every embedded history was complete (total == len(histories))
     assert _stored(ledger) == _expected(issues)
     status_changes = [t for t in ledger.transitions.values() if t.change_id != "created"]
-    assert len(status_changes) == 64
-
-
-def test_devlake_raw_issues_with_embedded_changelogs() -> None:
-    rows = csv.DictReader((_fixtures() / "devlake-jira/jira/raw_tables/_raw_jira_api_issues.csv").open())
-    issues = [json.loads(r["data"]) for r in rows]
-    ledger = MemoryLedger()
-    with DataCenter(issues):
-        Backfill(_client(), ledger, CONFIG, BackfillOptions(page_size=20)).run()
-    assert _stored(ledger) == _expected(issues)
-    assert len({t.issue_id for t in ledger.transitions.values()}) >= 30
+    assert len(status_changes) == 165
+    assert len({t.issue_id for t in ledger.transitions.values()}) == 33
 
 
 def test_truncated_histories_are_paged_per_issue() -> None:
-    rows = list(
-        csv.DictReader(
-            (_fixtures() / "devlake-jira/jira/raw_tables/_raw_jira_api_issue_changelogs.csv").open()
-        )
-    )
-    by_issue: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_issue.setdefault(str(json.loads(row["input"])["issue_id"]), []).append(json.loads(row["data"]))
+    by_issue = devlake_changelog_histories()
     issues, changelogs = [], {}
     for n, (issue_id, histories) in enumerate(sorted(by_issue.items())):
         key = f"EE-{900 + n}"
@@ -180,10 +150,9 @@ def test_truncated_histories_are_paged_per_issue() -> None:
     assert _stored(ledger) == expected and len(expected) == 10
 
 
-def test_jira_to_matrix_issue_without_changelog_keeps_its_facts() -> None:
-    issue = json.loads(
-        (_fixtures() / "jira-webhooks/jira-to-matrix/jira-api-requests/issue.json").read_text()
-    )
+def test_issue_without_changelog_keeps_its_facts() -> None:
+    issue = devlake_issues()[0]  # as a search without expand=changelog returns it
+    del issue["changelog"]
     ledger = MemoryLedger()
     with DataCenter([issue]):
         report = Backfill(_client(), ledger, CONFIG, BackfillOptions()).run()
@@ -192,26 +161,7 @@ def test_jira_to_matrix_issue_without_changelog_keeps_its_facts() -> None:
     assert facts.issue_key == issue["key"] and facts.project == issue["fields"]["project"]["key"]
 
 
-UT_CONFIG = """
-version: 1
-calendars:
-  office: {timezone: America/New_York, hours: {mon-fri: ["09:00-17:00"]}}
-teams:
-  analysis: {calendar: office, statuses: {active: ["Analysis Active"]}}
-  dev: {calendar: office, statuses: {queue: ["Analysis Done"], active: ["Dev Active"]}}
-  test: {calendar: office, statuses: {queue: ["Dev Done"], active: ["Test"]}}
-processes:
-  upload:
-    match: {projects: [UT]}
-    stages: [analysis, dev, test]
-    done: ["Done"]
-    sla:
-      - {provider: dev, response: 8h, resolution: 40h}
-      - {provider: test, response: 4h, resolution: 16h}
-"""
-
-
-def test_data_center_writeback_on_actionableagile_history() -> None:
+def test_data_center_writeback_on_devlake_history() -> None:
     from datetime import UTC, datetime
 
     import pandas as pd
@@ -221,12 +171,9 @@ def test_data_center_writeback_on_actionableagile_history() -> None:
     from baton.scoring.engine import derive_requests
     from baton.scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
 
-    config = load_config_text(UT_CONFIG)
-    doc = json.loads(
-        (_fixtures() / "jira-rest/actionableagile-jira-to-analytics/jira-issues-request.json").read_text()
-    )
+    config = load_config_text(DEVLAKE_EE_CONFIG)
     ledger = MemoryLedger()
-    with DataCenter(doc["issues"]):
+    with DataCenter(devlake_issues()):
         Backfill(_client(), ledger, config, BackfillOptions(page_size=25)).run()
     transitions = pd.DataFrame(
         [{c: getattr(t, c) for c in TRANSITION_COLUMNS} for t in ledger.transitions.values()]
@@ -246,8 +193,8 @@ def test_data_center_writeback_on_actionableagile_history() -> None:
         mock.add_callback(
             "PUT", re.compile(re.escape(DC) + r"/rest/api/2/issue/\d+/properties/baton\.sla"), callback=put
         )
-        report = writeback(_client(), ledger, config, requests, datetime(2016, 4, 1, tzinfo=UTC))
-    assert report.written == requests["issue_id"].nunique() == len(puts)
+        report = writeback(_client(), ledger, config, requests, datetime(2022, 8, 1, tzinfo=UTC))
+    assert report.written == requests["issue_id"].nunique() == len(puts) == 30
     for path, body in puts:
         assert path.endswith(f"/properties/{PROPERTY_KEY}") and body["process"] == "upload"
         assert len(json.dumps(body)) < 32768

@@ -1,9 +1,8 @@
-"""Helpers for the CLI integration tests: the shared fixtures folder and a `baton` runner."""
+"""Helpers for the CLI integration tests: the recorded fixtures folder and a `baton` runner."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from baton.webhooks.cli import main
+from tests.recorded import FIXTURES
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEMO_CONFIG = REPO_ROOT / "config" / "examples" / "demo.yaml"
@@ -18,11 +18,7 @@ DEMO_CONFIG = REPO_ROOT / "config" / "examples" / "demo.yaml"
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    override = os.environ.get("BATON_SHARED_DIR")
-    path = (Path(override) if override else REPO_ROOT.parent / "shared") / "fixtures"
-    if not path.is_dir():
-        pytest.fail(f"shared fixtures not found at {path}; set BATON_SHARED_DIR to the shared/ folder")
-    return path
+    return FIXTURES
 
 
 def baton(*args: str) -> Result:

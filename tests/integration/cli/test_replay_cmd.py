@@ -11,17 +11,9 @@ from sqlalchemy.orm import Session
 from baton.store.db import create_engine_for
 from baton.store.models import Delivery
 from tests.integration.cli.conftest import DEMO_CONFIG, baton, baton_json
+from tests.recorded import devlake_search_response
 
-NOT_JIRA = {
-    "jira-to-matrix/jira-api-requests/editmeta.json",
-    "jira-to-matrix/jira-api-requests/issuelink.json",
-    "jira-to-matrix/jira-api-requests/issuelinkRelates.json",
-    "jira-to-matrix/jira-api-requests/project.json",
-    "jira-to-matrix/jira-api-requests/status.json",
-    "jira-to-matrix/jira-api-requests/transitions.json",
-    "jira-to-matrix/jira-api-requests/watchers.json",
-    "zulip/example_anomalous_payload.json",
-}
+NOT_JIRA = {"zulip/example_anomalous_payload.json"}
 
 
 def _replay(db_url: str, *paths: Path) -> dict[str, object]:
@@ -31,26 +23,30 @@ def _replay(db_url: str, *paths: Path) -> dict[str, object]:
     )  # fmt: skip
 
 
-def test_replay_fixture_directories_counts_and_idempotency(db_url: str, fixtures_dir: Path) -> None:
-    webhooks, rest = fixtures_dir / "jira-webhooks", fixtures_dir / "jira-rest"
+def test_replay_fixture_directories_counts_and_idempotency(
+    db_url: str, fixtures_dir: Path, tmp_path: Path
+) -> None:
+    webhooks, rest = fixtures_dir / "jira-webhooks", tmp_path / "rest"
+    rest.mkdir()
+    (rest / "search.json").write_text(json.dumps(devlake_search_response()), encoding="utf-8")
     first = _replay(db_url, webhooks, rest)
-    assert first["files"] == 94  # 93 webhook-folder files + the ActionableAgile search response
-    assert first["deliveries"] == 83
+    assert first["files"] == 68  # 67 webhook-folder files + the DevLake issues as one search response
+    assert first["deliveries"] == 66
     # files describing the same change (same event, issue id and changelog id) are one delivery
-    assert first["accepted"] == 69 and first["duplicate_deliveries"] == 14
-    assert first["skipped"] == 52  # comments, worklogs, links, other field edits...
-    assert first["exports"] == 3  # search response + two REST issues
-    # 64 ActionableAgile changes + 25 creations + 2 REST creations + 15 webhook transitions
-    assert first["transitions"] == 106
+    assert first["accepted"] == 52 and first["duplicate_deliveries"] == 14
+    assert first["skipped"] == 40  # comments, worklogs, attachments, other field edits...
+    assert first["exports"] == 1
+    # 165 DevLake changes + 33 creations + 10 distinct webhook transitions (2 more arrive twice)
+    assert first["transitions"] == 208 and first["duplicate_transitions"] == 2
     errors = {e["where"]: e["error"] for e in first["errors"]}  # type: ignore[union-attr]
     assert {str(Path(w).relative_to(webhooks)) for w in errors} == NOT_JIRA
     assert all("expected a Jira webhook delivery" in message for message in errors.values())
 
     second = _replay(db_url, webhooks, rest)
-    assert second["accepted"] == 0 and second["duplicate_deliveries"] == 83
+    assert second["accepted"] == 0 and second["duplicate_deliveries"] == 66
     assert second["transitions"] == 0
-    assert second["duplicate_transitions"] == 91  # the REST exports are re-read, their changes known
-    assert len(second["errors"]) == 8  # type: ignore[arg-type]
+    assert second["duplicate_transitions"] == 198  # the REST export is re-read, its changes known
+    assert len(second["errors"]) == 1  # type: ignore[arg-type]
 
     engine = create_engine_for(db_url)
     try:
@@ -59,7 +55,7 @@ def test_replay_fixture_directories_counts_and_idempotency(db_url: str, fixtures
             sources = set(session.execute(select(Delivery.source)).scalars())
     finally:
         engine.dispose()
-    assert count == 69 and sources == {"replay"}
+    assert count == 52 and sources == {"replay"}
 
 
 def test_replay_ndjson_with_headers_reports_line_numbers(

@@ -1,13 +1,12 @@
 """The processing pipeline on real databases with real recorded Jira deliveries.
 
-Payloads: /work/shared/fixtures/jira-webhooks/mattermost-plugin-jira (issue TES-41 is created into
+Payloads: tests/fixtures/jira-webhooks/mattermost-plugin-jira (issue TES-41 is created into
 "To Do", started ("In Progress"), resolved ("Done") and reopened ("To Do"), then commented and
 re-prioritised). Config: triage owns "To Do" (queue), dev owns "In Progress" (active).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,20 +22,17 @@ from baton.store import inbox, pipeline
 from baton.store.models import Delivery, Site, TransitionRow
 from baton.store.requests import load_requests_frame
 from baton.store.transitions import load_transitions_frame
+from tests.recorded import WEBHOOKS
 
 REPO = Path(__file__).resolve().parents[3]
-SHARED = Path(os.environ.get("BATON_SHARED_DIR", REPO.parent / "shared"))
-MATTERMOST = SHARED / "fixtures" / "jira-webhooks" / "mattermost-plugin-jira"
-ZULIP = SHARED / "fixtures" / "jira-webhooks" / "zulip"
+MATTERMOST = WEBHOOKS / "mattermost-plugin-jira"
+ZULIP = WEBHOOKS / "zulip"
 LIFECYCLE = [
     "webhook-issue-created.json",
     "webhook-issue-updated-started-working.json",
     "webhook-issue-updated-resolved.json",
     "webhook-issue-updated-reopened.json",
 ]
-
-pytestmark = pytest.mark.skipif(not MATTERMOST.is_dir(), reason=f"recorded fixtures not found in {SHARED}")
-
 
 def _config(dev_resolution: str = "4h") -> BatonConfig:
     return BatonConfig.model_validate(
@@ -227,7 +223,7 @@ def test_a_config_change_rederives_the_site(engine: Engine, session: Session, si
 
 
 def _worked_example() -> list[Extraction]:
-    """PROJ-1 of DESIGN.md section 4 (Europe/Berlin = UTC+1 in March 2026), as backfill would see it."""
+    """PROJ-1 of the worked example (docs/semantics.md) (Europe/Berlin = UTC+1 in March 2026), as backfill would see it."""
     steps = [
         ("2026-03-02T10:00", "To Do", "In Development"),
         ("2026-03-02T11:00", "In Development", "Ready for QA"),

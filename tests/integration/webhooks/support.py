@@ -1,7 +1,7 @@
 """Helpers for the webhook tests: signed posts, recorded fixtures, a generated history, DB reads.
 
-Fixtures are files: the recorded Jira payloads in ../shared/fixtures/jira-webhooks (or
-$BATON_SHARED_DIR), and the worked example configuration in config/examples/delivery.yaml.
+Fixtures are files: the recorded Jira payloads in tests/fixtures/jira-webhooks, and the worked example
+configuration in config/examples/delivery.yaml.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from baton.connector.signatures import sign
+from tests.recorded import WEBHOOKS
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_CONFIG = REPO_ROOT / "config" / "examples" / "delivery.yaml"
@@ -27,16 +28,10 @@ SECRET = "It's a Secret to Everybody"
 JSON = "application/json; charset=UTF-8"
 
 
-def shared_dir() -> Path:
-    override = os.environ.get("BATON_SHARED_DIR")
-    return Path(override) if override else REPO_ROOT.parent / "shared"
-
-
 def webhook_fixtures() -> list[tuple[str, bytes]]:
     """(relative path, raw bytes) of every recorded webhook delivery (REST responses excluded)."""
-    root = shared_dir() / "fixtures" / "jira-webhooks"
-    files = sorted(p for p in root.rglob("*.json") if "jira-api-requests" not in p.parts)
-    return [(str(p.relative_to(root)), p.read_bytes()) for p in files]
+    files = sorted(WEBHOOKS.rglob("*.json"))
+    return [(str(p.relative_to(WEBHOOKS)), p.read_bytes()) for p in files]
 
 
 def signed_headers(body: bytes, secret: str | None = SECRET, **extra: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The shipped examples load, pass validation, and say what DESIGN.md says they say."""
+"""The shipped examples load, pass validation, and say what docs/semantics.md's worked example says they say."""
 
 from __future__ import annotations
 

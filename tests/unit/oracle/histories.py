@@ -322,7 +322,7 @@ WORKED_SPEC = Spec(
     priorities=("Medium",),
     start=datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
 )  # fmt: skip
-"""DESIGN.md's worked example config; random walks over it are the plainest case."""
+"""The worked example's config (docs/semantics.md); random walks over it are the plainest case."""
 
 SPECS = {spec.name: spec for spec in (RELAY_SPEC, HANDOFFS_SPEC, DST_SPEC, WORKED_SPEC)}
 

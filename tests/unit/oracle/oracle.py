@@ -1,4 +1,4 @@
-"""A deliberately simple, loop-based oracle for DESIGN.md section 4 and docs/semantics.md.
+"""A deliberately simple, loop-based oracle for docs/semantics.md.
 
 Written from the specification only (not from `scoring/`), so that comparing it with the engine finds
 mistakes in either. Everything here is a plain Python loop: one state machine per issue walking its
@@ -499,7 +499,7 @@ class Oracle:
     def scorecards(
         self, requests: list[Request], now: datetime, period: str = "week", by: str | None = None
     ) -> dict[tuple, dict]:
-        """(period, team[, breakdown key]) -> fields of DESIGN.md section 5; `requests` measured as of `now`.
+        """(period, team[, breakdown key]) -> fields of docs/semantics.md "Output fields"; `requests` measured as of `now`.
 
         Breakdown keys: the process, the pair `requester->provider` (`intake` for intake requests, as the
         engine names them), or the issue type."""

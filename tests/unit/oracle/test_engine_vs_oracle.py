@@ -161,7 +161,7 @@ def compare(scenario: Scenario, extra: tuple[str, str | None] = ("month", None))
 
 
 def test_worked_example_through_the_engine() -> None:
-    """The engine on DESIGN.md's worked example, compared with the oracle (which test_worked_example checks)."""
+    """The engine on docs/semantics.md's worked example, compared with the oracle (which test_worked_example checks)."""
     for extra in BREAKDOWNS:
         compare(Scenario("worked", (FACTS,), tuple(TRANSITIONS), berlin(6, 12)), extra)
         compare(Scenario("worked", (FACTS,), (*TRANSITIONS, REOPEN), berlin(9, 12)), extra)

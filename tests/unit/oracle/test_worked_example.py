@@ -1,4 +1,4 @@
-"""The oracle reproduces every number of DESIGN.md's worked example, so the oracle itself is checked."""
+"""The oracle reproduces every number of docs/semantics.md's worked example, so the oracle itself is checked."""
 
 from __future__ import annotations
 

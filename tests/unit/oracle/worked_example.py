@@ -1,4 +1,4 @@
-"""DESIGN.md section 4's worked example: its config and PROJ-1's transitions (Europe/Berlin times)."""
+"""docs/semantics.md's worked example: its config and PROJ-1's transitions (Europe/Berlin times)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every number of DESIGN.md section 4's worked example, through the engine facade."""
+"""Every number of docs/semantics.md's worked example, through the engine facade."""
 
 from __future__ import annotations
 

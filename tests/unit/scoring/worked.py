@@ -1,4 +1,4 @@
-"""DESIGN.md section 4's worked example, built from YAML text (independent of config/examples/)."""
+"""docs/semantics.md's worked example, built from YAML text (independent of config/examples/)."""
 
 from __future__ import annotations
 
