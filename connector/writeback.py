@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
 from baton.config.schema import BatonConfig
 from baton.connector.client import JiraClient, JiraNotFound
 from baton.connector.ledger import Ledger
-from baton.scoring.calendar import business_calendar
+from baton.scoring import engine as scoring_engine
 from baton.scoring.engine import evaluate_clocks
 from baton.store.requests import load_requests_frame
 
@@ -81,35 +80,14 @@ def _text(value: Any) -> str | None:
 
 
 def due_times(open_requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.Series:
-    """When each running resolution clock reaches its goal, on the provider's calendar (NaT if paused,
-    without goal, or already past it)."""
-    out = pd.Series(pd.NaT, index=open_requests.index, dtype="datetime64[ns, UTC]")
-    if open_requests.empty:
-        return out
-    goal = open_requests["resolution_goal_s"].to_numpy(dtype=float)
-    elapsed = open_requests["resolution_elapsed_s"].to_numpy(dtype=float)
-    remaining = goal - elapsed
-    paused = open_requests["paused"].to_numpy(dtype=bool)
-    now_s = now.timestamp()
-    providers = open_requests["provider"].to_numpy(dtype=object)
-    for team in {str(p) for p in providers}:
-        sel = (providers == team) & ~paused & ~np.isnan(remaining) & (remaining > 0)
-        if not sel.any() or team not in config.teams:
-            continue
-        calendar = business_calendar(config.calendars[config.teams[team].calendar])
-        need = remaining[sel]
-        base = calendar.working_time(np.array([now_s]))[0]
-        # W(t) is monotonic: bisect for the instant where working time since now reaches `remaining`.
-        lo = np.full(need.shape, now_s)
-        hi = np.full(need.shape, now_s + 366 * 86400.0)
-        for _ in range(45):
-            mid = (lo + hi) / 2
-            reached = calendar.working_time(mid) - base >= need
-            hi = np.where(reached, mid, hi)
-            lo = np.where(reached, lo, mid)
-        due = pd.to_datetime(np.round(hi), unit="s", utc=True)
-        out.loc[open_requests.index[sel]] = due
-    return out
+    """When each running resolution clock reaches its goal, on the provider's calendar, to the second
+    (NaT if paused, without a resolution goal, or already past it). The instant itself comes from
+    `baton.scoring.engine.due_times`, the one due-time rule the API and the CLI print."""
+    remaining = open_requests["resolution_goal_s"] - open_requests["resolution_elapsed_s"]
+    running = ~open_requests["paused"].astype(bool) & (remaining > 0)
+    due = scoring_engine.due_times(open_requests, remaining.where(running), config, now)
+    rounded: pd.Series = due.dt.round("s")
+    return rounded
 
 
 def sla_documents(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> dict[str, dict[str, Any]]:

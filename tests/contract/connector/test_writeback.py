@@ -10,8 +10,8 @@ import pandas as pd
 from baton.config.loader import load_config
 from baton.connector.backfill import Backfill, BackfillOptions
 from baton.connector.ledger import MemoryLedger
-from baton.connector.writeback import MAX_PROPERTY_CHARS, PROPERTY_KEY, writeback
-from baton.scoring.engine import derive_requests
+from baton.connector.writeback import MAX_PROPERTY_CHARS, PROPERTY_KEY, sla_documents, writeback
+from baton.scoring.engine import derive_requests, evaluate_clocks, live_clocks
 from baton.scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
 from tests.contract.connector.conftest import JiraMock
 from tests.contract.connector.standin import generate_issues
@@ -78,3 +78,25 @@ def test_document_shape_for_an_open_request(jira: JiraMock) -> None:
         if doc["clocks"]["resolution"]["goalSeconds"] and not doc["paused"] and doc["state"] != "breached":
             assert doc["due"] and doc["due"].endswith("Z")
         assert "elapsedSeconds" not in doc["clocks"]["resolution"]  # running clocks carry no moving numbers
+
+
+def test_due_time_is_the_one_the_api_and_cli_print(jira: JiraMock) -> None:
+    """Write-back's `due` is `baton.scoring.engine.live_clocks`' `due_at` (to the second) for every
+    running resolution clock: one due-time rule, computed in scoring/."""
+    jira.standin.add_issues(generate_issues(12, seed=9))
+    ledger = MemoryLedger()
+    Backfill(jira.client(), ledger, CONFIG, BackfillOptions(page_size=50)).run()
+    now = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    evaluated = evaluate_clocks(_requests(ledger), CONFIG, now)
+    docs = sla_documents(evaluated, CONFIG, now)
+    live = live_clocks(evaluated, CONFIG, now)
+    running = live[
+        live["resolved_at"].isna()
+        & live["resolution_goal_s"].notna()
+        & ~live["paused"].astype(bool)
+        & (live["remaining_s"] > 0)
+    ]
+    assert len(running) > 0
+    for _, row in running.iterrows():
+        expected = row["due_at"].round("s").isoformat().replace("+00:00", "Z")
+        assert docs[str(row["issue_id"])]["due"] == expected
