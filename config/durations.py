@@ -11,21 +11,19 @@ _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 def parse_duration(value: object) -> object:
     """Return seconds for a duration string; pass other values through for pydantic to judge."""
     if isinstance(value, bool):
-        raise ValueError("a duration must be text like \"4h\", \"90m\" or \"2h30m\"")
+        raise ValueError('a duration must be text like "4h", "90m" or "2h30m"')
     if isinstance(value, int | float):
         if value < 0:
             raise ValueError("a duration cannot be negative")
         return int(value)
     if not isinstance(value, str):
-        raise ValueError(
-            f"expected a duration like \"4h\", \"90m\", \"2h30m\" or \"14d\", got {_kind(value)}"
-        )
+        raise ValueError(f'expected a duration like "4h", "90m", "2h30m" or "14d", got {_kind(value)}')
     text = value.strip().lower().replace(" ", "")
     if not text:
-        raise ValueError("empty duration; write it like \"4h\", \"90m\" or \"2h30m\"")
+        raise ValueError('empty duration; write it like "4h", "90m" or "2h30m"')
     parts = _PART.findall(text)
     if "".join(num + unit for num, unit in parts) != text:
-        raise ValueError(f"'{value}' is not a duration; write it like \"4h\", \"90m\", \"2h30m\" or \"14d\"")
+        raise ValueError(f'\'{value}\' is not a duration; write it like "4h", "90m", "2h30m" or "14d"')
     units = [unit for _, unit in parts]
     if len(set(units)) != len(units):
         raise ValueError(f"'{value}' repeats a unit; write each unit once, largest first, like \"2h30m\"")

@@ -60,12 +60,12 @@ def parse_time_range(text: str) -> tuple[int, int]:
     if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 3600:
         raise ValueError(
             f"'{text}' has an impossible time of day; hours go 00-23 (24:00 only as an end), "
-            "minutes 00-59, e.g. \"09:00-17:00\""
+            'minutes 00-59, e.g. "09:00-17:00"'
         )
     if end <= start:
         raise ValueError(
             f"'{text}' ends before it starts; split an overnight shift over two days, "
-            "e.g. mon: [\"22:00-24:00\"], tue: [\"00:00-06:00\"]"
+            'e.g. mon: ["22:00-24:00"], tue: ["00:00-06:00"]'
         )
     return start, end
 
@@ -205,7 +205,9 @@ class Process(_Strict):
     @model_validator(mode="after")
     def _one_flow(self) -> Process:
         if self.stages is None and self.handoffs is None:
-            raise ValueError("a process needs `stages: [team, ...]` or `handoffs: [{from: team, to: team}, ...]`")
+            raise ValueError(
+                "a process needs `stages: [team, ...]` or `handoffs: [{from: team, to: team}, ...]`"
+            )
         if self.stages is not None and self.handoffs is not None:
             raise ValueError("give either `stages` or `handoffs`, not both")
         return self

@@ -147,7 +147,9 @@ class BusinessCalendar:
             freq="15min",
         )
         utc_ns = np.asarray(grid.as_unit("ns").asi8, dtype=np.int64)
-        local_ns = np.asarray(grid.tz_convert(self.timezone).tz_localize(None).as_unit("ns").asi8, dtype=np.int64)
+        local_ns = np.asarray(
+            grid.tz_convert(self.timezone).tz_localize(None).as_unit("ns").asi8, dtype=np.int64
+        )
         offset = local_ns - utc_ns
         back = np.flatnonzero(np.diff(offset) < 0) + 1
         return np.asarray(utc_ns[back], dtype=np.float64) / 1e9

@@ -112,7 +112,9 @@ def goals_for(
     return table[inverse, 0], table[inverse, 1], table[inverse, 2]
 
 
-def _state(elapsed: FloatArray, goal: FloatArray, ratio: FloatArray, running: npt.NDArray[np.bool_]) -> ObjArray:
+def _state(
+    elapsed: FloatArray, goal: FloatArray, ratio: FloatArray, running: npt.NDArray[np.bool_]
+) -> ObjArray:
     has_goal = ~np.isnan(goal)
     # a stopped clock that took exactly its goal met it; a running clock that has used all of it is
     # breached from that instant (its due time), not "at risk with nothing left"
@@ -171,6 +173,10 @@ def evaluate_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) 
         measured = pd.to_datetime(out["clock_at"], utc=True).astype("datetime64[ns, UTC]")
         out["clock_at"] = measured.where(~grow, now_ts)
     ratio = out["at_risk_ratio"].to_numpy(dtype=np.float64)
-    out["response_state"] = _state(resp_el, out["response_goal_s"].to_numpy(dtype=np.float64), ratio, resp_open)
-    out["resolution_state"] = _state(res_el, out["resolution_goal_s"].to_numpy(dtype=np.float64), ratio, res_open)
+    out["response_state"] = _state(
+        resp_el, out["response_goal_s"].to_numpy(dtype=np.float64), ratio, resp_open
+    )
+    out["resolution_state"] = _state(
+        res_el, out["resolution_goal_s"].to_numpy(dtype=np.float64), ratio, res_open
+    )
     return out

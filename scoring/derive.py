@@ -167,6 +167,7 @@ def _change_ranks(uniques: npt.NDArray[np.object_]) -> IntArray:
         return fast
     texts = [str(u) for u in uniques]
     if True:
+
         def by_text(i: int, j: int) -> int:
             return _cmp_change(texts[i], texts[j])
 
@@ -297,7 +298,9 @@ def _ordered_log(transitions: pd.DataFrame, facts: _Issues) -> _Log | None:
     sel = np.flatnonzero(keep)
     change_all: ObjArray = transitions["change_id"].to_numpy(dtype=object)
     if len(change_all) <= SMALL:
-        created_all = np.array([isinstance(c, str) and c == CREATION_CHANGE_ID for c in change_all], dtype=bool)
+        created_all = np.array(
+            [isinstance(c, str) and c == CREATION_CHANGE_ID for c in change_all], dtype=bool
+        )
     else:
         created_all = (transitions["change_id"] == CREATION_CHANGE_ID).to_numpy(dtype=bool, na_value=False)
     at_all = _utc_ns(transitions["at"])
@@ -337,7 +340,9 @@ def _status_codes(transitions: pd.DataFrame, rows: IntArray) -> _Statuses:
         """Codes of two columns in one code space (-1: missing)."""
         if len(transitions) <= SMALL:
             both = [
-                _obj(transitions[c].to_numpy(dtype=object)[rows]) if c in transitions else np.full(n, None, dtype=object)
+                _obj(transitions[c].to_numpy(dtype=object)[rows])
+                if c in transitions
+                else np.full(n, None, dtype=object)
                 for c in (a, b)
             ]
             return _factorize(np.concatenate(both))
@@ -479,7 +484,19 @@ def _row_actions(log: _Log, statuses: _Statuses, tables: _Tables) -> _Rows:
         default=A_NOOP,
     ).astype(np.int64)
     return _Rows(
-        proc, idx, issue_start, issue_end, last_of_issue, t_cls, a_cls, a_team, a_queue, b_team, b_queue, a_is, action
+        proc,
+        idx,
+        issue_start,
+        issue_end,
+        last_of_issue,
+        t_cls,
+        a_cls,
+        a_team,
+        a_queue,
+        b_team,
+        b_queue,
+        a_is,
+        action,
     )
 
 
@@ -515,8 +532,10 @@ def _request_spans(log: _Log, rows: _Rows) -> _Spans | None:
     close_rows = np.flatnonzero(_CLOSING[action])
     pos = np.searchsorted(close_rows, open_rows, side="right")
     cand = close_rows[np.clip(pos, 0, max(len(close_rows) - 1, 0))] if len(close_rows) else open_rows
-    closed = (pos < len(close_rows)) & (icode[cand] == icode[open_rows]) if len(close_rows) else np.zeros(
-        n_req, dtype=bool
+    closed = (
+        (pos < len(close_rows)) & (icode[cand] == icode[open_rows])
+        if len(close_rows)
+        else np.zeros(n_req, dtype=bool)
     )
     close_row = np.where(closed, cand, -1)
     close_or_end = np.where(closed, close_row, n)
@@ -567,7 +586,9 @@ def _first_responses(rows: _Rows, spans: _Spans) -> tuple[IntArray, BoolArray]:
     return np.where(opens_active, spans.open_rows, fr_row), opens_active
 
 
-def _rejections(log: _Log, rows: _Rows, spans: _Spans, rules: CompiledRules) -> tuple[IntArray, BoolArray, IntArray]:
+def _rejections(
+    log: _Log, rows: _Rows, spans: _Spans, rules: CompiledRules
+) -> tuple[IntArray, BoolArray, IntArray]:
     """Per request: outcome code (-1 while open), rejected flag and when (ns, NAT when not). A return
     marks the provider's latest delivered request of the issue within the process' reopen window."""
     action, at, icode = rows.action, log.at, log.icode
@@ -580,7 +601,9 @@ def _rejections(log: _Log, rows: _Rows, spans: _Spans, rules: CompiledRules) -> 
     delivered = np.flatnonzero(outcome == 0)
     if len(ret_rows) and len(delivered):
         stride = np.int64(n + 1)
-        d_key = (spans.r_issue[delivered] * n_team + spans.provider[delivered]) * stride + close_row[delivered]
+        d_key = (spans.r_issue[delivered] * n_team + spans.provider[delivered]) * stride + close_row[
+            delivered
+        ]
         d_order = np.argsort(d_key, kind="stable")
         d_sorted = d_key[d_order]
         q_base = (icode[ret_rows] * n_team + rows.b_team[ret_rows]) * stride

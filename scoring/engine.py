@@ -86,7 +86,9 @@ def live_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> p
     return _live.live_clocks(requests, config, now)
 
 
-def due_times(requests: pd.DataFrame, remaining_s: pd.Series, config: BatonConfig, now: datetime) -> pd.Series:
+def due_times(
+    requests: pd.DataFrame, remaining_s: pd.Series, config: BatonConfig, now: datetime
+) -> pd.Series:
     """When each open request's clock reaches its goal with `remaining_s` working seconds left (NaN: no
     due time), on the provider's calendar (`live_clocks`' `due_at`); write-back passes the running
     resolution clocks only."""

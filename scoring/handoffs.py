@@ -55,7 +55,9 @@ def handoff_matrix(requests: pd.DataFrame, config: BatonConfig, now: datetime) -
     )
     out = frame.groupby(["requester", "provider"], dropna=False, sort=True).sum().reset_index()
     out["timeliness"] = [m / g if g else None for m, g in zip(out["met"], out["with_goal"], strict=True)]
-    out["rejection_rate"] = [r / d if d else None for r, d in zip(out["rejected"], out["delivered"], strict=True)]
+    out["rejection_rate"] = [
+        r / d if d else None for r, d in zip(out["rejected"], out["delivered"], strict=True)
+    ]
     out["requester"] = out["requester"].astype(object).where(out["requester"].notna(), None)
     for c in ("timeliness", "rejection_rate"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)

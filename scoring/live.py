@@ -41,7 +41,9 @@ def remaining_working_s(requests: pd.DataFrame) -> pd.Series:
     return remaining.where(requests["resolved_at"].isna())
 
 
-def _due_instants(calendar_name: str, config: BatonConfig, now_s: float, need: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def _due_instants(
+    calendar_name: str, config: BatonConfig, now_s: float, need: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """Epoch seconds at which `need` working seconds (negative: in the past) are reached from `now_s`."""
     calendar = business_calendar(config.calendars[calendar_name])
     # A clock with nothing left reached its goal at or before now: search backwards for the earliest
@@ -62,7 +64,9 @@ def _due_instants(calendar_name: str, config: BatonConfig, now_s: float, need: n
     return np.asarray(hi, dtype=np.float64)
 
 
-def due_times(requests: pd.DataFrame, remaining_s: pd.Series, config: BatonConfig, now: datetime) -> pd.Series:
+def due_times(
+    requests: pd.DataFrame, remaining_s: pd.Series, config: BatonConfig, now: datetime
+) -> pd.Series:
     """When each open request's live clock reaches (or reached) its goal on the provider's calendar,
     assuming it keeps running (a paused clock's due time moves when it resumes).
 

@@ -22,10 +22,14 @@ def period_labels(instants: pd.Series, period: Period, timezone: str) -> npt.NDA
     missing = ts.isna().to_numpy()
     if period == "week":
         iso = ts.dt.isocalendar()
-        code = iso["year"].fillna(0).to_numpy(dtype=np.int64) * 100 + iso["week"].fillna(0).to_numpy(dtype=np.int64)
+        code = iso["year"].fillna(0).to_numpy(dtype=np.int64) * 100 + iso["week"].fillna(0).to_numpy(
+            dtype=np.int64
+        )
         fmt = "{}-W{:02d}"
     else:
-        code = ts.dt.year.fillna(0).to_numpy(dtype=np.int64) * 100 + ts.dt.month.fillna(0).to_numpy(dtype=np.int64)
+        code = ts.dt.year.fillna(0).to_numpy(dtype=np.int64) * 100 + ts.dt.month.fillna(0).to_numpy(
+            dtype=np.int64
+        )
         fmt = "{}-{:02d}"
     uniq, inverse = np.unique(code, return_inverse=True)
     labels = np.array([fmt.format(c // 100, c % 100) for c in uniq], dtype=object)

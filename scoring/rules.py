@@ -89,7 +89,11 @@ class CompiledRules:
     class_cache: dict[tuple[object, ...], StatusClass] = field(default_factory=dict)
 
     def classify(
-        self, process: ProcessRules, status_id: str | None, name: str | None, categories: Mapping[str, str] | None
+        self,
+        process: ProcessRules,
+        status_id: str | None,
+        name: str | None,
+        categories: Mapping[str, str] | None,
     ) -> StatusClass:
         """`process.classify`, memoised (the categories of the status's own keys are part of the key)."""
         cats = tuple(categories.get(k) for k in keys_of(status_id, name)) if categories else ()
@@ -145,7 +149,9 @@ def compile_rules(config: BatonConfig) -> CompiledRules:
                 ),
                 owners=ownership_map(config, name),
                 pause_keys=frozenset(status_key(r) for r in process.pause),
-                done_keys=frozenset(status_key(r) for r in process.done) if process.done is not None else None,
+                done_keys=frozenset(status_key(r) for r in process.done)
+                if process.done is not None
+                else None,
                 forward=frozenset(forward),
                 upstream=_closure(forward, len(teams)),
                 sla=tuple(process.sla),

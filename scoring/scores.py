@@ -61,7 +61,16 @@ def _ratio(num: float, den: float) -> float | None:
     return float(num) / float(den) if den else None
 
 
-_SUMMED = ("resolved", "delivered", "rejected", "with_goal", "met", "with_resp_goal", "resp_met", "rework_hours")
+_SUMMED = (
+    "resolved",
+    "delivered",
+    "rejected",
+    "with_goal",
+    "met",
+    "with_resp_goal",
+    "resp_met",
+    "rework_hours",
+)
 
 
 def _group_columns(by: Breakdown | None) -> list[str]:
@@ -105,7 +114,9 @@ def _resolved_totals(
             "with_resp_goal": (has_resp_goal & resolved_mask).astype(np.int64),
             "resp_met": (has_resp_goal & resolved_mask & (resp_state == "met")).astype(np.int64),
             "rework_hours": np.where(resolved_mask & (kind == "rework"), res_el / 3600.0, 0.0),
-            "ratio": np.where(has_res_goal & resolved_mask, res_el / np.where(has_res_goal, res_goal, 1.0), np.nan),
+            "ratio": np.where(
+                has_res_goal & resolved_mask, res_el / np.where(has_res_goal, res_goal, 1.0), np.nan
+            ),
         }
     )
     if by:
@@ -113,7 +124,9 @@ def _resolved_totals(
     group_cols = _group_columns(by)
     done = frame[resolved_mask]
     sums = done.groupby(group_cols, dropna=False, sort=True)[list(_SUMMED)].sum()
-    quant = done.groupby(group_cols, dropna=False, sort=True)["ratio"].quantile(np.array([0.5, 0.9])).unstack()
+    quant = (
+        done.groupby(group_cols, dropna=False, sort=True)["ratio"].quantile(np.array([0.5, 0.9])).unstack()
+    )
     return sums.join(quant, how="outer")
 
 
@@ -141,7 +154,9 @@ def _open_counts(
     if by:
         assert key is not None
         open_frame[by] = key[open_mask]
-    return open_frame.groupby(_group_columns(by), dropna=False, sort=True)[["open_at_risk", "open_breached"]].sum()
+    return open_frame.groupby(_group_columns(by), dropna=False, sort=True)[
+        ["open_at_risk", "open_breached"]
+    ].sum()
 
 
 def _score_rows(table: pd.DataFrame, config: BatonConfig, by: Breakdown | None) -> list[dict[str, object]]:
@@ -209,5 +224,7 @@ def scorecards(
     req = requests if "resolution_state" in requests else evaluate_clocks(requests, config, now)
     tz = config.scoring.timezone
     key = _grouping_key(req, by)
-    table = _resolved_totals(req, period, tz, by, key).join(_open_counts(req, now, period, tz, by, key), how="outer")
+    table = _resolved_totals(req, period, tz, by, key).join(
+        _open_counts(req, now, period, tz, by, key), how="outer"
+    )
     return _ordered_frame(_score_rows(table, config, by), columns, by)

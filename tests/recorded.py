@@ -57,7 +57,13 @@ def devlake_search_response() -> dict[str, Any]:
     """The DevLake issues as one `search?expand=changelog` response: the envelope is Jira's, the issues
     are the recorded documents unchanged."""
     issues = devlake_issues()
-    return {"expand": "schema,names", "startAt": 0, "maxResults": len(issues), "total": len(issues), "issues": issues}
+    return {
+        "expand": "schema,names",
+        "startAt": 0,
+        "maxResults": len(issues),
+        "total": len(issues),
+        "issues": issues,
+    }
 
 
 def devlake_changelog_histories() -> dict[str, list[dict[str, Any]]]:

@@ -221,8 +221,11 @@ def machine() -> dict[str, str]:
 
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
         wanted = ("Model name", "CPU(s)", "Thread(s) per core", "CPU max MHz", "L3 cache")
-        cpu = "; ".join(line.split(":", 1)[0].strip() + ": " + line.split(":", 1)[1].strip()
-                        for line in out.splitlines() if line.split(":", 1)[0].strip() in wanted)
+        cpu = "; ".join(
+            line.split(":", 1)[0].strip() + ": " + line.split(":", 1)[1].strip()
+            for line in out.splitlines()
+            if line.split(":", 1)[0].strip() in wanted
+        )
     except OSError:
         pass
     with open("/proc/loadavg") as fh:
@@ -240,9 +243,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--peer-issues", type=int, default=10_000,
-                        help="issues fed to jira-agile-metrics (its time is scaled per issue); 0 skips it")
-    parser.add_argument("--single", type=int, default=1000, help="issues for the single-issue re-derive median")
+    parser.add_argument(
+        "--peer-issues",
+        type=int,
+        default=10_000,
+        help="issues fed to jira-agile-metrics (its time is scaled per issue); 0 skips it",
+    )
+    parser.add_argument(
+        "--single", type=int, default=1000, help="issues for the single-issue re-derive median"
+    )
     args = parser.parse_args(argv)
 
     info = machine()
@@ -254,20 +263,26 @@ def main(argv: list[str] | None = None) -> int:
         lambda: simulate_frames(config, args.issues, seed=args.seed, start=START, end=END, params=PARAMS)
     )
     n_tr, n_is = len(transitions), transitions["issue_id"].nunique()
-    print(f"histories: {n_tr:,} transitions, {n_is:,} issues (scoring.simulate, seed {args.seed}; {gen.wall:.1f} s)")
+    print(
+        f"histories: {n_tr:,} transitions, {n_is:,} issues (scoring.simulate, seed {args.seed}; {gen.wall:.1f} s)"
+    )
     rss_before = current_rss_mb()
 
     # cold: the first call also compiles the rules and builds the calendars (holidays included)
     (n_req, cards), a = timed(lambda: baton(transitions, issues, config, cats))
     peak_a = peak_rss_mb()
-    print(f"(a) baton derive+clocks+score: {a.wall:.2f} s wall, {a.cpu:.2f} s CPU; {n_req:,} requests, "
-          f"{len(cards):,} scorecard rows; RSS {rss_before:.0f} MB before, peak {peak_a:.0f} MB")
+    print(
+        f"(a) baton derive+clocks+score: {a.wall:.2f} s wall, {a.cpu:.2f} s CPU; {n_req:,} requests, "
+        f"{len(cards):,} scorecard rows; RSS {rss_before:.0f} MB before, peak {peak_a:.0f} MB"
+    )
     _, b = timed(lambda: floor(transitions))
     print(f"(b) floor pandas sort+groupby.diff: {b.wall:.2f} s wall, {b.cpu:.2f} s CPU")
 
     med, p90, med_cpu, size = single_issue_median(transitions, issues, config, cats, args.single)
-    print(f"(d) single-issue re-derive: median {med:.2f} ms wall ({med_cpu:.2f} ms CPU), p90 {p90:.2f} ms wall "
-          f"over {args.single} issues ({size:.1f} transitions each on average)")
+    print(
+        f"(d) single-issue re-derive: median {med:.2f} ms wall ({med_cpu:.2f} ms CPU), p90 {p90:.2f} ms wall "
+        f"over {args.single} issues ({size:.1f} transitions each on average)"
+    )
 
     peer = load_peer() if args.peer_issues else "skipped (--peer-issues 0)"
     c_scaled: Timing | None = None
@@ -282,20 +297,26 @@ def main(argv: list[str] | None = None) -> int:
         logging.disable(logging.NOTSET)
         scale = n_is / max(len(subset_ids), 1)
         c_scaled = Timing(c.wall * scale, c.cpu * scale)
-        print(f"(c) peer jira-agile-metrics CycleTimeCalculator: {c.wall:.2f} s wall, {c.cpu:.2f} s CPU on "
-              f"{len(subset_ids):,} issues ({len(sub_t):,} transitions, {len(result):,} rows) -> "
-              f"{c_scaled.wall:.1f} s wall / {c_scaled.cpu:.1f} s CPU scaled to {n_is:,} issues")
+        print(
+            f"(c) peer jira-agile-metrics CycleTimeCalculator: {c.wall:.2f} s wall, {c.cpu:.2f} s CPU on "
+            f"{len(subset_ids):,} issues ({len(sub_t):,} transitions, {len(result):,} rows) -> "
+            f"{c_scaled.wall:.1f} s wall / {c_scaled.cpu:.1f} s CPU scaled to {n_is:,} issues"
+        )
         # Baton on the same subset, for a like-for-like ratio without scaling
         _, a_sub = timed(lambda: baton(sub_t, sub_i, config, cats))
-        print(f"    baton on the same {len(subset_ids):,} issues: {a_sub.wall:.2f} s wall, {a_sub.cpu:.2f} s CPU "
-              f"-> peer/baton {c.wall / a_sub.wall:.1f}x wall, {c.cpu / a_sub.cpu:.1f}x CPU")
+        print(
+            f"    baton on the same {len(subset_ids):,} issues: {a_sub.wall:.2f} s wall, {a_sub.cpu:.2f} s CPU "
+            f"-> peer/baton {c.wall / a_sub.wall:.1f}x wall, {c.cpu / a_sub.cpu:.1f}x CPU"
+        )
     else:
         print(f"(c) peer jira-agile-metrics: not run: {peer}")
 
     print("ratios:")
     print(f"  baton / floor: {a.wall / b.wall:.2f}x wall, {a.cpu / b.cpu:.2f}x CPU (target <= 3x)")
     if c_scaled is not None:
-        print(f"  peer / baton:  {c_scaled.wall / a.wall:.1f}x wall, {c_scaled.cpu / a.cpu:.1f}x CPU (target >= 10x)")
+        print(
+            f"  peer / baton:  {c_scaled.wall / a.wall:.1f}x wall, {c_scaled.cpu / a.cpu:.1f}x CPU (target >= 10x)"
+        )
     print(f"  baton vs 10 s target: {a.wall:.2f} s wall; peak RSS {peak_a:.0f} MB vs 2048 MB")
     print(f"  single issue vs 5 ms target: {med:.2f} ms median wall, {med_cpu:.2f} ms CPU")
     with open("/proc/loadavg") as fh:

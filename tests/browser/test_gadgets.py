@@ -237,7 +237,9 @@ def test_jira_theme_attribute_wins_over_the_browser(browser, server: Server) -> 
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_standalone_view_shows_every_registered_gadget(browser, server: Server, screenshot_dir: Path, width: int) -> None:
+def test_standalone_view_shows_every_registered_gadget(
+    browser, server: Server, screenshot_dir: Path, width: int
+) -> None:
     context, page, errors = _open(browser, server, "/", width, "light")
     try:
         names = page.eval_on_selector_all("section.gadget", "els => els.map(e => e.dataset.gadget)")

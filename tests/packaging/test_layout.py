@@ -30,7 +30,11 @@ def _bare_imports(path: Path) -> list[str]:
             names = [alias.name for alias in node.names]
         else:
             continue
-        found += [f"{path.relative_to(ROOT)}:{node.lineno}: {name}" for name in names if name.split(".")[0] in FOLDERS]
+        found += [
+            f"{path.relative_to(ROOT)}:{node.lineno}: {name}"
+            for name in names
+            if name.split(".")[0] in FOLDERS
+        ]
     return found
 
 

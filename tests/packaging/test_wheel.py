@@ -38,7 +38,18 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = work / "source"
     shutil.copytree(ROOT, source, symlinks=True, ignore=_NOT_SOURCE)
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(work), str(source)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(work),
+            str(source),
+        ],
         capture_output=True,
         text=True,
         cwd=work,
@@ -98,13 +109,16 @@ def test_installed_wheel_serves_the_demo_from_outside_the_checkout(wheel: Path, 
     python = env_dir / "bin" / "python"
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     deps = [p for p in sys.path if p.endswith("site-packages")]
     Path(site, "baton-test-deps.pth").write_text("\n".join(deps) + "\n")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", site, str(wheel)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     workdir = tmp_path / "elsewhere"
     workdir.mkdir()
@@ -117,8 +131,12 @@ def test_installed_wheel_serves_the_demo_from_outside_the_checkout(wheel: Path, 
     baton = [str(python), "-m", "baton"]
     # The editable install of the checkout must not be what runs: prove where baton comes from.
     where = subprocess.run(
-        [str(python), "-c", "import baton; print(baton.__file__)"], cwd=workdir, env=env,
-        check=True, capture_output=True, text=True,
+        [str(python), "-c", "import baton; print(baton.__file__)"],
+        cwd=workdir,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     assert where.startswith(site), where
     subprocess.run([*baton, "db", "upgrade"], cwd=workdir, env=env, check=True, capture_output=True)
@@ -126,7 +144,10 @@ def test_installed_wheel_serves_the_demo_from_outside_the_checkout(wheel: Path, 
     port = _free_port()
     server = subprocess.Popen(
         [*baton, "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -139,7 +160,12 @@ def test_installed_wheel_serves_the_demo_from_outside_the_checkout(wheel: Path, 
                 pass
             assert server.poll() is None and time.monotonic() < deadline, "baton serve did not come up"
             time.sleep(0.3)
-        pages = ["/", "/gadgets/", *(f"/gadgets/{name}" for name in GADGETS), *(f"/gadgets/{name}.xml" for name in GADGETS)]
+        pages = [
+            "/",
+            "/gadgets/",
+            *(f"/gadgets/{name}" for name in GADGETS),
+            *(f"/gadgets/{name}.xml" for name in GADGETS),
+        ]
         assets = [path for path in _bundle_files() if path.startswith("assets/")]
         pages += [f"{prefix}/{asset}" for asset in assets for prefix in ("", "/gadgets")]
         pages += [f"/static/{gadget.thumbnail}" for gadget in GADGETS.values()]

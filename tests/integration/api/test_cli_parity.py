@@ -87,7 +87,9 @@ def test_live_clocks_and_period_window_match_the_cli(make_app, seeded_db) -> Non
     now, config = seeded.now.isoformat(), str(seeded.config_path)
     live = ("state", "remaining_s", "due_at", "paused")
 
-    cli = {(r["issue"], r["opened_at"]): r for r in _cli("requests", "--open", url=url, config=config, now=now)}
+    cli = {
+        (r["issue"], r["opened_at"]): r for r in _cli("requests", "--open", url=url, config=config, now=now)
+    }
     api = client.get("/api/v1/requests?open=1&limit=1000", headers=_share()).get_json()["requests"]
     assert len(api) == len(cli)
     for rec in api:

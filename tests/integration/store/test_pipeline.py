@@ -34,6 +34,7 @@ LIFECYCLE = [
     "webhook-issue-updated-reopened.json",
 ]
 
+
 def _config(dev_resolution: str = "4h") -> BatonConfig:
     return BatonConfig.model_validate(
         {

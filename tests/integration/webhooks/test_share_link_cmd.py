@@ -14,7 +14,8 @@ from baton.webhooks.http.auth import verify_share_token
 def test_prints_a_link_for_one_site(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATON_SECRET_KEY", "k" * 32)
     result = CliRunner().invoke(
-        main, ["share-link", "--site", "acme", "--base-url", "https://baton.example.com/", "--gadget", "matrix"]
+        main,
+        ["share-link", "--site", "acme", "--base-url", "https://baton.example.com/", "--gadget", "matrix"],
     )
     assert result.exit_code == 0, result.output
     url = urlparse(result.output.strip())

@@ -21,7 +21,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def cal(timezone: str, hours: dict[str, list[str]], **holidays: object) -> BusinessCalendar:
-    return BusinessCalendar(Calendar.model_validate({"timezone": timezone, "hours": hours, "holidays": holidays}))
+    return BusinessCalendar(
+        Calendar.model_validate({"timezone": timezone, "hours": hours, "holidays": holidays})
+    )
 
 
 ALL_DAY_BERLIN = cal("Europe/Berlin", {"mon-sun": ["00:00-24:00"]})
@@ -80,7 +82,9 @@ def test_office_hours_follow_local_time_across_dst() -> None:
 def test_ranges_with_boundaries_inside_the_dst_hour(hours: list[str], day: int, expected: float) -> None:
     calendar = cal("Europe/Berlin", {"sun": hours})
     month = 10 if day == 25 else 3
-    assert calendar.between(local(BERLIN, 2026, month, day), local(BERLIN, 2026, month, day + 1)) == expected * H
+    assert (
+        calendar.between(local(BERLIN, 2026, month, day), local(BERLIN, 2026, month, day + 1)) == expected * H
+    )
 
 
 # -- intervals outside working hours, lunch breaks, 24x7 ----------------------------------------------
@@ -100,7 +104,9 @@ def test_start_and_end_outside_working_hours() -> None:
 def test_lunch_break() -> None:
     # Mon 2026-03-02 11:00 -> 14:00 Shanghai: 11-12 and 13-14.
     assert SHANGHAI_CN.between(local(SHANGHAI, 2026, 3, 2, 11), local(SHANGHAI, 2026, 3, 2, 14)) == 2 * H
-    assert SHANGHAI_CN.between(local(SHANGHAI, 2026, 3, 2, 12, 15), local(SHANGHAI, 2026, 3, 2, 12, 45)) == 0.0
+    assert (
+        SHANGHAI_CN.between(local(SHANGHAI, 2026, 3, 2, 12, 15), local(SHANGHAI, 2026, 3, 2, 12, 45)) == 0.0
+    )
     assert SHANGHAI_CN.between(local(SHANGHAI, 2026, 3, 2), local(SHANGHAI, 2026, 3, 3)) == 8 * H
 
 
@@ -217,14 +223,30 @@ REFERENCE_CALENDARS = {
         {
             "timezone": "Europe/Berlin",
             "hours": {"mon-fri": ["08:30-12:15", "13:00-17:45"], "sun": ["00:00-02:30", "02:45-24:00"]},
-            "holidays": {"country": "DE", "subdivision": "BE", "extra": ["2026-03-26"], "working": ["2026-10-24"]},
+            "holidays": {
+                "country": "DE",
+                "subdivision": "BE",
+                "extra": ["2026-03-26"],
+                "working": ["2026-10-24"],
+            },
         }
     ),
     "new_york": Calendar.model_validate(
-        {"timezone": "America/New_York", "hours": {"mon-fri": ["08:00-16:00"], "sat": ["10:00-14:00"], "sun": ["00:00-01:30", "01:45-24:00"]}}
+        {
+            "timezone": "America/New_York",
+            "hours": {
+                "mon-fri": ["08:00-16:00"],
+                "sat": ["10:00-14:00"],
+                "sun": ["00:00-01:30", "01:45-24:00"],
+            },
+        }
     ),
     "shanghai": Calendar.model_validate(
-        {"timezone": "Asia/Shanghai", "hours": {"mon-fri": ["09:00-12:00", "13:00-18:00"]}, "holidays": {"country": "CN"}}
+        {
+            "timezone": "Asia/Shanghai",
+            "hours": {"mon-fri": ["09:00-12:00", "13:00-18:00"]},
+            "holidays": {"country": "CN"},
+        }
     ),
 }
 # Windows around the DST changes and CN's National Day (epoch minutes).

@@ -73,7 +73,9 @@ def test_same_instant_orders_by_creation_then_change_id_as_numbers() -> None:
 
 
 def test_status_names_match_case_and_spacing_insensitively() -> None:
-    frame = derive([(berlin(2, 10), "to do", "  in   DEVELOPMENT "), (berlin(2, 11), "In Development", "READY for qa")])
+    frame = derive(
+        [(berlin(2, 10), "to do", "  in   DEVELOPMENT "), (berlin(2, 11), "In Development", "READY for qa")]
+    )
     assert summary(frame) == [("dev", "new", None, "delivered"), ("qa", "new", "dev", None)]
     assert frame.iloc[1]["to_status"] == "READY for qa"  # the names as Jira sent them
 

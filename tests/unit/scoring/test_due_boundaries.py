@@ -41,18 +41,50 @@ processes:
 
 
 def _due(team: str, now: datetime, remaining_s: float) -> pd.Timestamp:
-    frame = pd.DataFrame({"resolved_at": pd.Series([pd.NaT], dtype="datetime64[ns, UTC]"), "provider": [team]})
+    frame = pd.DataFrame(
+        {"resolved_at": pd.Series([pd.NaT], dtype="datetime64[ns, UTC]"), "provider": [team]}
+    )
     return due_times(frame, pd.Series([remaining_s]), CONFIG, now).iloc[0]
 
 
 CASES = [
     # (team, now, remaining working seconds, expected due time)
-    ("dev", datetime(2026, 3, 2, 15, tzinfo=BERLIN), 2 * H, datetime(2026, 3, 2, 17, tzinfo=BERLIN)),  # end of day
-    ("dev", datetime(2026, 3, 3, 10, tzinfo=BERLIN), -3 * H, datetime(2026, 3, 2, 15, tzinfo=BERLIN)),  # back over a night
-    ("ops", datetime(2026, 3, 2, 11, tzinfo=SHANGHAI), 2 * H, datetime(2026, 3, 2, 14, tzinfo=SHANGHAI)),  # lunch break
-    ("ops", datetime(2026, 3, 2, 14, tzinfo=SHANGHAI), -2 * H, datetime(2026, 3, 2, 11, tzinfo=SHANGHAI)),  # lunch, backwards
-    ("ops", datetime(2026, 3, 2, 11, tzinfo=SHANGHAI), 1 * H, datetime(2026, 3, 2, 12, tzinfo=SHANGHAI)),  # at lunch's start
-    ("ops", datetime(2026, 3, 2, 12, 30, tzinfo=SHANGHAI), 0.0, datetime(2026, 3, 2, 12, tzinfo=SHANGHAI)),  # used up
+    (
+        "dev",
+        datetime(2026, 3, 2, 15, tzinfo=BERLIN),
+        2 * H,
+        datetime(2026, 3, 2, 17, tzinfo=BERLIN),
+    ),  # end of day
+    (
+        "dev",
+        datetime(2026, 3, 3, 10, tzinfo=BERLIN),
+        -3 * H,
+        datetime(2026, 3, 2, 15, tzinfo=BERLIN),
+    ),  # back over a night
+    (
+        "ops",
+        datetime(2026, 3, 2, 11, tzinfo=SHANGHAI),
+        2 * H,
+        datetime(2026, 3, 2, 14, tzinfo=SHANGHAI),
+    ),  # lunch break
+    (
+        "ops",
+        datetime(2026, 3, 2, 14, tzinfo=SHANGHAI),
+        -2 * H,
+        datetime(2026, 3, 2, 11, tzinfo=SHANGHAI),
+    ),  # lunch, backwards
+    (
+        "ops",
+        datetime(2026, 3, 2, 11, tzinfo=SHANGHAI),
+        1 * H,
+        datetime(2026, 3, 2, 12, tzinfo=SHANGHAI),
+    ),  # at lunch's start
+    (
+        "ops",
+        datetime(2026, 3, 2, 12, 30, tzinfo=SHANGHAI),
+        0.0,
+        datetime(2026, 3, 2, 12, tzinfo=SHANGHAI),
+    ),  # used up
     # Good Friday 3 April and Easter Monday 6 April 2026 are holidays in Berlin
     ("dev", datetime(2026, 4, 2, 16, tzinfo=BERLIN), 2 * H, datetime(2026, 4, 7, 10, tzinfo=BERLIN)),
     ("dev", datetime(2026, 4, 7, 10, tzinfo=BERLIN), -2 * H, datetime(2026, 4, 2, 16, tzinfo=BERLIN)),

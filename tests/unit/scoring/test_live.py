@@ -74,7 +74,11 @@ def test_live_state_and_remaining_without_the_due_search() -> None:
 
 def test_recent_period_labels_weeks_and_months_in_the_scoring_zone() -> None:
     now = datetime(2026, 3, 18, 12, tzinfo=UTC)
-    assert engine.recent_period_labels(now, "week", 3, "Europe/Berlin") == ["2026-W10", "2026-W11", "2026-W12"]
+    assert engine.recent_period_labels(now, "week", 3, "Europe/Berlin") == [
+        "2026-W10",
+        "2026-W11",
+        "2026-W12",
+    ]
     # 23:30 UTC on 28 February is already March in Berlin
     late = datetime(2026, 2, 28, 23, 30, tzinfo=UTC)
     assert engine.recent_period_labels(late, "month", 3, "Europe/Berlin") == ["2026-01", "2026-02", "2026-03"]
@@ -86,7 +90,9 @@ def test_first_period_start_is_two_days_before_the_first_period() -> None:
     # week 11 starts Monday 9 March 00:00 Berlin (23:00 UTC the day before)
     assert engine.first_period_start(now, "week", 2, "Europe/Berlin") == datetime(2026, 3, 6, 23, tzinfo=UTC)
     # February starts 1 February 00:00 Berlin
-    assert engine.first_period_start(now, "month", 2, "Europe/Berlin") == datetime(2026, 1, 29, 23, tzinfo=UTC)
+    assert engine.first_period_start(now, "month", 2, "Europe/Berlin") == datetime(
+        2026, 1, 29, 23, tzinfo=UTC
+    )
 
 
 def test_running_clock_that_used_its_whole_goal_is_breached_and_due_when_it_was_reached() -> None:

@@ -16,10 +16,14 @@ from tests.unit.oracle.histories import SPECS, Scenario, issue_frame, scenarios,
 ANY_SCENARIO = st.sampled_from(sorted(SPECS)).flatmap(lambda name: scenarios(SPECS[name], max_issues=4))
 
 
-def derive(scenario: Scenario, frame: pd.DataFrame | None = None, config: BatonConfig | None = None) -> pd.DataFrame:
+def derive(
+    scenario: Scenario, frame: pd.DataFrame | None = None, config: BatonConfig | None = None
+) -> pd.DataFrame:
     spec = SPECS[scenario.spec_name]
     transitions = transition_frame(scenario.transitions) if frame is None else frame
-    return engine.derive_requests(transitions, issue_frame(scenario.issues), config or spec.config, spec.categories)
+    return engine.derive_requests(
+        transitions, issue_frame(scenario.issues), config or spec.config, spec.categories
+    )
 
 
 def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -122,7 +126,9 @@ def test_evaluating_again_later_equals_evaluating_once(scenario: Scenario, later
     spec = SPECS[scenario.spec_name]
     derived = derive(scenario)
     later = scenario.now + pd.Timedelta(seconds=later_s).to_pytimedelta()
-    twice = engine.evaluate_clocks(engine.evaluate_clocks(derived, spec.config, scenario.now), spec.config, later)
+    twice = engine.evaluate_clocks(
+        engine.evaluate_clocks(derived, spec.config, scenario.now), spec.config, later
+    )
     once = engine.evaluate_clocks(derived, spec.config, later)
     columns = ["response_elapsed_s", "resolution_elapsed_s", "response_state", "resolution_state", "clock_at"]
     pd.testing.assert_frame_equal(twice[columns], once[columns], check_dtype=False, atol=1e-6)

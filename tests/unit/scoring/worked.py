@@ -91,8 +91,13 @@ def issues(issue_ids: list[str] | None = None, project: str = "PROJ") -> pd.Data
     ids = issue_ids or ["10001"]
     return pd.DataFrame(
         [
-            {"issue_id": i, "issue_key": f"PROJ-{n + 1}", "project": project, "issue_type": "Story",
-             "priority": "Medium"}
+            {
+                "issue_id": i,
+                "issue_key": f"PROJ-{n + 1}",
+                "project": project,
+                "issue_type": "Story",
+                "priority": "Medium",
+            }
             for n, i in enumerate(ids)
         ],
         columns=list(ISSUE_COLUMNS),
