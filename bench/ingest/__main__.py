@@ -150,9 +150,9 @@ class Server:
             start_new_session=True,
         )
         self._wait_healthy()
-        from baton.webhooks.settings import worker_class_for
+        from baton.webhooks.settings import Settings
 
-        self.worker_class = worker_class_for(env)
+        self.worker_class = Settings.from_env(env).worker_class
 
     def _wait_healthy(self) -> None:
         import urllib.request
