@@ -14,8 +14,14 @@ def _baton_imports() -> list[tuple[str, int, str, str]]:
     found = []
     for path in sorted((ROOT / "bench").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("baton"):
-                found += [(str(path.relative_to(ROOT)), node.lineno, node.module or "", a.name) for a in node.names]
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.level == 0
+                and (node.module or "").startswith("baton")
+            ):
+                found += [
+                    (str(path.relative_to(ROOT)), node.lineno, node.module or "", a.name) for a in node.names
+                ]
     return found
 
 
