@@ -48,8 +48,12 @@ errorlog = "-"
 loglevel = _settings.log_level.lower()
 proc_name = "baton"
 
+_CREATED_METRICS_DIR: str | None = None
+"""The metrics directory this process made in the temp folder (removed again in `on_exit`); None when
+PROMETHEUS_MULTIPROC_DIR was given, which is the operator's to keep."""
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="baton-prometheus-")
+    _CREATED_METRICS_DIR = tempfile.mkdtemp(prefix="baton-prometheus-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _CREATED_METRICS_DIR
 raw_env = [f"PROMETHEUS_MULTIPROC_DIR={os.environ['PROMETHEUS_MULTIPROC_DIR']}"]
 
 
@@ -58,6 +62,12 @@ def on_starting(server: Any) -> None:
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory, exist_ok=True)
+
+
+def on_exit(server: Any) -> None:
+    """A directory Baton made for itself goes when the server stops: one start, nothing left behind."""
+    if _CREATED_METRICS_DIR is not None:
+        shutil.rmtree(_CREATED_METRICS_DIR, ignore_errors=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:
