@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -65,10 +66,34 @@ def load_config_or_exit(config_path: str | None, *, required: bool = True, why: 
         raise InvalidInput(f"cannot read the configuration {config_path}: {error}") from error
 
 
-def open_database(db_url: str | None) -> Any:
-    """An engine on the migrated database (upgraded on the way); DatabaseUnavailable (exit 3) says what to fix."""
-    from baton.store.db import create_engine_for, resolve_database_url, upgrade_database
+def open_database(db_url: str | None, *, create: bool = True) -> Any:
+    """An engine on the migrated database (upgraded on the way); DatabaseUnavailable (exit 3) says what to fix.
+
+    `create=False` is for commands that only read: a database that does not exist, or holds no Baton
+    schema, is refused (exit 1) instead of being created empty, so a mistyped `--db` is not answered
+    with an empty report."""
+    from sqlalchemy.engine import make_url
+
+    from baton.store.db import (
+        create_engine_for,
+        current_revision,
+        is_sqlite,
+        resolve_database_url,
+        upgrade_database,
+    )
 
     url = resolve_database_url(db_url)
+    if not create:
+        database = make_url(url).database
+        if is_sqlite(url) and database and database != ":memory:" and not os.path.exists(database):
+            raise InvalidInput(
+                f"there is no database at {database}",
+                "check --db (or $BATON_DATABASE_URL); `baton replay` or `baton db upgrade --db URL` creates one",
+            )
+        if current_revision(url) is None:
+            raise InvalidInput(
+                f"the database {make_url(url).render_as_string(hide_password=True)} holds no Baton data",
+                "check --db (or $BATON_DATABASE_URL); load history with `baton replay` or `baton backfill`",
+            )
     upgrade_database(url)
     return create_engine_for(url)

@@ -99,7 +99,7 @@ class _Context:
         from baton.store.requests import load_requests_frame
         from baton.webhooks.cli.common import open_database
 
-        db = open_database(self.db_url)
+        db = open_database(self.db_url, create=False)
         try:
             with Session(db) as session:
                 frame = load_requests_frame(
