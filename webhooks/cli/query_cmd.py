@@ -204,18 +204,24 @@ def score_cmd(period: str, by: str | None, last: int | None, **options: Any) -> 
 @click.command("handoffs")
 @query_options
 @click.option(
-    "--report", type=click.Choice(["both", "matrix", "unmapped"]), default="both", show_default=True
+    "--report",
+    type=click.Choice(["both", "matrix", "unmapped"]),
+    default=None,
+    help="Which report (default: both; with --format csv, choose one).",
 )
-def handoffs_cmd(report: str, **options: Any) -> None:
+def handoffs_cmd(report: str | None, **options: Any) -> None:
     """The hand-off matrix (requester x provider) and the unmapped hand-off report for the PMO.
 
     JSON: `{"matrix": [...], "unmapped": [...]}` (or just the chosen list with --report).
-    CSV with both reports: the matrix, a blank line, then the unmapped report.
+    CSV holds one table: `--report matrix` or `--report unmapped`.
     """
     from baton.scoring import engine as scoring_engine
     from baton.webhooks.serialize import handoff_records, unmapped_records
 
     fmt = options.pop("fmt")
+    if fmt == "csv" and report in (None, "both"):
+        raise click.UsageError("a CSV file holds one table: add --report matrix or --report unmapped")
+    report = report or "both"
     ctx = _Context(**options)
     requests = ctx.requests()
     matrix = handoff_records(scoring_engine.handoff_matrix(requests, ctx.config, ctx.now))
@@ -228,8 +234,6 @@ def handoffs_cmd(report: str, **options: Any) -> None:
         return
     if report in ("both", "matrix"):
         _emit(matrix, fmt, "hand-off matrix")
-    if report == "both" and fmt == "csv":
-        click.echo("")
     if report in ("both", "unmapped"):
         _emit(unmapped, fmt, "unmapped hand-offs")
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import datetime
+from pathlib import Path
 
 from baton.webhooks.serialize import REQUEST_FIELDS, SCORE_FIELDS
 from tests.integration.cli.conftest import DEMO_CONFIG, baton, baton_json
@@ -74,3 +77,21 @@ def test_demo_load_is_idempotent_and_queries_have_design_fields(db_url: str) -> 
     csv_out = baton("score", *query, "--period", "week", "--format", "csv")
     assert csv_out.exit_code == 0
     assert csv_out.stdout.splitlines()[0] == ",".join(SCORE_FIELDS)
+
+
+def test_handoffs_csv_is_one_table_per_file(tmp_path: Path) -> None:
+    common = ("--db", f"sqlite:///{tmp_path / 'demo.db'}", "--site", "demo")
+    baton_json("demo", "load", *common, "--issues", "20", "--weeks", "2", "--format", "json")
+    query = (*common, "--config", str(DEMO_CONFIG), "--format", "csv")
+    both = baton("handoffs", *query)
+    assert both.exit_code == 2
+    assert "a CSV file holds one table: add --report matrix or --report unmapped" in both.output
+    for report, first_columns in (
+        ("matrix", ["requester", "provider"]),
+        ("unmapped", ["requester", "provider"]),
+    ):
+        result = baton("handoffs", *query, "--report", report)
+        assert result.exit_code == 0, result.output
+        rows = list(csv.reader(io.StringIO(result.output)))
+        assert rows[0][:2] == first_columns
+        assert all(len(row) == len(rows[0]) for row in rows)  # one table: every row has the header's width
