@@ -337,7 +337,43 @@ def _known_timezone(name: str) -> bool:
     return True
 
 
+ABBREVIATION_ZONES: dict[str, str] = {
+    "CEST": "Europe/Berlin",
+    "EEST": "Europe/Helsinki",
+    "WEST": "Europe/Lisbon",
+    "BST": "Europe/London",
+    "IST": "Asia/Kolkata",
+    "MSK": "Europe/Moscow",
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "EDT": "America/New_York",
+    "CDT": "America/Chicago",
+    "MDT": "America/Denver",
+    "AKST": "America/Anchorage",
+    "BRT": "America/Sao_Paulo",
+    "JST": "Asia/Tokyo",
+    "KST": "Asia/Seoul",
+    "SGT": "Asia/Singapore",
+    "HKT": "Asia/Hong_Kong",
+    "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney",
+    "NZST": "Pacific/Auckland",
+    "NZDT": "Pacific/Auckland",
+}
+"""Common abbreviations that are not zone names, with the IANA zone most teams using them mean. An
+abbreviation names an offset, not the zone's rules (it would miss the daylight-saving change), so
+the suggestion is a region's zone, never a look-alike abbreviation."""
+
+
 def _timezone_message(name: str) -> str:
+    region = ABBREVIATION_ZONES.get(name.strip().upper())
+    if region is not None:
+        return (
+            f"unknown timezone '{name}': an abbreviation names an offset, not a zone; "
+            f"use an IANA name such as '{region}'"
+        )
+    if name.isalpha() and name.isupper() and len(name) <= 5:  # an abbreviation we do not know
+        return f"unknown timezone '{name}': use an IANA name such as Europe/Berlin, America/New_York or UTC"
     close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
     hint = f"; did you mean '{close[0]}'?" if close else "; use an IANA name such as Europe/Berlin or UTC"
     return f"unknown timezone '{name}'{hint}"

@@ -46,7 +46,11 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
     ],
     "bad_timezone.yaml": [
         (5, "calendars.berlin.timezone", "unknown timezone 'Europe/Berln'; did you mean 'Europe/Berlin'?"),
-        (8, "calendars.office.timezone", "unknown timezone 'CEST'"),
+        (
+            8,
+            "calendars.office.timezone",
+            "unknown timezone 'CEST': an abbreviation names an offset, not a zone; use an IANA name such as 'Europe/Berlin'",
+        ),
         (15, "scoring.timezone", "unknown timezone 'Mars/Olympus'; use an IANA name such as Europe/Berlin"),
     ],
     "bad_holidays.yaml": [
