@@ -29,7 +29,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,17 +168,23 @@ def rederive_site(
     *,
     chunk_size: int = REDERIVE_CHUNK,
     commit: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RederiveResult:
     """Recompute every derived request of a site (after a config change), `chunk_size` issues per
     engine call, then store the config's fingerprint on the site. With `commit=True` each chunk is
-    committed as it is done (for large sites); otherwise the caller commits."""
+    committed as it is done (for large sites); otherwise the caller commits. `progress(done, total)`
+    is called with issue counts after each chunk."""
     categories = load_status_categories(session, site_id)
     issue_ids = list_issue_ids(session, site_id)
     total = 0
+    done = 0
     for batch in chunks(issue_ids, chunk_size):
         total += rederive_issues(session, site_id, batch, config, status_categories=categories)
         if commit:
             session.commit()
+        done += len(batch)
+        if progress is not None:
+            progress(done, len(issue_ids))
     fp = config_fingerprint(config)
     session.execute(update(Site).where(Site.id == site_id).values(config_fingerprint=fp))
     if commit:

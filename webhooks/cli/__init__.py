@@ -11,6 +11,7 @@ from baton.webhooks.cli import (
     db_cmd,
     inbox_cmd,
     query_cmd,
+    rederive_cmd,
     replay_cmd,
     serve_cmd,
 )
@@ -36,5 +37,15 @@ def main() -> None:
     """
 
 
-for _module in (config_cmd, db_cmd, replay_cmd, query_cmd, serve_cmd, inbox_cmd, backfill_cmd, dashboard_cmd):
+for _module in (
+    config_cmd,
+    db_cmd,
+    replay_cmd,
+    rederive_cmd,
+    query_cmd,
+    serve_cmd,
+    inbox_cmd,
+    backfill_cmd,
+    dashboard_cmd,
+):
     _module.register(main)
