@@ -193,6 +193,36 @@ def rederive_site(
     return RederiveResult(issues=len(issue_ids), requests=total, fingerprint=fp)
 
 
+@dataclass(frozen=True)
+class Derivation:
+    """Under which configuration a site's stored requests were derived, against the one in hand."""
+
+    site: str
+    derived_under: str | None
+    """The stored fingerprint: set when a whole site is (re-)derived (`rederive_site`); None before
+    that, when the site's requests come only from processing deliveries under the running config."""
+    config_fingerprint: str
+
+    @property
+    def stale(self) -> bool:
+        """Known to be derived under another configuration."""
+        return self.derived_under is not None and self.derived_under != self.config_fingerprint
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "config_fingerprint": self.config_fingerprint,
+            "derived_under": self.derived_under,
+            "stale": self.stale,
+        }
+
+
+def derivation_of(session: Session, site_id: str, config: BatonConfig) -> Derivation:
+    """The site's stored derivation fingerprint beside `config`'s (read commands and the API say when
+    their numbers were derived under another configuration)."""
+    stored = session.execute(select(Site.config_fingerprint).where(Site.id == site_id)).scalar_one_or_none()
+    return Derivation(site_id, stored, config_fingerprint(config))
+
+
 def stale_sites(session: Session, config: BatonConfig) -> list[str]:
     """Sites whose stored requests were not derived with this config."""
     fp = config_fingerprint(config)

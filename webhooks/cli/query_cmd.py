@@ -96,6 +96,7 @@ class _Context:
         from sqlalchemy.orm import Session
 
         from baton.scoring import engine as scoring_engine
+        from baton.store.pipeline import derivation_of
         from baton.store.requests import load_requests_frame
         from baton.webhooks.cli.common import open_database
 
@@ -110,9 +111,23 @@ class _Context:
                     since=self.since,
                     until=self.until,
                 )
+                _warn_if_stale(derivation_of(session, self.site, self.config))
         finally:
             db.dispose()
         return scoring_engine.evaluate_clocks(frame, self.config, self.now)
+
+
+def _warn_if_stale(derivation: Any) -> None:
+    """Numbers derived under another configuration are printed, but never without saying so."""
+    if not derivation.stale:
+        return
+    click.echo(
+        f"warning: the stored requests of site '{derivation.site}' were derived under configuration "
+        f"{derivation.derived_under[:12]}, not under "
+        f"the given configuration ({derivation.config_fingerprint[:12]}): these numbers are the old ones; "
+        "`baton rederive --config FILE` applies it",
+        err=True,
+    )
 
 
 def _cell(value: Any) -> str:

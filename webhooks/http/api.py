@@ -78,6 +78,15 @@ def _load_requests(site: str, *, open_only: bool = False, since: datetime | None
         return load_requests_frame(session, site, open_only=open_only, since=since)
 
 
+def _derivation(site: str, config: Any) -> dict[str, Any]:
+    """Under which configuration the site's numbers were derived (`stale` when not the loaded one)."""
+    engine, _ = _engine_and_settings()
+    from baton.store.pipeline import derivation_of
+
+    with Session(engine) as session:
+        return derivation_of(session, site, config).as_dict()
+
+
 def _site_base_url(site: str, principal: Principal) -> str | None:
     if principal.site_url:
         return principal.site_url.rstrip("/")
@@ -183,6 +192,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
             period=period,
             process=process,
             as_of=pd.Timestamp(now).isoformat(),
+            derivation=_derivation(p.site, config),
             periods=periods,
             current_period=current,
             scorecards=cards,
@@ -238,7 +248,13 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
                 issue_url=f"{base}/browse/{key}" if base and key else None,
             )
             out.append(rec)
-        return jsonify(site=p.site, as_of=pd.Timestamp(now).isoformat(), count=total, requests=out)
+        return jsonify(
+            site=p.site,
+            as_of=pd.Timestamp(now).isoformat(),
+            derivation=_derivation(p.site, config),
+            count=total,
+            requests=out,
+        )
 
     @bp.get("/handoffs/matrix")
     def matrix() -> Response:
@@ -261,6 +277,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         return jsonify(
             site=p.site,
             as_of=pd.Timestamp(now).isoformat(),
+            derivation=_derivation(p.site, config),
             process=process,
             requesters=requesters,
             providers=providers,
@@ -281,6 +298,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         return jsonify(
             site=p.site,
             as_of=pd.Timestamp(_now()).isoformat(),
+            derivation=_derivation(p.site, config),
             process=process,
             rows=serialize.unmapped_records(table),
         )

@@ -295,3 +295,35 @@ def test_due_times_do_not_depend_on_calendar_history(make_app) -> None:
         business_calendar(calendar).working_time(np.array([pd.Timestamp("2019-01-07", tz="UTC").timestamp()]))
     after = {r["issue"]: r["due_at"] for r in client.get(path, headers=_share()).get_json()["requests"]}
     assert before == after and all(before.values())
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/scorecards", "/api/v1/requests", "/api/v1/handoffs/matrix", "/api/v1/handoffs/unmapped"]
+)
+def test_every_number_says_which_configuration_it_was_derived_under(make_app, path: str) -> None:
+    from sqlalchemy import update
+
+    from baton.config.loader import load_config
+    from baton.store.models import Site
+    from baton.store.pipeline import config_fingerprint
+
+    app = make_app()
+    engine = app.extensions["baton"].engine
+    loaded = config_fingerprint(load_config(app.extensions["baton"].settings.config_path))
+    with Session(engine) as session:
+        before = session.get(Site, SITE_A).config_fingerprint
+    try:
+        for stored, stale in (("0" * 64, True), (loaded, False)):
+            with Session(engine) as session:
+                session.execute(update(Site).where(Site.id == SITE_A).values(config_fingerprint=stored))
+                session.commit()
+            body = app.test_client().get(path, headers=_share()).get_json()
+            assert body["derivation"] == {
+                "config_fingerprint": loaded,
+                "derived_under": stored,
+                "stale": stale,
+            }
+    finally:
+        with Session(engine) as session:
+            session.execute(update(Site).where(Site.id == SITE_A).values(config_fingerprint=before))
+            session.commit()

@@ -92,6 +92,6 @@ def test_handoffs_csv_is_one_table_per_file(tmp_path: Path) -> None:
     ):
         result = baton("handoffs", *query, "--report", report)
         assert result.exit_code == 0, result.output
-        rows = list(csv.reader(io.StringIO(result.output)))
+        rows = list(csv.reader(io.StringIO(result.stdout)))
         assert rows[0][:2] == first_columns
         assert all(len(row) == len(rows[0]) for row in rows)  # one table: every row has the header's width

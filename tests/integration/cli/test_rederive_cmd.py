@@ -47,3 +47,24 @@ def test_rederive_refuses_an_unknown_site(tmp_path: Path) -> None:
     result = baton("rederive", "--config", str(DEMO_CONFIG), "--db", db, "--site", "nope")
     assert result.exit_code == 1
     assert "no such site: nope" in result.output
+
+
+def test_read_commands_warn_when_the_numbers_were_derived_under_another_configuration(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    baton_json(
+        "demo", "load", "--db", db, "--site", "demo", "--issues", "5", "--weeks", "1", "--format", "json"
+    )
+    assert baton("rederive", "--config", str(DEMO_CONFIG), "--db", db, "--quiet").exit_code == 0
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(DEMO_CONFIG.read_text().replace("resolution: 16h}", "resolution: 20h}", 1))
+    stored = config_fingerprint(load_config(DEMO_CONFIG))[:12]
+    given = config_fingerprint(load_config(changed))[:12]
+    for command in ("requests", "score", "handoffs"):
+        stale = baton(command, "--db", db, "--site", "demo", "--config", str(changed), "--format", "json")
+        assert stale.exit_code == 0
+        assert (
+            f"warning: the stored requests of site 'demo' were derived under configuration {stored}, "
+            f"not under the given configuration ({given})"
+        ) in stale.stderr
+        fresh = baton(command, "--db", db, "--site", "demo", "--config", str(DEMO_CONFIG), "--format", "json")
+        assert fresh.exit_code == 0 and "warning" not in fresh.stderr
