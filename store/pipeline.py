@@ -223,6 +223,16 @@ def derivation_of(session: Session, site_id: str, config: BatonConfig) -> Deriva
     return Derivation(site_id, stored, config_fingerprint(config))
 
 
+def _log_progress(site_id: str) -> Callable[[int, int], None]:
+    """A `rederive_site` progress callback that logs every chunk (a service re-deriving on start says
+    how far it is)."""
+
+    def report(done: int, total: int) -> None:
+        log.info("re-deriving site", extra={"site": site_id, "issues_done": done, "issues": total})
+
+    return report
+
+
 def stale_sites(session: Session, config: BatonConfig) -> list[str]:
     """Sites whose stored requests were not derived with this config."""
     fp = config_fingerprint(config)
@@ -240,7 +250,10 @@ def sync_config(
     for site_id in stale_sites(session, config):
         if wanted is not None and site_id not in wanted:
             continue
-        rederive_site(session, site_id, config, commit=commit)
+        log.info(
+            "re-deriving site: its requests were derived under another configuration", extra={"site": site_id}
+        )
+        rederive_site(session, site_id, config, commit=commit, progress=_log_progress(site_id))
         done.append(site_id)
     return done
 

@@ -319,3 +319,17 @@ def test_batches_and_single_transactions_agree(engine: Engine, session: Session)
     batched = load_requests_frame(session, "batched").drop(columns="site_id")
     single = load_requests_frame(session, "single").drop(columns="site_id")
     pd.testing.assert_frame_equal(batched, single)
+
+
+def test_rederiving_a_stale_site_logs_its_progress(
+    engine: Engine, session: Session, site: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in LIFECYCLE:
+        _accept_file(session, site, MATTERMOST / name)
+    pipeline.process_pending(engine, _config("4h"))
+    pipeline.sync_config(session, _config("4h"))
+    with caplog.at_level("INFO", logger=pipeline.log.name):
+        assert pipeline.sync_config(session, _config("8h")) == [site]
+    progress = [(r.issues_done, r.issues) for r in caplog.records if r.getMessage() == "re-deriving site"]
+    assert progress == [(1, 1)]
+    assert any(r.getMessage().startswith("re-deriving site: its requests") for r in caplog.records)
