@@ -13,6 +13,7 @@ built from it and the PMO configuration loaded with it down to what needs them.
 | `BATON_ADMIN_TOKEN` | bearer token for `/api/inbox` | none (endpoint disabled) |
 | `BATON_MODE` | `embedded` (process in the serving process) or `production` (`baton worker` processes) | `embedded` |
 | `BATON_MAX_BODY_BYTES` | largest accepted delivery | 5 MiB |
+| `BATON_WORKER_BATCH_BYTES` | body bytes claimed per processing batch (embedded drainer, `baton worker`) | 64 MiB |
 | `BATON_BENCH_NOOP` | enable `/bench/noop` (benchmark ceiling) | off |
 | `BATON_DEMO` | demo mode: loopback requests read without a credential | off |
 | `BATON_NOW` | pin the clock (ISO 8601; demos and tests) | the system clock |
@@ -40,6 +41,7 @@ from pydantic import SecretStr
 
 from baton.connector.forge import DEFAULT_JWKS_URL, parse_site_map
 from baton.connector.reconcile import parse_interval
+from baton.store.inbox import DEFAULT_BATCH_BYTES
 
 Mode = Literal["embedded", "production"]
 Clock = Callable[[], datetime]
@@ -186,6 +188,9 @@ class Settings:
     admin_token: SecretStr | None = None
     mode: Mode = "embedded"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    worker_batch_bytes: int = DEFAULT_BATCH_BYTES
+    """A processing batch is loaded and parsed at once: this bounds a worker's memory (a batch always
+    takes at least one delivery, whatever its size)."""
     bench_noop: bool = False
     background_processing: bool = True
     """Embedded mode only: drain the inbox in a background thread after each commit. Tests switch
@@ -239,6 +244,7 @@ class Settings:
             admin_token=_secret(env.get("BATON_ADMIN_TOKEN")),
             mode=_mode(env),
             max_body_bytes=_integer(env, "BATON_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            worker_batch_bytes=_integer(env, "BATON_WORKER_BATCH_BYTES", DEFAULT_BATCH_BYTES),
             bench_noop=_flag(env, "BATON_BENCH_NOOP"),
             demo=_flag(env, "BATON_DEMO"),
             now=_timestamp(env, "BATON_NOW"),

@@ -129,30 +129,20 @@ class Server:
             "PROMETHEUS_MULTIPROC_DIR": str(metrics),
             "PYTHONPATH": str(REPO),
         }
-        self.log = open(tmp / f"gunicorn-{port}.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:baton.webhooks.http.gunicorn_conf",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "baton.webhooks.http.app:create_app()",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=self.log,
-            stderr=self.log,
-            start_new_session=True,
-        )
-        self._wait_healthy()
+        command = [sys.executable, "-m", "gunicorn", "-c", "python:baton.webhooks.http.gunicorn_conf"]
+        command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+        self._launch([*command, "baton.webhooks.http.app:create_app()"], env, tmp / f"gunicorn-{port}.log")
         from baton.webhooks.settings import Settings
 
         self.worker_class = Settings.from_env(env).worker_class
+
+    def _launch(self, command: list[str], env: dict[str, str], log: Path) -> None:
+        """Start the server in its own process group (stopped as a whole) and wait until it is healthy."""
+        self.log = open(log, "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=self.log, stderr=self.log, start_new_session=True
+        )
+        self._wait_healthy()
 
     def _wait_healthy(self) -> None:
         import urllib.request
@@ -260,27 +250,17 @@ def inbox_counts(url: str) -> dict[str, int]:
     return {state: int(count) for state, count in rows}
 
 
-def measure_drain(url: str, issues: int, processes: int, batch: int, seed: int = 2) -> dict[str, Any]:
-    """Preload a backlog of simulated deliveries, then time `baton worker` draining it."""
-    from sqlalchemy import func, insert, select, update
-    from sqlalchemy.orm import Session
+def insert_pending(session: Any, deliveries: list[tuple[bytes, dict[str, Any]]]) -> None:
+    """Store (body, payload) deliveries as pending rows of the default site, as receivers would."""
+    from sqlalchemy import insert
 
-    from baton.store.db import create_engine_for
     from baton.store.delivery_row import delivery_identity
     from baton.store.inbox import ensure_site_exists
-    from baton.store.models import Delivery, TransitionRow
+    from baton.store.models import Delivery
 
-    engine = create_engine_for(url)
-    with engine.begin() as connection:  # the ingest phase's deliveries are not part of this measurement
-        connection.execute(
-            update(Delivery.__table__)
-            .where(Delivery.state == "pending")
-            .values(state="ignored", error="bench: ingest phase")
-        )
-    backlog = signed_deliveries(issues, seed=seed)
     now = datetime.now(UTC)
     rows = []
-    for _, body, payload in backlog:
+    for body, payload in deliveries:
         identity = delivery_identity("default", {}, body, payload)
         rows.append(
             {
@@ -295,9 +275,28 @@ def measure_drain(url: str, issues: int, processes: int, batch: int, seed: int =
                 "attempts": 0,
             }
         )
+    ensure_site_exists(session, "default")
+    session.execute(insert(Delivery), rows)
+
+
+def measure_drain(url: str, issues: int, processes: int, batch: int, seed: int = 2) -> dict[str, Any]:
+    """Preload a backlog of simulated deliveries, then time `baton worker` draining it."""
+    from sqlalchemy import func, select, update
+    from sqlalchemy.orm import Session
+
+    from baton.store.db import create_engine_for
+    from baton.store.models import Delivery, TransitionRow
+
+    engine = create_engine_for(url)
+    with engine.begin() as connection:  # the ingest phase's deliveries are not part of this measurement
+        connection.execute(
+            update(Delivery.__table__)
+            .where(Delivery.state == "pending")
+            .values(state="ignored", error="bench: ingest phase")
+        )
+    backlog = signed_deliveries(issues, seed=seed)
     with Session(engine) as session:  # the backlog, as the receivers would have left it
-        ensure_site_exists(session, "default")
-        session.execute(insert(Delivery), rows)
+        insert_pending(session, [(body, payload) for _, body, payload in backlog])
         first_id = session.execute(
             select(func.min(Delivery.id)).where(Delivery.state == "pending")
         ).scalar_one()

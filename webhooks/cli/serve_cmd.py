@@ -186,6 +186,12 @@ def register(group: click.Group) -> None:
         "--batch", type=int, default=500, show_default=True, help="Deliveries claimed per transaction."
     )
     @click.option(
+        "--batch-bytes",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Body bytes claimed per transaction, bounding memory (default 64 MiB, or $BATON_WORKER_BATCH_BYTES).",
+    )
+    @click.option(
         "--poll", type=float, default=1.0, show_default=True, help="Seconds to wait when the inbox is empty."
     )
     @click.option(
@@ -199,6 +205,7 @@ def register(group: click.Group) -> None:
         db_url: str | None,
         processes: int,
         batch: int,
+        batch_bytes: int | None,
         poll: float,
         exit_when_idle: bool,
         metrics_port: int | None,
@@ -209,15 +216,17 @@ def register(group: click.Group) -> None:
 
         url = resolve_database_url(db_url)
         config = load_config_or_exit(config_path)
+        batch_bytes = batch_bytes or Settings.from_env().worker_batch_bytes
         if processes <= 1:
-            _run_worker(url, config, batch, poll, exit_when_idle, metrics_port)
+            _run_worker(url, config, batch, batch_bytes, poll, exit_when_idle, metrics_port)
             return
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
         children = [
             context.Process(
-                target=_worker_process, args=(url, config_path, batch, poll, exit_when_idle, None)
+                target=_worker_process,
+                args=(url, config_path, batch, batch_bytes, poll, exit_when_idle, None),
             )
             for _ in range(processes)
         ]
@@ -242,14 +251,26 @@ def register(group: click.Group) -> None:
 
 
 def _worker_process(
-    url: str, config_path: str, batch: int, poll: float, exit_when_idle: bool, metrics_port: int | None
+    url: str,
+    config_path: str,
+    batch: int,
+    batch_bytes: int,
+    poll: float,
+    exit_when_idle: bool,
+    metrics_port: int | None,
 ) -> None:
     """One spawned worker process: it loads the configuration once for itself."""
-    _run_worker(url, load_config_or_exit(config_path), batch, poll, exit_when_idle, metrics_port)
+    _run_worker(url, load_config_or_exit(config_path), batch, batch_bytes, poll, exit_when_idle, metrics_port)
 
 
 def _run_worker(
-    url: str, config: Any, batch: int, poll: float, exit_when_idle: bool, metrics_port: int | None
+    url: str,
+    config: Any,
+    batch: int,
+    batch_bytes: int,
+    poll: float,
+    exit_when_idle: bool,
+    metrics_port: int | None,
 ) -> None:
     from baton.store.db import create_engine_for
     from baton.webhooks.logging import configure_logging
@@ -268,7 +289,15 @@ def _run_worker(
     engine = create_engine_for(url)
     reconcile = None if exit_when_idle else start_reconcile_schedule(engine, settings, lambda: config)
     try:
-        run_worker(engine, config, batch=batch, poll_interval=poll, stop=stop, exit_when_idle=exit_when_idle)
+        run_worker(
+            engine,
+            config,
+            batch=batch,
+            batch_bytes=batch_bytes,
+            poll_interval=poll,
+            stop=stop,
+            exit_when_idle=exit_when_idle,
+        )
     finally:
         if reconcile is not None:
             reconcile.stop()

@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     pool_size = settings.serving.threads + 5
     engine = create_engine_for(resolve_database_url(settings.database_url), pool_size=pool_size)
     config = load_config_lazily(settings.config_path)
-    drainer = Drainer(engine, config) if settings.embedded else None
+    drainer = Drainer(engine, config, batch_bytes=settings.worker_batch_bytes) if settings.embedded else None
     baton = Baton(
         settings=settings,
         clock=settings.clock(),
@@ -137,5 +137,5 @@ def drain(app: Flask) -> int:
     baton: Baton = app.extensions["baton"]
     drainer = baton.drainer or app.extensions.get("baton_drainer")
     if drainer is None:
-        drainer = Drainer(baton.engine, baton.config)
+        drainer = Drainer(baton.engine, baton.config, batch_bytes=baton.settings.worker_batch_bytes)
     return drainer.drain_now()
