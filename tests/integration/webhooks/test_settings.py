@@ -133,3 +133,12 @@ def test_no_module_but_the_settings_reads_a_baton_variable() -> None:
 def test_the_check_above_can_fail() -> None:
     tree = ast.parse('import os\nx = os.environ.get("BATON_NOW")\ny = os.getenv("BATON_MODE")\n')
     assert _environment_reads(tree) == [2, 3]
+
+
+def test_the_worker_batch_byte_budget_is_a_setting() -> None:
+    from baton.store.inbox import DEFAULT_BATCH_BYTES
+
+    assert Settings.from_env({}).worker_batch_bytes == DEFAULT_BATCH_BYTES == 64 * 1024 * 1024
+    assert Settings.from_env({"BATON_WORKER_BATCH_BYTES": "1000"}).worker_batch_bytes == 1000
+    with pytest.raises(SettingsError, match="BATON_WORKER_BATCH_BYTES"):
+        Settings.from_env({"BATON_WORKER_BATCH_BYTES": "abc"})
