@@ -7,7 +7,7 @@ elapsedRatio, rejections), e.g. `batonSlaState = breached` or `issue.property[ba
 
 "Only when changed": the document holds nothing that moves with the wall clock except through state
 changes: the due time is fixed while the clock runs, a running clock's `elapsedRatio` is rounded down
-to tenths, and `elapsedSeconds` is only given for stopped clocks. Its SHA-256 is kept in
+to tenths and capped at 1.0, and `elapsedSeconds` is only given for stopped clocks. Its SHA-256 is kept in
 `writeback_state` (target `issue:<id>:baton.sla`) and a write happens only when it differs.
 """
 
@@ -110,9 +110,9 @@ def sla_documents(requests: pd.DataFrame, config: BatonConfig, now: datetime) ->
             elapsed = _num(row[f"{clock}_elapsed_s"])
             state = _text(row.get(f"{clock}_state")) or "none"
             entry: dict[str, Any] = {"state": state, "goalSeconds": goal}
-            running = state in ("running", "at_risk", "breached") and (
-                is_open if clock == "resolution" else pd.isna(row["first_response_at"])
-            )
+            # A clock runs until its request is resolved (the response clock until the first response
+            # too), whatever its state: with no goal its state is "none" but its elapsed time still grows.
+            running = is_open and (clock == "resolution" or pd.isna(row["first_response_at"]))
             if not running and elapsed is not None:
                 entry["elapsedSeconds"] = round(elapsed)
             clocks[clock] = entry
@@ -120,7 +120,9 @@ def sla_documents(requests: pd.DataFrame, config: BatonConfig, now: datetime) ->
         ratio = None
         if res_goal and res_elapsed is not None:
             ratio = res_elapsed / res_goal
-            ratio = math.floor(ratio * 10) / 10 if is_open else round(ratio, 3)
+            # Open: tenths up to the goal, then 1.0 (breached says the rest), so a long-breached clock
+            # is not rewritten every tenth of its goal.
+            ratio = min(math.floor(ratio * 10) / 10, 1.0) if is_open else round(ratio, 3)
         state = (
             clocks["resolution"]["state"]
             if clocks["resolution"]["goalSeconds"]

@@ -100,3 +100,40 @@ def test_due_time_is_the_one_the_api_and_cli_print(jira: JiraMock) -> None:
     for _, row in running.iterrows():
         expected = row["due_at"].round("s").isoformat().replace("+00:00", "Z")
         assert docs[str(row["issue_id"])]["due"] == expected
+
+
+SEARCHABLE = ("state", "provider", "requester", "process", "due", "breached", "elapsedRatio", "rejections")
+"""The `baton.sla` fields the Forge app indexes for JQL (plugin/manifest.yml)."""
+
+
+def test_an_hour_without_transitions_rewrites_only_what_jql_can_tell_apart(jira: JiraMock) -> None:
+    """Issue 16 item 9: open clocks without a goal carried a growing elapsedSeconds and long-breached
+    clocks a rising elapsedRatio, so documents were rewritten although nothing searchable changed."""
+    jira.standin.add_issues(generate_issues(60, seed=11))
+    ledger = MemoryLedger()
+    Backfill(jira.client(), ledger, CONFIG, BackfillOptions(page_size=50)).run()
+    requests = _requests(ledger)
+    start = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)  # a Tuesday: working time passes in Berlin
+    writeback(jira.client(), ledger, CONFIG, requests, start)
+    before = {issue: dict(doc) for (issue, _), doc in jira.standin.issue_properties.items()}
+    puts_before = len(jira.calls("PUT", "/rest/api/3/issue/"))
+
+    later = writeback(jira.client(), ledger, CONFIG, requests, start + timedelta(hours=1))
+    after = {issue: doc for (issue, _), doc in jira.standin.issue_properties.items()}
+    rewritten = [issue for issue in after if after[issue] != before[issue]]
+    assert later.written == len(rewritten) == len(jira.calls("PUT", "/rest/api/3/issue/")) - puts_before
+    for issue in rewritten:
+        searchable_before = {field: before[issue].get(field) for field in SEARCHABLE}
+        searchable_after = {field: after[issue].get(field) for field in SEARCHABLE}
+        clock_states = [
+            (c, after[issue]["clocks"][c]["state"], before[issue]["clocks"][c]["state"])
+            for c in after[issue]["clocks"]
+        ]
+        assert searchable_after != searchable_before or any(a != b for _, a, b in clock_states), issue
+
+    # and with the clocks standing still (Saturday, no working time): not one PUT
+    weekend = datetime(2026, 3, 14, 10, 0, tzinfo=UTC)
+    writeback(jira.client(), ledger, CONFIG, requests, weekend)
+    puts = len(jira.calls("PUT", "/rest/api/3/issue/"))
+    quiet = writeback(jira.client(), ledger, CONFIG, requests, weekend + timedelta(hours=1))
+    assert quiet.written == 0 and len(jira.calls("PUT", "/rest/api/3/issue/")) == puts
