@@ -27,6 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from baton.config.schema import BatonConfig
 from baton.connector.client import JiraBadRequest, JiraClient, JiraNotFound
@@ -157,11 +158,14 @@ def process_projects(config: BatonConfig) -> list[str]:
     return sorted({p.strip().upper() for proc in config.processes.values() for p in proc.match.projects})
 
 
-def build_jql(config: BatonConfig, since: datetime | None = None, extra: str | None = None) -> str:
+def build_jql(
+    config: BatonConfig, since: datetime | None = None, extra: str | None = None, account_zone: str = "UTC"
+) -> str:
     """A bounded JQL over the configured process projects (search/jql rejects unbounded queries).
 
-    `updated >= "yyyy/MM/dd HH:mm"` is in the Jira user's timezone; we pass UTC and rely on the overlap
-    (and on idempotent ingestion) to absorb the difference.
+    Jira reads the date literal of `updated >= "yyyy/MM/dd HH:mm"` in the time zone of the account
+    that runs the search, so `since` is written in `account_zone` (`account_time_zone`): written in
+    UTC, an account west of UTC would search hours later than meant and miss changes.
     """
     projects = process_projects(config)
     if not projects:
@@ -170,10 +174,27 @@ def build_jql(config: BatonConfig, since: datetime | None = None, extra: str | N
         )
     clauses = [f"project in ({', '.join(_jql_string(p) for p in projects)})"]
     if since is not None:
-        clauses.append(f'updated >= "{since.astimezone(UTC):%Y/%m/%d %H:%M}"')
+        # floored to the minute the literal can say, so the bound never starts after `since`
+        clauses.append(f'updated >= "{since.astimezone(ZoneInfo(account_zone)):%Y/%m/%d %H:%M}"')
     if extra and extra.strip():
         clauses.append(f"({extra.strip()})")
     return " AND ".join(clauses) + " ORDER BY key ASC"
+
+
+def account_time_zone(client: JiraClient) -> str:
+    """The time zone of the account the client searches as (`/myself` `timeZone`), read at every run so
+    a changed profile is followed; UTC when Jira does not say or names a zone this machine lacks."""
+    api = "3" if client.site.is_cloud else "2"
+    data = client.request("GET", f"/rest/api/{api}/myself") or {}
+    zone = data.get("timeZone") if isinstance(data, dict) else None
+    if not isinstance(zone, str) or not zone:
+        return "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("Jira account time zone %r is unknown here: JQL dates are written in UTC", zone)
+        return "UTC"
+    return zone
 
 
 def scope_for(options: BackfillOptions, explicit_jql: str | None) -> str:
@@ -337,7 +358,7 @@ class Backfill:
         since = opts.since
         if since is None and not opts.full and previous and previous.last_synced_at:
             since = previous.last_synced_at - opts.overlap
-        jql = build_jql(self.config, since, opts.jql)
+        jql = build_jql(self.config, since, opts.jql, account_time_zone(self.client) if since else "UTC")
         if previous and previous.in_progress and previous.jql == jql:
             return scope, jql, previous
         start = Checkpoint(

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from baton.webhooks.http.gadget_registry import GADGETS
 
@@ -186,6 +187,8 @@ class JiraStandIn:
         self.item_properties: dict[tuple[str, str, str], Any] = {}
         self.filters: dict[str, dict[str, Any]] = {}
         self.issue_properties: dict[tuple[str, str], Any] = {}
+        self.account_timezone = "UTC"
+        """The searching account's time zone (`/myself` `timeZone`; JQL date literals are read in it)."""
         self._next_id = 10000
         self._index()
 
@@ -283,7 +286,9 @@ class JiraStandIn:
             raise StandInError("unbounded JQL")
         projects = {p.strip().strip('"') for p in projects_m.group(1).split(",")}
         since_m = re.search(r'updated >= "(\d{4})/(\d{2})/(\d{2}) (\d{2}):(\d{2})"', bound)
-        since = datetime(*map(int, since_m.groups()), tzinfo=UTC) if since_m else None
+        # Jira reads a JQL date literal in the searching account's time zone
+        zone = ZoneInfo(self.account_timezone)
+        since = datetime(*map(int, since_m.groups()), tzinfo=zone) if since_m else None
         keys_m = re.search(r"key in \(([^)]*)\)", bound)
         keys = {k.strip() for k in keys_m.group(1).split(",")} if keys_m else None
         out = [
@@ -659,6 +664,7 @@ class JiraStandIn:
                 "accountType": "atlassian",
                 "active": True,
                 "displayName": "Mia Krystof",
+                "timeZone": self.account_timezone,
                 "self": f"{self.base}/rest/api/3/user?accountId=5b10ac8d82e05b22cc7d4ef5",
             },
         )

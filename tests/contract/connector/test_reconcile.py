@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -77,3 +78,24 @@ def test_interval_setting() -> None:
         parse_interval("soon")
     assert schedule_from_env(None, CONFIG, {}) is None  # type: ignore[arg-type]
     assert schedule_from_env(None, CONFIG, {"BATON_RECONCILE_INTERVAL": "15m"}) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo", "UTC"])
+def test_incremental_runs_read_a_change_whatever_the_account_zone(jira: JiraMock, zone: str) -> None:
+    """Issue 16 item 9: Jira reads the JQL date literal in the searching account's zone; written in UTC,
+    an account on America/New_York searched five hours late and never read a change."""
+    issues = generate_issues(20, seed=7)
+    jira.standin.add_issues(issues)
+    jira.standin.account_timezone = zone
+    ledger = MemoryLedger()
+    synced = max(issue.updated for issue in issues)
+    Backfill(jira.client(), ledger, CONFIG, BackfillOptions(page_size=25), now=lambda: synced).run()
+    changed = issues[0]
+    later = synced + timedelta(minutes=1)  # a change just after the last sync, inside the overlap
+    next_status = "10001" if changed.status_id != "10001" else "10002"
+    changed.move(next_status, later, change_id="999001")
+    report = reconcile(jira.client(), ledger, CONFIG, BackfillOptions(page_size=25))
+    expected = (synced - timedelta(minutes=15)).astimezone(ZoneInfo(zone)).strftime("%Y/%m/%d %H:%M")
+    assert f'updated >= "{expected}"' in report.backfill.jql
+    assert (changed.id, "999001") in {(key[1], key[2]) for key in ledger.transitions}
+    assert report.missed == 1
