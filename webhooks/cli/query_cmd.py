@@ -10,12 +10,14 @@ import csv
 import io
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 import click
 
 from baton.webhooks.cli.common import config_option, db_option, settings, site_option
+from baton.webhooks.cli.table import DEFAULT_WIDTH, WIDE_WIDTH, choose_columns, header, human
 
 FORMATS = ("table", "json", "csv")
 
@@ -43,6 +45,13 @@ def query_options(func: Callable[..., Any]) -> Callable[..., Any]:
             db_option(),
             site_option(),
             click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True),
+            click.option(
+                "--columns",
+                "pick",
+                default=None,
+                help="Table: these fields, comma-separated (default: a set that fits 100 columns).",
+            ),
+            click.option("--wide", is_flag=True, help="Table: every field, full width."),
             click.option("--team", default=None, help="Only this provider team."),
             click.option(
                 "--since", default=None, help="Only requests alive on/after this date (YYYY-MM-DD or ISO)."
@@ -141,7 +150,12 @@ def _cell(value: Any) -> str:
 
 
 def _emit(
-    records: Sequence[dict[str, Any]], fmt: str, title: str, columns: Sequence[str] | None = None
+    records: Sequence[dict[str, Any]],
+    fmt: str,
+    title: str,
+    columns: Sequence[str] | None = None,
+    *,
+    view: TableView | None = None,
 ) -> None:
     cols = list(columns or (records[0].keys() if records else []))
     if fmt == "json":
@@ -157,12 +171,30 @@ def _emit(
         from rich.console import Console
         from rich.table import Table
 
+        view = view or TableView(title)
+        shown = choose_columns(view.report, cols, view.pick, view.wide, view.extra)
         table = Table(title=f"{title} ({len(records)})", show_lines=False)
-        for col in cols:
-            table.add_column(col, overflow="fold")
+        for col in shown:
+            # times and durations never wrap; free text folds
+            table.add_column(header(col), overflow="fold", no_wrap=col.endswith(("_at", "_s")))
         for record in records:
-            table.add_row(*(_cell(record.get(c)) for c in cols))
-        Console(width=max(160, 14 * len(cols))).print(table)
+            table.add_row(*(human(c, record.get(c)) for c in shown))
+        Console(width=WIDE_WIDTH if view.wide else DEFAULT_WIDTH).print(table)
+
+
+@dataclass(frozen=True)
+class TableView:
+    """How a table is shown: which report's default columns, `--columns`, `--wide`, extra fields."""
+
+    report: str
+    pick: str | None = None
+    wide: bool = False
+    extra: tuple[str, ...] = ()
+
+
+def _view(report: str, options: dict[str, Any], extra: tuple[str, ...] = ()) -> TableView:
+    """Takes the table options out of a command's options."""
+    return TableView(report, options.pop("pick"), options.pop("wide"), extra)
 
 
 @click.command("requests")
@@ -174,9 +206,10 @@ def requests_cmd(**options: Any) -> None:
     from baton.webhooks.serialize import REQUEST_FIELDS, request_records
 
     fmt = options.pop("fmt")
+    view = _view("requests", options)
     ctx = _Context(**options)
     records = request_records(scoring_engine.live_clocks(ctx.requests(), ctx.config, ctx.now), ctx.site)
-    _emit(records, fmt, "requests", REQUEST_FIELDS)
+    _emit(records, fmt, "requests", REQUEST_FIELDS, view=view)
 
 
 @click.command("score")
@@ -200,6 +233,7 @@ def score_cmd(period: str, by: str | None, last: int | None, **options: Any) -> 
     from baton.webhooks.serialize import SCORE_FIELDS, score_records
 
     fmt = options.pop("fmt")
+    view = _view("score", options, (by,) if by else ())
     ctx = _Context(**options)
     timezone = ctx.config.scoring.timezone
     if last is not None:
@@ -213,7 +247,7 @@ def score_cmd(period: str, by: str | None, last: int | None, **options: Any) -> 
     if ctx.team is not None:
         records = [r for r in records if r.get("team") == ctx.team]
     columns = ["period", "team", *([by] if by else []), *SCORE_FIELDS[2:]]
-    _emit(records, fmt, f"scores by {period}" + (f" and {by}" if by else ""), columns)
+    _emit(records, fmt, f"scores by {period}" + (f" and {by}" if by else ""), columns, view=view)
 
 
 @click.command("handoffs")
@@ -234,6 +268,7 @@ def handoffs_cmd(report: str | None, **options: Any) -> None:
     from baton.webhooks.serialize import handoff_records, unmapped_records
 
     fmt = options.pop("fmt")
+    view = _view("matrix", options)
     if fmt == "csv" and report in (None, "both"):
         raise click.UsageError("a CSV file holds one table: add --report matrix or --report unmapped")
     report = report or "both"
@@ -248,9 +283,9 @@ def handoffs_cmd(report: str | None, **options: Any) -> None:
             _emit(matrix if report == "matrix" else unmapped, fmt, report)
         return
     if report in ("both", "matrix"):
-        _emit(matrix, fmt, "hand-off matrix")
+        _emit(matrix, fmt, "hand-off matrix", view=TableView("matrix", view.pick, view.wide))
     if report in ("both", "unmapped"):
-        _emit(unmapped, fmt, "unmapped hand-offs")
+        _emit(unmapped, fmt, "unmapped hand-offs", view=TableView("unmapped", view.pick, view.wide))
 
 
 def register(group: click.Group) -> None:
