@@ -73,8 +73,9 @@ def test_the_database_vanishing_mid_stream_gives_503s_never_500s_and_loses_nothi
     assert {a.retry_after for a in answers if a.status == 503} == {str(RETRY_AFTER_S)}
     assert any(a.status == 202 for a in answers if a.after_restart), "never recovered"
     assert "Traceback" not in log
-    # A refused delivery was not stored (else its retry would be a 200 duplicate): all are 202 now.
-    assert [r.status_code for r in retried] == [202] * statuses[503]
+    # Retried, each refused delivery is acknowledged: 202, or 200 when the cut came after its commit
+    # reached the database but before the server heard back (the retry finds it stored).
+    assert {r.status_code for r in retried} <= {200, 202}, [r.status_code for r in retried]
 
     sent = [a.delivery for a in answers]
     bodies = Counter(row.body for row in pg_inbox.rows())
