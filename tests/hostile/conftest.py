@@ -44,7 +44,15 @@ from tests.integration.webhooks.support import (
     generated_history,
 )
 
-pytestmark = pytest.mark.slow
+HOSTILE_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here starts a real server: all are slow (`pytestmark` in a conftest marks nothing)."""
+    for item in items:
+        if HOSTILE_DIR in item.path.parents:
+            item.add_marker(pytest.mark.slow)
+
 
 WEBHOOK_PATH = "/webhooks/jira"
 
