@@ -197,10 +197,15 @@ def storable_event(event: str | None) -> str | None:
     names are ASCII: for them this is two scans of at most 100 characters."""
     if not event:
         return None
-    event = event[:MAX_EVENT_LENGTH]
-    if event.isascii() and "\x00" not in event:
-        return event
-    return event.replace("\x00", "").encode("utf-8", "replace").decode("utf-8") or None
+    return storable_text(event[:MAX_EVENT_LENGTH]) or None
+
+
+def storable_text(text: str) -> str:
+    """`text` without NUL (PostgreSQL text refuses 0x00) and with lone surrogates replaced: what any
+    text column can hold, e.g. an error message quoting a hostile delivery's event name."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def delivery_row(

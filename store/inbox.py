@@ -24,7 +24,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from baton.store.delivery_row import DELIVERY_COLUMNS, delivery_identity, delivery_row, payload_or_none
+from baton.store.delivery_row import (
+    DELIVERY_COLUMNS,
+    delivery_identity,
+    delivery_row,
+    payload_or_none,
+    storable_text,
+)
 from baton.store.models import DELIVERY_SOURCES, DELIVERY_STATES, Delivery, Site, utcnow
 from baton.store.sqlutil import dialect_name, insert_for
 
@@ -246,8 +252,14 @@ def _finish(session: Session, delivery_id: int, state: str, error: str | None) -
     session.execute(
         update(Delivery.__table__)
         .where(Delivery.id == delivery_id)
-        .values(state=state, error=error, processed_at=utcnow())
+        .values(state=state, error=_storable_error(error), processed_at=utcnow())
     )
+
+
+def _storable_error(error: str | None) -> str | None:
+    """Error texts may quote a hostile delivery (its event name, a parser's message): a NUL in one
+    must not fail the statement that finishes the delivery, and its batch-mates with it."""
+    return None if error is None else storable_text(error)
 
 
 def mark_many(session: Session, delivery_ids: Iterable[int], state: str, error: str | None = None) -> None:
@@ -255,6 +267,7 @@ def mark_many(session: Session, delivery_ids: Iterable[int], state: str, error: 
     ids = [int(i) for i in delivery_ids]
     if state not in (DONE, IGNORED, FAILED):
         raise ValueError(f"cannot finish a delivery as {state!r}")
+    error = _storable_error(error)
     for start in range(0, len(ids), 500):
         session.execute(
             update(Delivery.__table__)

@@ -10,13 +10,17 @@ Fixtures and helpers for the next rows:
 - `inbox`: an `Inbox` reading the deliveries table of `db_url` (counts per state, rows, bodies);
 - `neighbours`: sends ordinary deliveries before and after the hostile one and checks them;
 - `raw_request(port, data)`: bytes over a plain socket, for what `requests` will not send
-  (chunked bodies, broken framing); returns status, headers and body.
+  (chunked bodies, broken framing); returns status, headers and body;
+- `run_worker(db_url)`: `baton worker --exit-when-idle` over the database, to completion;
+- `server_log(server)`: what the server wrote to its log so far.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,9 +35,24 @@ from sqlalchemy.orm import Session
 from baton.connector.signatures import sign
 from baton.store.db import create_engine_for
 from baton.store.models import Delivery
-from tests.integration.webhooks.support import SECRET, GeneratedDelivery, GunicornServer, generated_history
+from tests.integration.webhooks.support import (
+    EXAMPLE_CONFIG,
+    REPO_ROOT,
+    SECRET,
+    GeneratedDelivery,
+    GunicornServer,
+    generated_history,
+)
 
-pytestmark = pytest.mark.slow
+HOSTILE_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here starts a real server: all are slow (`pytestmark` in a conftest marks nothing)."""
+    for item in items:
+        if HOSTILE_DIR in item.path.parents:
+            item.add_marker(pytest.mark.slow)
+
 
 WEBHOOK_PATH = "/webhooks/jira"
 
@@ -103,6 +122,26 @@ def chunked_post(path: str, body: bytes, headers: dict[str, str], chunk_size: in
     return parts
 
 
+def post(base: str, delivery: GeneratedDelivery) -> requests.Response:
+    """POST one generated delivery, signed, to the webhook at `base`."""
+    return requests.post(base + WEBHOOK_PATH, data=delivery.body, headers=delivery.headers(), timeout=30)
+
+
+def run_worker(db_url: str, timeout: float = 120.0) -> None:
+    """`baton worker --exit-when-idle` over `db_url` until the inbox is empty; fails on a non-zero exit."""
+    command = [sys.executable, "-m", "baton", "worker", "--config", str(EXAMPLE_CONFIG), "--db", db_url]
+    finished = subprocess.run(
+        [*command, "--exit-when-idle"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+
+
+def server_log(server: GunicornServer) -> str:
+    """Everything the server (master and workers) wrote to its log file so far."""
+    server.log.flush()
+    return (server.tmp / f"gunicorn-{server.port}.log").read_text(errors="replace")
+
+
 def signed(body: bytes, **extra: str) -> dict[str, str]:
     return {"Content-Type": "application/json", "X-Hub-Signature": sign(SECRET, body), **extra}
 
@@ -144,9 +183,7 @@ class Neighbours:
 
     def send(self) -> None:
         delivery = self.history[len(self.sent)]
-        response = requests.post(
-            self.base + WEBHOOK_PATH, data=delivery.body, headers=delivery.headers(), timeout=10
-        )
+        response = post(self.base, delivery)
         assert response.status_code == 202, response.text
         self.sent.append(delivery)
 

@@ -232,3 +232,20 @@ def test_a_claim_is_bounded_by_body_bytes_as_well_as_rows(session: Session, site
     assert claims == [ids[0:2], ids[2:4], ids[4:5], []]
     oversized = inbox.accept_delivery(session, site, body=b"y" * 5000, idempotency_key="huge").delivery_id
     assert inbox.claim_pending(session, 100, "w", max_bytes=2500) == [oversized]  # alone, never stuck
+
+
+def test_an_error_text_quoting_a_nul_or_a_lone_surrogate_is_stored_cleaned(
+    session: Session, site: str
+) -> None:
+    """Issue 12 row 3: the reason quoting a hostile event name made PostgreSQL refuse the UPDATE."""
+    ids = _accept(session, site, 3)
+    inbox.claim_pending(session, 3, "w")
+    inbox.mark_many(session, ids[:2], "ignored", "no status change in jira:issue_\x00updated")
+    inbox.mark_failed(session, ids[2], "ValueError: bad \ud800 and \x00")
+    session.commit()
+    rows = session.execute(select(Delivery.state, Delivery.error).order_by(Delivery.id)).all()
+    assert [tuple(row) for row in rows] == [
+        ("ignored", "no status change in jira:issue_updated"),
+        ("ignored", "no status change in jira:issue_updated"),
+        ("failed", "ValueError: bad ? and "),
+    ]
