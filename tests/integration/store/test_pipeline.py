@@ -331,5 +331,5 @@ def test_rederiving_a_stale_site_logs_its_progress(
     with caplog.at_level("INFO", logger=pipeline.log.name):
         assert pipeline.sync_config(session, _config("8h")) == [site]
     progress = [(r.issues_done, r.issues) for r in caplog.records if r.getMessage() == "re-deriving site"]
-    assert progress == [(1, 1)]
+    assert progress and set(progress) == {(1, 1)}  # one chunk of one issue (a handler may repeat it)
     assert any(r.getMessage().startswith("re-deriving site: its requests") for r in caplog.records)
