@@ -97,3 +97,20 @@ def open_database(db_url: str | None, *, create: bool = True) -> Any:
             )
     upgrade_database(url)
     return create_engine_for(url)
+
+
+def progress_bar(quiet: bool) -> Any:
+    """The CLI's one progress bar (description, bar, done of total, elapsed) on stderr, so stdout stays
+    the command's output; `quiet` draws nothing."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=False,
+    )

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import click
 
-from baton.webhooks.cli.common import config_option, db_option, load_config_or_exit, open_database
+from baton.webhooks.cli.common import (
+    config_option,
+    db_option,
+    load_config_or_exit,
+    open_database,
+    progress_bar,
+)
 from baton.webhooks.cli.errors import InvalidInput
 
 
@@ -23,8 +29,7 @@ def rederive_cmd(
     config_path: str, db_url: str | None, sites: tuple[str, ...], stale_only: bool, quiet: bool
 ) -> None:
     """Re-derive the stored requests of every site (or --site) under --config."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+    from rich.progress import TaskID
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
@@ -46,14 +51,7 @@ def rederive_cmd(
             if stale_only:
                 stale = set(stale_sites(session, config))
                 chosen = [site for site in chosen if site in stale]
-            progress = Progress(
-                TextColumn("[progress.description]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                disable=quiet,
-            )
+            progress = progress_bar(quiet)
             with progress:
                 for site in chosen:
                     task = progress.add_task(f"re-deriving {site} (issues)", total=None)

@@ -33,6 +33,7 @@ from baton.webhooks.cli.common import (
     db_option,
     load_config_or_exit,
     open_database,
+    progress_bar,
     settings,
     site_option,
 )
@@ -282,21 +283,6 @@ def _process_batch(
             report.skipped += 1
 
 
-def _progress(quiet: bool) -> Any:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=quiet,
-        transient=False,
-    )
-
-
 def _print_report(report: ReplayReport, fmt: str, config_given: bool) -> None:
     if fmt == "json":
         click.echo(json.dumps(report.as_dict(), indent=2))
@@ -367,7 +353,7 @@ def replay_cmd(
     for path in files:
         items.extend(read_items(path))
     try:
-        with _progress(quiet or fmt == "json") as progress:
+        with progress_bar(quiet or fmt == "json") as progress:
             task = progress.add_task("replaying", total=len(items))
             replay_items(engine, site, config, items, report, lambda n: progress.advance(task, n))
     finally:
@@ -449,7 +435,7 @@ def demo_load(
                 )
                 for d in deliveries
             ]
-            with _progress(quiet or fmt == "json") as progress:
+            with progress_bar(quiet or fmt == "json") as progress:
                 task = progress.add_task("loading demo", total=len(items))
                 replay_items(engine, site, config, items, report, lambda n: progress.advance(task, n))
     finally:
