@@ -12,7 +12,17 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 # Files that lived outside the repository once; the specification is docs/semantics.md and
 # docs/configuration.md, the Jira facts are in docs/, and the recorded data is in tests/fixtures/.
-OUTSIDE = ("DESIGN.md", "../shared", "JIRA-FACTS", "BATON_SHARED_DIR", "STYLE.md")
+# Spelled in pieces, so that this file holds none of them and is checked like every other.
+OUTSIDE = tuple(
+    "".join(parts)
+    for parts in (
+        ("DESIGN", ".md"),
+        ("..", "/shared"),
+        ("JIRA", "-FACTS"),
+        ("BATON_SHARED", "_DIR"),
+        ("STYLE", ".md"),
+    )
+)
 NOT_DATA = {"SOURCES.md", "NOTICE", "LICENSE-Apache-2.0.txt"}
 
 
@@ -29,11 +39,8 @@ def _repository_files() -> list[Path]:
 
 
 def test_no_file_refers_to_anything_outside_the_repository() -> None:
-    this_file = Path(__file__).resolve()
     found = []
     for path in _repository_files():
-        if path == this_file:
-            continue
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
