@@ -45,7 +45,7 @@ class ServiceError(Exception):
 
 class BadRequest(ServiceError):
     code = "bad_request"
-    hint = "check the query parameters (docs/plugin.md, \"JSON API\")"
+    hint = 'check the query parameters (docs/plugin.md, "JSON API")'
 
 
 class MalformedPayload(ServiceError):
