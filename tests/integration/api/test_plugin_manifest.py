@@ -87,7 +87,7 @@ def test_manifest_lint_holds_the_gadgets_to_the_registry(tmp_path: Path) -> None
         "'unmapped' [webhooks/http/gadgets.json]",
         "manifest.yml: error: jira:dashboardGadget 'baton-extra' is not in the gadget registry: add it to "
         "webhooks/http/gadgets.json or remove the module [webhooks/http/gadgets.json]",
-    ]
+    ], result.stdout + result.stderr  # the lint's whole output when it fails another way
 
 
 def test_manifest_declares_the_gadgets_remote_and_index() -> None:
