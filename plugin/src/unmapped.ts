@@ -1,18 +1,20 @@
 import type { Api } from './api';
 import { card, h, message, num } from './dom';
+import { footer, info } from './explain';
 import { count, DASH, duration, STATE_LABEL } from './format';
 import type { GadgetConfig } from './types';
 
 export async function renderUnmapped(api: Api, cfg: GadgetConfig): Promise<HTMLElement> {
-  const data = await api.unmapped(cfg);
+  const [teams, data] = await Promise.all([api.teams(), api.unmapped(cfg)]);
   const body = h('div', { class: 'gadget-body' });
   const root = card('Unmapped hand-offs', 'unmapped', body);
+  const period = 'All time';
   if (!data.rows.length) {
-    body.append(message('Every hand-off seen so far is configured.'));
+    body.append(message('Every hand-off seen so far is configured.'), footer(period, data.as_of, data.timezone));
     return root;
   }
   body.append(
-    h('div', { class: 'legend muted' }, 'Team and status pairs seen in Jira but not configured as hand-offs.'),
+    h('div', { class: 'legend muted' }, 'Team and status pairs seen in Jira but not configured as hand-offs.', info('unmapped', { teams, period, process: cfg.process })),
     h(
       'div',
       { class: 'table-wrap' },
@@ -35,6 +37,7 @@ export async function renderUnmapped(api: Api, cfg: GadgetConfig): Promise<HTMLE
         ),
       ),
     ),
+    footer(period, data.as_of, data.timezone),
   );
   return root;
 }
