@@ -33,14 +33,15 @@ log = logging.getLogger("baton.webhooks.worker")
 ALERT_INTERVAL_S = 60.0
 
 
-def run_alert_pass(engine: Engine, config: Any, now: datetime, settings: Settings) -> Any:
-    """One pass (`baton alerts send` and the schedule): metrics counted, secrets from the settings."""
+def run_alert_pass(engine: Engine, config: Any, now: datetime, settings: Settings, **options: Any) -> Any:
+    """One pass (`baton alerts send` and the schedule): metrics counted, secrets from the settings;
+    `options` go to `baton.connector.alerts.run_pass` (tests pass a retry policy)."""
     from baton.connector.alerts import Outcome, run_pass
 
     def counted(outcome: Outcome) -> None:
         count_alert(outcome.target, outcome.state, outcome.status)
 
-    return run_pass(engine, config, now, settings.alerts, on_outcome=counted)
+    return run_pass(engine, config, now, settings.alerts, on_outcome=counted, **options)
 
 
 class AlertSchedule:
