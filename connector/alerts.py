@@ -339,44 +339,38 @@ def run_pass(
     policy: RetryPolicy = PASS_POLICY,
     http: requests.Session | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    batch: int = 100,
 ) -> PassReport:
     """One alert pass over every site: store new crossings (committed first), then send what is pending.
 
     `now` is when the clocks are evaluated (the process's clock, `--now`); `wall_clock` is real time,
-    for leases and for when an attempt happened."""
+    for leases and for when an attempt happened. Each pending alert is tried once per pass (`batch` are
+    leased at a time)."""
     report = PassReport()
     if not config.alerts:
         return report
     targets = {t.name: t for t in config.alerts}
     me = owner or default_owner()
     client = http or requests.Session()
+    started = wall_clock()
     try:
         with Session(engine, expire_on_commit=False) as session:
-            sites = _site_urls(session)
-            for site, base_url in sites.items():
+            for site, base_url in _site_urls(session).items():
                 report.new += detect(session, site, config, now)
                 while True:
-                    batch = alert_log.claim(session, site, me, wall_clock(), targets=targets)
-                    if not batch:
-                        break
-                    for alert in batch:
+                    leased = alert_log.claim(
+                        session, site, me, wall_clock(), targets=targets, limit=batch, tried_since=started
+                    )
+                    for alert in leased:
+                        target = targets[alert.target]
                         outcome = _send_one(
-                            session,
-                            targets[alert.target],
-                            alert,
-                            site,
-                            base_url,
-                            secrets,
-                            me,
-                            client,
-                            policy,
-                            wall_clock,
+                            session, target, alert, site, base_url, secrets, me, client, policy, wall_clock
                         )
                         session.commit()
                         report.outcomes.append(outcome)
                         if on_outcome is not None:
                             on_outcome(outcome)
-                    if len(batch) < 100:
+                    if len(leased) < batch:
                         break
     finally:
         if http is None:

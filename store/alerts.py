@@ -148,12 +148,14 @@ def claim(
     targets: Iterable[str] | None = None,
     limit: int = 100,
     lease: timedelta = DEFAULT_LEASE,
+    tried_since: datetime | None = None,
 ) -> list[Claimed]:
     """Lease up to `limit` pending alerts of `site` (oldest crossing first) to `owner` and COMMIT.
 
     `wall_now` is the wall clock (leases must expire in real time, whatever `now` a pass evaluates
     clocks at). A row leased by someone else whose lease has not run out is skipped. `targets` limits
-    the claim to targets the caller knows (a target removed from the configuration keeps its rows)."""
+    the claim to targets the caller knows (a target removed from the configuration keeps its rows);
+    `tried_since` skips rows attempted at or after that instant (a pass tries each row once)."""
     query = (
         select(AlertRow.id)
         .where(
@@ -166,6 +168,8 @@ def claim(
     )
     if targets is not None:
         query = query.where(AlertRow.target.in_(list(targets)))
+    if tried_since is not None:
+        query = query.where(or_(AlertRow.last_attempt_at.is_(None), AlertRow.last_attempt_at < tried_since))
     candidates = list(session.execute(query).scalars())
     claimed: list[int] = []
     for alert_id in candidates:

@@ -480,3 +480,16 @@ def test_json_bodies_are_canonical(
     _pass(engine, config, berlin(3, 15))
     body = receivers["json"].received[0].body
     assert body == json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+
+
+def test_a_pass_tries_each_pending_alert_once_and_ends(
+    setup: tuple[Engine, BatonConfig, Path], receivers: dict[str, Receiver]
+) -> None:
+    engine, config, _ = setup
+    for receiver in receivers.values():
+        receiver.script = [(503, {})] * 3
+    # one alert leased at a time, one try each: every alert fails once, and the pass ends
+    report = _pass(engine, config, berlin(5, 12), policy=no_sleep_policy(attempts=1), batch=1)
+    assert len(report.outcomes) == 8  # type: ignore[attr-defined]
+    assert {(o.status, o.attempts) for o in report.outcomes} == {("pending", 1)}  # type: ignore[attr-defined]
+    assert _count(receivers) == dict.fromkeys(receivers, 2)
