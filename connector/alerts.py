@@ -252,13 +252,25 @@ def post_once(
     """One POST; the status on 2xx, else SendError (TransientSendError for 429, 5xx, no answer).
     Messages name neither the URL nor a header (both may be credentials)."""
     try:
-        response = http.post(url, data=body, headers=dict(headers), timeout=timeout, allow_redirects=False)
+        # stream: the answer's body is never read, however large a target makes it
+        response = http.post(
+            url, data=body, headers=dict(headers), timeout=timeout, allow_redirects=False, stream=True
+        )
     except requests.Timeout:
         raise TransientSendError("the target did not answer in time", transient=True) from None
     except requests.ConnectionError as error:
         raise TransientSendError(
             f"cannot reach the target ({type(error).__name__})", transient=True
         ) from None
+    except (
+        requests.exceptions.InvalidURL,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidSchema,
+    ) as error:
+        raise SendError(f"the target's URL is not usable ({type(error).__name__})", transient=False) from None
+    except requests.RequestException as error:
+        raise TransientSendError(f"the request failed ({type(error).__name__})", transient=True) from None
+    response.close()
     status = response.status_code
     if 200 <= status < 300:
         return status

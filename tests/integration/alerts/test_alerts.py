@@ -493,3 +493,35 @@ def test_a_pass_tries_each_pending_alert_once_and_ends(
     assert len(report.outcomes) == 8  # type: ignore[attr-defined]
     assert {(o.status, o.attempts) for o in report.outcomes} == {("pending", 1)}  # type: ignore[attr-defined]
     assert _count(receivers) == dict.fromkeys(receivers, 2)
+
+
+def test_secret_urls_from_the_environment_never_reach_an_error(
+    db_url: str, receivers: dict[str, Receiver], tmp_path: Path
+) -> None:
+    urls = {k: r.url for k, r in receivers.items()}
+    text = config_text(urls).replace(f"url: {urls['slack']}", "url_env: BATON_ALERT_SLACK_URL")
+    text = text.replace(f"url: {urls['teams']}", "url_env: BATON_ALERT_TEAMS_URL")
+    path = tmp_path / "env.yaml"
+    path.write_text(text)
+    config = load_config(path)
+    engine = create_engine_for(db_url)
+    try:
+        _seed(engine, config)
+        env = {
+            **ENV,
+            "BATON_ALERT_SLACK_URL": "hooks.example.com/services/T0/B0/very-secret-token",  # no scheme
+            "BATON_ALERT_TEAMS_URL": "http://127.0.0.1:1/webhookb2/another-secret",  # nothing listens
+        }
+        report = run_pass(engine, config, berlin(3, 15), env, policy=no_sleep_policy(attempts=2))
+        outcomes = {o.target: (o.status, o.attempts, o.error) for o in report.outcomes}
+        assert outcomes["team-slack"] == ("failed", 1, "the target's URL is not usable (MissingSchema)")
+        assert outcomes["team-teams"] == ("pending", 2, "cannot reach the target (ConnectionError)")
+        with Session(engine) as session:
+            errors = [r.last_error or "" for r in session.execute(select(AlertRow)).scalars()]
+        assert not any("secret" in e for e in errors)
+        # the variable set right: the next pass sends the pending one
+        env["BATON_ALERT_TEAMS_URL"] = urls["teams"]
+        report = run_pass(engine, config, berlin(3, 15, 1), env, policy=no_sleep_policy())
+        assert [(o.target, o.status) for o in report.outcomes] == [("team-teams", "sent")]
+    finally:
+        engine.dispose()
