@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from baton.config.loader import load_config_text
 from baton.config.schema import BatonConfig
 from baton.scoring import engine
+from tests.unit.oracle.histories import SPECS, Scenario, issue_frame, transition_frame
 from tests.unit.scoring.test_clocks import CONFIG
+from tests.unit.scoring.test_properties import ANY_SCENARIO
 from tests.unit.scoring.worked import berlin, issues, transitions
 
 H = 3600.0
@@ -104,3 +110,27 @@ def test_routes_follow_each_targets_states_and_filters() -> None:
         ("breaches", "breached"),
         ("delivery", "at_risk"),
     ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(ANY_SCENARIO, st.integers(min_value=1, max_value=24 * 30))
+def test_a_crossing_never_moves_nor_disappears_while_the_request_stays_open(
+    scenario: Scenario, hours: int
+) -> None:
+    spec = SPECS[scenario.spec_name]
+    requests = engine.derive_requests(
+        transition_frame(scenario.transitions), issue_frame(scenario.issues), spec.config, spec.categories
+    )
+    later = scenario.now + timedelta(hours=hours)
+    before = engine.alert_crossings(requests, spec.config, scenario.now)
+    after = engine.alert_crossings(requests, spec.config, later)
+    seen = {(r.request_key, r.state): r.crossed_at for r in after.itertuples()}
+    for r in before.itertuples():
+        assert r.crossed_at <= pd.Timestamp(scenario.now)
+        # the same log seen later: the request is still open, its crossing is still there, at the same instant
+        assert (r.request_key, r.state) in seen
+        assert abs((seen[(r.request_key, r.state)] - r.crossed_at).total_seconds()) < 0.002
+    for key, group in after.groupby("request_key"):
+        states = dict(zip(group["state"], group["crossed_at"], strict=True))
+        if "at_risk" in states and "breached" in states:
+            assert states["at_risk"] <= states["breached"], key
