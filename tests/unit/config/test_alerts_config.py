@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from baton.config import ConfigError, fingerprint, load_config_text
+from baton.webhooks.cli import main
 from tests.unit.config.test_loader import VALID
 
 
@@ -103,3 +106,22 @@ def test_unknown_kind_and_state_are_shape_problems() -> None:
     messages = " | ".join(m for _, m in problems)
     assert "jira_automation" in messages and "slack" in messages
     assert "at_risk" in messages and "breached" in messages
+
+
+def test_the_demos_commented_alerts_example_is_valid_and_shown_without_urls(tmp_path: Path) -> None:
+    source = (Path(__file__).resolve().parents[3] / "config" / "examples" / "demo.yaml").read_text()
+    head, example = source.split("# alerts:\n")
+    uncommented = "\n".join(line[2:] if line.startswith("#") else line for line in example.splitlines())
+    path = tmp_path / "demo-alerts.yaml"
+    path.write_text(f"{head}alerts:\n{uncommented}\n")
+    config = load_config_text(path.read_text())
+    assert [(t.name, t.kind, t.on) for t in config.alerts] == [
+        ("ops-slack", "slack", ["at_risk", "breached"]),
+        ("support-automation", "jira_automation", ["at_risk"]),
+        ("pmo-teams", "teams", ["breached"]),
+        ("pager", "json", ["at_risk", "breached"]),
+    ]
+    result = CliRunner().invoke(main, ["config", "check", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Alerts" in result.output and "$BATON_ALERT_OPS_SLACK_URL" in result.output
+    assert "pager.example.com" not in result.output
