@@ -183,6 +183,8 @@ def message(
         return {"issues": [alert.issue_key or alert.issue_id], "data": _data(alert, site, issue_url)}
     title, text = summary(alert)
     if target.kind == "slack":
+        # Slack reads &, < and > as markup: escaped in the sentence, used for the link
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         link = f"<{issue_url}|{alert.issue_key}>" if issue_url and alert.issue_key else None
         return {"text": f"{text} {link}" if link else text}
     card: dict[str, Any] = {
