@@ -95,8 +95,9 @@ def fingerprint(config: BatonConfig) -> str:
     Two files that mean the same thing (different comments, layout, `4h` vs `240m`, defaults written
     out or not) share a fingerprint; the store compares it to notice a config change and re-derive
     history. Mapping order is kept, not sorted: the first matching process wins, so reordering
-    processes can change results."""
-    normal = config.model_dump(mode="json", by_alias=True)
+    processes can change results. The `alerts` section is left out: it does not change a number."""
+    # alerts say where notifications go, not how requests are derived: changing them re-derives nothing
+    normal = config.model_dump(mode="json", by_alias=True, exclude={"alerts"})
     blob = json.dumps(normal, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

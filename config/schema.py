@@ -97,6 +97,21 @@ def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
+def _fraction(value: object) -> object:
+    """`75%` (or `"75 %"`) is accepted for 0.75: at-risk thresholds read as percentages."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            try:
+                return float(text[:-1].strip()) / 100.0
+            except ValueError:
+                raise ValueError(f"'{value}' is not a percentage; write e.g. 75% or 0.75") from None
+    return value
+
+
+Fraction = Annotated[float, BeforeValidator(_fraction), Field(gt=0, le=1)]
+"""A share in (0, 1], written `0.75` or `75%`."""
+
 DayKey = Annotated[str, AfterValidator(_check_day_key)]
 """`mon`..`sun` or a range such as `mon-fri` (validated where it is written, for precise error lines)."""
 TimeRange = Annotated[str, AfterValidator(_check_time_range)]
@@ -184,7 +199,7 @@ class SlaRow(_Strict):
     resolution: Seconds | None = None
     rework: Seconds | None = None
     """Resolution goal for rework requests; without it rework is not clocked against a goal."""
-    at_risk: float | None = Field(default=None, gt=0, le=1)
+    at_risk: Fraction | None = None
 
 
 class Process(_Strict):
@@ -195,7 +210,8 @@ class Process(_Strict):
     done: list[StatusRef] | None = None
     """Done statuses; when absent, every status in Jira's "done" category."""
     reopen_window: Seconds = 14 * 86400
-    at_risk: float = Field(default=0.75, gt=0, le=1)
+    at_risk: Fraction = 0.75
+    """An open request is at risk once its live clock has used this share of its goal (`75%`)."""
     ownership: dict[str, StatusSet] = Field(default_factory=dict)
     """Per-process override of which team owns which statuses."""
     unmapped_goal: Goal | None = None
@@ -237,9 +253,46 @@ class Scoring(_Strict):
     periods: list[Period] = Field(default_factory=_default_periods)
 
 
+AlertState = Literal["at_risk", "breached"]
+"""The live-clock states a request can cross into that Baton alerts on (`baton.scoring.alerts`)."""
+AlertKind = Literal["jira_automation", "slack", "teams", "json"]
+"""How a target is called: a Jira Automation incoming webhook, a Slack or Microsoft Teams incoming
+webhook, or a generic JSON endpoint (signed with HMAC-SHA256)."""
+ALERT_ENV_PREFIX = "BATON_ALERT_"
+"""Secrets and secret URLs of alert targets live in environment variables named with this prefix
+(`url_env`, `secret_env`); the YAML holds only the variable's name."""
+
+
+def _all_states() -> list[AlertState]:
+    return ["at_risk", "breached"]
+
+
+class AlertTarget(_Strict):
+    """Where one kind of notification goes (docs/configuration.md, "Alerts")."""
+
+    name: str
+    """Names the target in the delivery log, the metrics and the CLI (never its URL)."""
+    kind: AlertKind
+    url: str | None = None
+    """The endpoint; for endpoints whose URL is itself a credential (Slack, Teams, Automation) prefer
+    `url_env`."""
+    url_env: str | None = None
+    """The environment variable (`BATON_ALERT_...`) holding the endpoint's URL."""
+    secret_env: str | None = None
+    """The environment variable (`BATON_ALERT_...`) holding the signing key (`json`: required) or the
+    Automation webhook's secret (`jira_automation`: sent as `X-Automation-Webhook-Token`)."""
+    on: list[AlertState] = Field(default_factory=_all_states)
+    processes: list[str] | None = None
+    """Only requests of these processes (default: every process)."""
+    providers: list[str] | None = None
+    """Only requests to these provider teams (default: every team)."""
+
+
 class BatonConfig(_Strict):
     version: Literal[1] = 1
     calendars: dict[str, Calendar | AlwaysOpen]
     teams: dict[str, Team]
     processes: dict[str, Process]
     scoring: Scoring = Field(default_factory=Scoring)
+    alerts: list[AlertTarget] = Field(default_factory=list)
+    """Notification targets for requests that cross into at risk or breached."""

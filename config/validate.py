@@ -18,7 +18,9 @@ import holidays
 from baton.config.errors import Problem, YamlPath
 from baton.config.ownership import Claim, process_claims, status_key
 from baton.config.schema import (
+    ALERT_ENV_PREFIX,
     WEEKDAYS,
+    AlertTarget,
     BatonConfig,
     Calendar,
     Process,
@@ -33,6 +35,8 @@ WEIGHT_TOLERANCE = 1e-9
 RESERVED_TEAM = "done"
 """The requester of work reopened from a done status (an SLA row's `requester: done`)."""
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ALERT_URL = re.compile(r"^https?://[^\s/]+\S*$", re.IGNORECASE)
+_ALERT_ENV = re.compile(rf"^{ALERT_ENV_PREFIX}[A-Z0-9_]+$")
 
 
 def validate_config(
@@ -81,6 +85,7 @@ class _Checks:
             yield from self.process(name, process)
         yield from self.ownership()
         yield from self.scoring()
+        yield from self.alerts()
 
     # --- calendars ---------------------------------------------------------------------------
 
@@ -286,6 +291,63 @@ class _Checks:
             )
         if not _known_timezone(scoring.timezone):
             yield self.problem(("scoring", "timezone"), _timezone_message(scoring.timezone))
+
+    # --- alerts ------------------------------------------------------------------------------
+
+    def alerts(self) -> Iterator[Problem]:
+        seen: dict[str, int] = {}
+        for index, target in enumerate(self.config.alerts):
+            base: YamlPath = ("alerts", index)
+            if not target.name.strip():
+                yield self.problem((*base, "name"), "an alert target needs a name (e.g. name: ops-slack)")
+            elif target.name in seen:
+                yield self.problem(
+                    (*base, "name"), f"the alert target name '{target.name}' is used twice; names must differ"
+                )
+            seen.setdefault(target.name, index)
+            yield from self.alert_target(base, target)
+
+    def alert_target(self, base: YamlPath, target: AlertTarget) -> Iterator[Problem]:
+        if (target.url is None) == (target.url_env is None):
+            yield self.problem(
+                base,
+                "give the endpoint as `url: https://...` or, when the URL is itself a secret (Slack, Teams, "
+                f"Automation), as `url_env: {ALERT_ENV_PREFIX}<NAME>`; exactly one of the two",
+            )
+        if target.url is not None and not _ALERT_URL.match(target.url):
+            yield self.problem((*base, "url"), f"'{target.url}' is not an http(s) URL")
+        for key in ("url_env", "secret_env"):
+            variable = getattr(target, key)
+            if variable is not None and not _ALERT_ENV.match(variable):
+                yield self.problem(
+                    (*base, key),
+                    f"'{variable}' is not an alert variable name: write the name of an environment variable "
+                    f"starting with {ALERT_ENV_PREFIX} (e.g. {ALERT_ENV_PREFIX}OPS_KEY), never the secret itself",
+                )
+        if target.kind == "json" and target.secret_env is None:
+            yield self.problem(
+                base,
+                "a `json` target is signed: give `secret_env: "
+                f"{ALERT_ENV_PREFIX}<NAME>`, the variable holding its HMAC-SHA256 key",
+            )
+        if target.kind in ("slack", "teams") and target.secret_env is not None:
+            yield self.problem(
+                (*base, "secret_env"),
+                f"a `{target.kind}` webhook takes no secret (its URL is the credential: use `url_env`)",
+            )
+        if not target.on:
+            yield self.problem((*base, "on"), "`on` lists no state: write on: [at_risk, breached]")
+        for index, name in enumerate(target.processes or []):
+            if name not in self.config.processes:
+                yield self.problem(
+                    (*base, "processes", index),
+                    f"unknown process '{name}'{_suggest(name, self.config.processes, 'processes')}",
+                )
+        for index, name in enumerate(target.providers or []):
+            if name not in self.teams:
+                yield self.problem(
+                    (*base, "providers", index), f"unknown team '{name}'{_suggest(name, self.teams, 'teams')}"
+                )
 
 
 def _process_team_refs(base: YamlPath, process: Process) -> Iterable[tuple[str, YamlPath]]:

@@ -13,6 +13,7 @@ from typing import Literal
 import pandas as pd
 
 from baton.config.schema import BatonConfig
+from baton.scoring import alerts as _alerts
 from baton.scoring import clocks as _clocks
 from baton.scoring import derive as _derive
 from baton.scoring import handoffs as _handoffs
@@ -146,3 +147,16 @@ def first_period_start(now: datetime, period: Period, count: int, timezone: str)
 def period_bounds(label: str, period: Period, timezone: str) -> tuple[datetime, datetime]:
     """Where the period `label` starts and the next one starts (UTC instants), in `timezone`."""
     return _periods.period_bounds(label, period, timezone)
+
+
+def alert_crossings(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
+    """Open requests whose live clock crossed into `at_risk` or `breached` by `now`: one row per
+    (request, state) with `baton.scoring.alerts.CROSSING_COLUMNS` (`request_key`, `state`, `crossed_at`,
+    goal, threshold, due time...), the crossings Baton notifies alert targets of once each."""
+    return _alerts.crossings(requests, config, now)
+
+
+def alert_routes(crossings: pd.DataFrame, config: BatonConfig) -> pd.DataFrame:
+    """`alert_crossings`' rows once per alert target (`config.alerts`) that wants each of them
+    (`baton.scoring.alerts.ROUTE_COLUMNS`: `target` plus the crossing)."""
+    return _alerts.route(crossings, config)

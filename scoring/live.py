@@ -41,27 +41,37 @@ def remaining_working_s(requests: pd.DataFrame) -> pd.Series:
     return remaining.where(requests["resolved_at"].isna())
 
 
-def _due_instants(
-    calendar_name: str, config: BatonConfig, now_s: float, need: npt.NDArray[np.float64]
+def due_instants(
+    calendar_name: str, config: BatonConfig, ref_s: npt.NDArray[np.float64], need: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """Epoch seconds at which `need` working seconds (negative: in the past) are reached from `now_s`."""
+    """Epoch seconds at which `need` working seconds (negative: in the past) are reached from each
+    reference instant `ref_s` (epoch seconds), on calendar `calendar_name`.
+
+    Going back (`need <= 0`) it is the earliest such instant, so a goal used up at 17:00 stays due at
+    17:00 overnight."""
     calendar = business_calendar(config.calendars[calendar_name])
-    # A clock with nothing left reached its goal at or before now: search backwards for the earliest
-    # instant with that much working time, so a goal used up at 17:00 stays due at 17:00 overnight.
     forward = need > 0
-    lo = np.where(forward, now_s, now_s - DUE_SEARCH_DAYS * 86400.0)
-    hi = np.where(forward, now_s + DUE_SEARCH_DAYS * 86400.0, now_s)
+    lo = np.where(forward, ref_s, ref_s - DUE_SEARCH_DAYS * 86400.0)
+    hi = np.where(forward, ref_s + DUE_SEARCH_DAYS * 86400.0, ref_s)
     # Build the calendar over the whole search window first: its cumulative working time is only
     # comparable between values computed over the same built range.
     calendar.working_time(np.array([lo.min(), hi.max()]))
-    base = calendar.working_time(np.array([now_s]))[0]
-    # W(t) is monotonic: bisect for the first instant where the working time since now reaches `need`.
+    base = calendar.working_time(np.asarray(ref_s, dtype=np.float64))
+    # W(t) is monotonic: bisect for the first instant where the working time since the reference
+    # reaches `need`.
     for _ in range(DUE_BISECTIONS):
         mid = (lo + hi) / 2
         reached = calendar.working_time(mid) - base >= need
         hi = np.where(reached, mid, hi)
         lo = np.where(reached, lo, mid)
     return np.asarray(hi, dtype=np.float64)
+
+
+def to_millis(instants: npt.NDArray[np.float64]) -> pd.DatetimeIndex:
+    """Epoch seconds as UTC instants to the millisecond: far coarser than the search's error, so a goal
+    reached on a whole second comes out on exactly that second."""
+    millis = np.round(instants * 1000.0).astype(np.int64)
+    return pd.to_datetime(millis, unit="ms", utc=True)
 
 
 def due_times(
@@ -83,11 +93,9 @@ def due_times(
         if team not in config.teams:
             continue
         sel = open_mask & (providers == team)
-        instants = _due_instants(config.teams[team].calendar, config, now_s, need_all[sel])
-        # to the millisecond: far coarser than the search's error, so a goal reached on a whole second
-        # comes out on exactly that second
-        millis = np.round(instants * 1000.0).astype(np.int64)
-        out.iloc[np.flatnonzero(sel)] = pd.to_datetime(millis, unit="ms", utc=True)
+        need = need_all[sel]
+        instants = due_instants(config.teams[team].calendar, config, np.full(len(need), now_s), need)
+        out.iloc[np.flatnonzero(sel)] = to_millis(instants)
     return out
 
 

@@ -280,9 +280,46 @@ class WritebackState(Base):
     written_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+ALERT_STATUSES: tuple[str, ...] = ("pending", "sent", "failed")
+
+
+class AlertRow(Base):
+    """One notification of one alert target about one request crossing into one state
+    (`baton.scoring.alerts`), stored before it is sent: the unique key makes it once per
+    (site, request, state, target), ever. `status` is pending until the target acknowledged it (sent)
+    or Baton gave up (failed); `lease_*` mark a pass sending it now, so two processes never send the
+    same row at once."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("site_id", "request_key", "state", "target"),
+        Index("ix_alerts_site_id_status", "site_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(SiteId, _site_fk())
+    request_key: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(100))
+    issue_id: Mapped[str] = mapped_column(String(64))
+    issue_key: Mapped[str | None] = mapped_column(String(64))
+    crossed_at: Mapped[datetime]
+    detected_at: Mapped[datetime]
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None]
+
+
 __all__ = [
+    "ALERT_STATUSES",
     "DELIVERY_SOURCES",
     "DELIVERY_STATES",
+    "AlertRow",
     "Base",
     "Delivery",
     "IssueRow",

@@ -1,4 +1,4 @@
-"""Prometheus metrics: deliveries by outcome, processing latency, inbox backlog.
+"""Prometheus metrics: deliveries by outcome, processing latency, inbox backlog, alerts sent and failed.
 
 Under gunicorn several processes serve; with `PROMETHEUS_MULTIPROC_DIR` set (before this module is
 imported; `baton serve --production` does it) counters and histograms are written to files there and
@@ -43,6 +43,27 @@ PROCESSING_SECONDS = Histogram(
     "Time to process one batch of inbox deliveries (transitions, re-derivation, scores).",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+
+ALERTS_SENT = Counter(
+    "baton_alerts_sent_total",
+    "Alerts a target acknowledged (2xx), by target and state (at_risk, breached).",
+    ["target", "state"],
+)
+ALERTS_FAILED = Counter(
+    "baton_alerts_failed_total",
+    "Alert sends that failed, by target and result (retrying: left pending for the next pass; "
+    "given_up: the target refused it).",
+    ["target", "result"],
+)
+
+
+def count_alert(target: str, state: str, status: str) -> None:
+    """Count one alert outcome (`sent`, `pending` = retrying, `failed` = given up)."""
+    if status == "sent":
+        ALERTS_SENT.labels(target=target, state=state).inc()
+    else:
+        ALERTS_FAILED.labels(target=target, result="given_up" if status == "failed" else "retrying").inc()
+
 
 BacklogReader = Callable[[], tuple[int, float | None]]
 """Returns (pending deliveries, age in seconds of the oldest one or None)."""

@@ -23,6 +23,7 @@ built from it and the PMO configuration loaded with it down to what needs them.
 | `BATON_PLUGIN_DIST` | a gadget bundle to serve instead of the packaged one | the packaged bundle |
 | `BATON_RECONCILE_INTERVAL` | reconcile with Jira every `15m`, `1h`... | off |
 | `BATON_JIRA_*` | Jira sites and credentials (docs/jira-connector.md) | none |
+| `BATON_ALERT_*` | alert targets' secret URLs and signing keys, named by the YAML's `url_env`/`secret_env` | none |
 | `BATON_LOG_LEVEL` | log level | `info` |
 | `BATON_BIND`, `BATON_WORKERS`, `BATON_WORKER_CLASS`, `BATON_THREADS`, `BATON_WORKER_CONNECTIONS`, `BATON_TIMEOUT`, `BATON_ACCESS_LOG` | gunicorn (`webhooks/http/gunicorn_conf.py`) | see docs/operations.md |
 
@@ -54,6 +55,7 @@ DEFAULT_THREADS = 8
 DEFAULT_WORKER_CONNECTIONS = 1000
 DEFAULT_TIMEOUT_S = 30
 JIRA_PREFIX = "BATON_JIRA_"
+ALERT_PREFIX = "BATON_ALERT_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -85,6 +87,26 @@ class JiraEnvironment(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"JiraEnvironment({sorted(self._values)})"
+
+
+class AlertEnvironment(Mapping[str, str]):
+    """The `BATON_ALERT_*` variables: alert targets' secret URLs and signing keys, which the PMO
+    configuration names (`url_env`, `secret_env`) but never holds. Its repr never shows a value."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = {k: v for k, v in values.items() if k.startswith(ALERT_PREFIX) and v.strip()}
+
+    def __getitem__(self, key: str) -> str:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"AlertEnvironment({sorted(self._values)})"
 
 
 def _optional(value: str | None) -> str | None:
@@ -206,6 +228,7 @@ class Settings:
     plugin_dist: str | None = None
     reconcile_interval_s: float = 0.0
     jira: JiraEnvironment = field(default_factory=lambda: JiraEnvironment({}))
+    alerts: AlertEnvironment = field(default_factory=lambda: AlertEnvironment({}))
     log_level: str = "INFO"
     serving: ServingSettings = field(default_factory=ServingSettings)
 
@@ -256,6 +279,7 @@ class Settings:
             plugin_dist=_optional(env.get("BATON_PLUGIN_DIST")),
             reconcile_interval_s=parse_interval(interval),
             jira=JiraEnvironment(env),
+            alerts=AlertEnvironment(env),
             log_level=(_optional(env.get("BATON_LOG_LEVEL")) or "INFO").upper(),
             serving=ServingSettings(
                 bind=_optional(env.get("BATON_BIND")) or DEFAULT_BIND,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from baton.webhooks.cli import (
+    alerts_cmd,
     backfill_cmd,
     config_cmd,
     dashboard_cmd,
@@ -47,5 +48,6 @@ for _module in (
     inbox_cmd,
     backfill_cmd,
     dashboard_cmd,
+    alerts_cmd,
 ):
     _module.register(main)

@@ -82,6 +82,23 @@ def _print_summary(console: Console, config: BatonConfig) -> None:
     for name, process in config.processes.items():
         console.print(_process_table(config, name, process))
 
+    if config.alerts:
+        alerts = Table(title="Alerts", title_justify="left", box=None, pad_edge=False)
+        for column in ("target", "kind", "on", "processes", "providers", "endpoint"):
+            alerts.add_column(column)
+        for target in config.alerts:
+            alerts.add_row(
+                target.name,
+                target.kind,
+                ", ".join(target.on),
+                ", ".join(target.processes) if target.processes is not None else "all",
+                ", ".join(target.providers) if target.providers is not None else "all",
+                f"${target.url_env}"
+                if target.url_env
+                else "url given",  # never print a URL: it may be a secret
+            )
+        console.print(alerts)
+
 
 def _process_table(config: BatonConfig, name: str, process: Process) -> Table:
     match = ", ".join(process.match.projects)

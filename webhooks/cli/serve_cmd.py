@@ -274,6 +274,7 @@ def _run_worker(
 ) -> None:
     from baton.store.db import create_engine_for
     from baton.webhooks.logging import configure_logging
+    from baton.webhooks.worker.alert_schedule import start_alert_schedule
     from baton.webhooks.worker.loop import run_worker
     from baton.webhooks.worker.reconcile_schedule import start_reconcile_schedule
 
@@ -288,6 +289,9 @@ def _run_worker(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     engine = create_engine_for(url)
     reconcile = None if exit_when_idle else start_reconcile_schedule(engine, settings, lambda: config)
+    alerts = (
+        None if exit_when_idle else start_alert_schedule(engine, settings, lambda: config, settings.clock())
+    )
     try:
         run_worker(
             engine,
@@ -299,6 +303,8 @@ def _run_worker(
             exit_when_idle=exit_when_idle,
         )
     finally:
+        if alerts is not None:
+            alerts.stop()
         if reconcile is not None:
             reconcile.stop()
         engine.dispose()

@@ -26,6 +26,7 @@ from baton.webhooks.http.receiver import SiteDirectory, noop_blueprint, receiver
 from baton.webhooks.logging import configure_logging
 from baton.webhooks.metrics import metrics_blueprint
 from baton.webhooks.settings import DEFAULT_SITE, Clock, Settings
+from baton.webhooks.worker.alert_schedule import HeldAlertSchedule, start_alert_schedule
 from baton.webhooks.worker.loop import ConfigLoader, Drainer, load_config_lazily
 from baton.webhooks.worker.processor import separate_processor
 from baton.webhooks.worker.reconcile_schedule import HeldSchedule, start_reconcile_schedule
@@ -46,9 +47,12 @@ class Baton:
     sites: SiteDirectory
     writer: InboxWriter
     reconcile: HeldSchedule | None = None
+    alerts: HeldAlertSchedule | None = None
 
     def close(self) -> None:
         """Release every database connection (tests; a server process just exits)."""
+        if self.alerts is not None:
+            self.alerts.stop()
         if self.reconcile is not None:
             self.reconcile.stop()
         if self.drainer is not None:
@@ -121,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.extensions["baton_drainer"] = drainer
     if in_process and settings.background_processing:
         baton.reconcile = start_reconcile_schedule(engine, settings, config)
+        baton.alerts = start_alert_schedule(engine, settings, config, baton.clock)
         if drainer is not None:
             drainer.start()  # a restart's leftover deliveries must not wait for the next one
 

@@ -5,7 +5,7 @@ holds the GIL while acknowledgements wait: p99 acknowledgement rose to 85-244 ms
 deliveries/s (bench/README.md, "Capacity"). So gunicorn's master starts one child process, the
 *embedded processor*, before it forks the serving workers. The processor runs the loop of `baton
 worker` (`run_worker`: the same `process_pending` path, the same configuration sync on start, the
-periodic reconcile) and polls the inbox every `POLL_SECONDS`, so a delivery is processed well within a
+periodic reconcile, the alert pass every minute) and polls the inbox every `POLL_SECONDS`, so a delivery is processed well within a
 second of its acknowledgement and a restart's leftovers are drained at once without new traffic.
 The serving workers then only receive, like production receivers.
 
@@ -44,6 +44,7 @@ def run_processor() -> None:
     from baton.store.db import create_engine_for, resolve_database_url
     from baton.webhooks.logging import configure_logging
     from baton.webhooks.settings import Settings
+    from baton.webhooks.worker.alert_schedule import start_alert_schedule
     from baton.webhooks.worker.loop import load_config_lazily, run_worker
     from baton.webhooks.worker.reconcile_schedule import start_reconcile_schedule
 
@@ -64,6 +65,7 @@ def run_processor() -> None:
             stop.wait()
             return
         reconcile = start_reconcile_schedule(engine, settings, config)
+        alerts = start_alert_schedule(engine, settings, config, settings.clock())
         try:
             run_worker(
                 engine,
@@ -74,6 +76,8 @@ def run_processor() -> None:
                 name=f"embedded-{os.getpid()}",
             )
         finally:
+            if alerts is not None:
+                alerts.stop()
             if reconcile is not None:
                 reconcile.stop()
     finally:
