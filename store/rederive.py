@@ -156,8 +156,6 @@ def rederive_staged(
     categories = load_status_categories(session, site)
     session.commit()
     done = 0
-    if progress is not None:
-        progress(0, total)
     for chunk in issue_chunks(session, site, chunk_size):
         frame = scoring_engine.derive_requests(chunk.transitions, chunk.issues, config, categories)
         _stage(session, site, frame)
@@ -238,6 +236,12 @@ def apply_version(
             state.error = None
         state.updated_at = clock()
 
+    session.execute(
+        update(SiteConfigState)
+        .where(where)
+        .values(done_issues=0, total_issues=_count_issues(session, site), updated_at=clock())
+    )
+    session.commit()
     try:
         issues, requests = rederive_staged(
             session, site, config, chunk_size=chunk_size, progress=report, before_swap=record
