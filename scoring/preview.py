@@ -240,6 +240,27 @@ def _window(frame: pd.DataFrame, since: datetime | None, until: datetime | None)
     return frame if mask.all() else frame[mask]
 
 
+def _plain(values: pd.Series) -> np.ndarray[Any, np.dtype[np.object_]]:
+    return values.astype(object).where(values.notna(), None).to_numpy()
+
+
+def _differing_issues(before: pd.DataFrame, after: pd.DataFrame) -> set[Any]:
+    """Issues whose requests differ in number, opening transition, kind, provider or outcome between the
+    two derivations (the rest, usually most, need no matching)."""
+    b = before.sort_values(["issue_id", "seq"], kind="stable")
+    a = after.sort_values(["issue_id", "seq"], kind="stable")
+    counts = pd.concat([b["issue_id"].value_counts(), a["issue_id"].value_counts()], axis=1).fillna(-1)
+    differ = set(counts.index[(counts.iloc[:, 0] != counts.iloc[:, 1]).to_numpy()])
+    b = b[~b["issue_id"].isin(differ).to_numpy()]
+    a = a[~a["issue_id"].isin(differ).to_numpy()]
+    mismatch = np.zeros(len(b), dtype=bool)
+    for name in ("issue_id", "opened_at", "from_status", "to_status", *_COMPARED):
+        mismatch |= _plain(b[name]) != _plain(a[name])
+    if mismatch.any():
+        differ |= set(b["issue_id"].to_numpy()[mismatch])
+    return differ
+
+
 def _with_match_key(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame[
         ["issue_id", "issue_key", "opened_at", "from_status", "to_status", "requester", *_COMPARED]
@@ -305,6 +326,11 @@ class PreviewAccumulator:
     def _compare(self, before: pd.DataFrame, after: pd.DataFrame) -> None:
         if not len(before) and not len(after):
             return
+        differ = _differing_issues(before, after)
+        if not differ:
+            return
+        before = before[before["issue_id"].isin(differ).to_numpy()]
+        after = after[after["issue_id"].isin(differ).to_numpy()]
         joined = _with_match_key(before).merge(
             _with_match_key(after), on=list(_MATCH), how="outer", suffixes=("_b", "_a"), indicator=True
         )

@@ -18,8 +18,8 @@ from baton.scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS
 from baton.store.models import IssueRow, TransitionRow
 from baton.store.transitions import _frame
 
-DEFAULT_CHUNK = 2000
-"""Issues per chunk: about 20,000 transitions of simulated history, a few MB of frames."""
+DEFAULT_CHUNK = 5000
+"""Issues per chunk: about 50,000 transitions of simulated history, tens of MB of frames."""
 
 
 @dataclass(frozen=True)
