@@ -115,7 +115,7 @@ def preview_once(url: str, config: BatonConfig, draft: BatonConfig) -> tuple[int
     with Session(engine) as session:
         result = run_preview(session, SITE, live=config, draft=draft, now=NOW, period="week")
     engine.dispose()
-    return result.changed_total, len(result.rows)
+    return result.changed_total, len(result.after_scores)
 
 
 def child_rederive(url: str) -> None:
@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     _, cold = timed(lambda: baton(transitions, issues, config, cats))
     (n_req, _cards), warm = timed(lambda: baton(transitions, issues, config, cats))
     print(
-        f"(a) bench.engine full derive+clocks+score, in memory: cold {cold.wall:.2f} s, warm {warm.wall:.2f} s "
-        f"wall ({warm.cpu:.2f} s CPU); {n_req:,} requests"
+        f"(a) bench.engine full derive+clocks+score, in memory: cold {cold.wall:.2f} s wall ({cold.cpu:.2f} s CPU), "
+        f"warm {warm.wall:.2f} s wall ({warm.cpu:.2f} s CPU); {n_req:,} requests"
     )
     transitions = issues = pd.DataFrame()  # free the in-memory history before (p)
 
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    stored {stored:,} transitions in SQLite in {load.wall:.1f} s (not timed below)")
     (changed, rows), p = timed(lambda: preview_once(url, config, draft))
     print(
-        f"(p) run_preview from SQLite: {p.wall:.2f} s wall ({p.cpu:.2f} s CPU); {rows:,} rows, "
+        f"(p) run_preview from SQLite: {p.wall:.2f} s wall ({p.cpu:.2f} s CPU); {rows:,} score rows after, "
         f"{changed:,} changed requests"
     )
     print(
