@@ -8,7 +8,7 @@
 (p) `baton.store.preview.run_preview` of a draft (a tighter qa goal, one support hand-off rule removed)
     on the same history stored in SQLite: read in chunks of issues, derived twice, compared, scored;
 (r) `baton.store.rederive.rederive_staged` (the atomic re-derivation a publish triggers) of histories
-    of growing size, each in a fresh child process: wall time and the child's peak RSS.
+    of growing size, each in a fresh child process: wall time and the child's peak RSS (VmHWM).
 """
 
 from __future__ import annotations
@@ -118,6 +118,16 @@ def preview_once(url: str, config: BatonConfig, draft: BatonConfig) -> tuple[int
     return result.changed_total, len(result.after_scores)
 
 
+def peak_rss_mib() -> float:
+    """This process's own peak RSS (VmHWM). Not `ru_maxrss`: Linux keeps that across `exec`, so a child
+    started by a large parent would report the parent's peak."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def child_rederive(url: str) -> None:
     """In a fresh process: re-derive the site under the draft, print wall s, requests, peak RSS MiB."""
     from sqlalchemy.orm import Session
@@ -130,14 +140,14 @@ def child_rederive(url: str) -> None:
     samples: list[float] = []
 
     def sample(done: int, total: int) -> None:
-        samples.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+        samples.append(peak_rss_mib())
 
     started = time.perf_counter()
     with Session(engine) as session:
         issues, requests = rederive_staged(session, SITE, draft, progress=sample)
     wall = time.perf_counter() - started
     engine.dispose()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak = peak_rss_mib()
     tenth = samples[len(samples) // 10] if samples else 0.0
     half = samples[len(samples) // 2] if samples else 0.0
     print(f"{wall:.1f} {issues} {requests} {peak:.0f} {tenth:.0f} {half:.0f}")
