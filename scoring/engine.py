@@ -20,6 +20,7 @@ from baton.scoring import handoffs as _handoffs
 from baton.scoring import live as _live
 from baton.scoring import overview as _overview
 from baton.scoring import periods as _periods
+from baton.scoring import preview as _preview
 from baton.scoring import scores as _scores
 
 Period = Literal["week", "month"]
@@ -160,3 +161,34 @@ def alert_routes(crossings: pd.DataFrame, config: BatonConfig) -> pd.DataFrame:
     """`alert_crossings`' rows once per alert target (`config.alerts`) that wants each of them
     (`baton.scoring.alerts.ROUTE_COLUMNS`: `target` plus the crossing)."""
     return _alerts.route(crossings, config)
+
+
+Preview = _preview.Preview
+PreviewRow = _preview.PreviewRow
+
+
+def preview_accumulator(
+    live: BatonConfig,
+    draft: BatonConfig,
+    now: datetime,
+    *,
+    period: Period = "week",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    live_fingerprint: str = "",
+    draft_fingerprint: str = "",
+) -> _preview.PreviewAccumulator:
+    """Compare two configurations on the same history, chunk by chunk (`baton.scoring.preview`): feed it
+    `derive_requests` of each chunk of issues under `live` and under `draft` (`add`), then `result()`
+    gives the before/after `scorecards(..., by="process")` rows, the hand-off pairs that became mapped or
+    unmapped and the requests whose kind, provider or outcome changed."""
+    return _preview.PreviewAccumulator(
+        live,
+        draft,
+        now,
+        period=period,
+        since=since,
+        until=until,
+        live_fingerprint=live_fingerprint,
+        draft_fingerprint=draft_fingerprint,
+    )

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from baton.config.schema import BatonConfig
 from baton.scoring.model import Extraction
 from baton.store import inbox
+from baton.store.live_config import SiteConfigs, as_site_configs
 from baton.store.models import DELIVERY_SOURCES, Delivery, IssueRow, Site
 from baton.store.requests import delete_requests, replace_requests
 from baton.store.sqlutil import FileLock, chunks, dialect_name, sqlite_write_lock_path, unique
@@ -57,6 +58,10 @@ from baton.store.transitions import (
 )
 
 log = logging.getLogger("baton.store.pipeline")
+
+ConfigArg = BatonConfig | SiteConfigs | None
+"""One configuration for every site, a per-site resolver (`baton.store.live_config.ConfigResolver`: the
+site's applied published version, else the file), or None (store, don't derive)."""
 
 DEFAULT_BATCH = 50
 """Deliveries claimed per claim statement by `process_pending`."""
@@ -238,27 +243,48 @@ def _log_progress(site_id: str) -> Callable[[int, int], None]:
     return report
 
 
-def stale_sites(session: Session, config: BatonConfig) -> list[str]:
-    """Sites whose stored requests were not derived with this config."""
-    fp = config_fingerprint(config)
-    stmt = select(Site.id).where((Site.config_fingerprint.is_(None)) | (Site.config_fingerprint != fp))
-    return list(session.execute(stmt.order_by(Site.id)).scalars())
+def stale_sites(session: Session, config: ConfigArg) -> list[str]:
+    """Sites whose stored requests were not derived with their configuration (one for all, or each
+    site's own from a resolver)."""
+    if config is None or isinstance(config, BatonConfig):
+        if config is None:
+            return []
+        fp = config_fingerprint(config)
+        stmt = select(Site.id).where((Site.config_fingerprint.is_(None)) | (Site.config_fingerprint != fp))
+        return list(session.execute(stmt.order_by(Site.id)).scalars())
+    stale: list[str] = []
+    for site_id, stored in session.execute(select(Site.id, Site.config_fingerprint).order_by(Site.id)).all():
+        site_config = config.for_site(session, site_id)
+        if site_config is not None and stored != config_fingerprint(site_config):
+            stale.append(site_id)
+    return stale
 
 
 def sync_config(
-    session: Session, config: BatonConfig, site_ids: Iterable[str] | None = None, *, commit: bool = True
+    session: Session, config: ConfigArg, site_ids: Iterable[str] | None = None, *, commit: bool = True
 ) -> list[str]:
-    """Re-derive every site (or the given ones) whose `config_fingerprint` differs from `config`'s.
-    Returns the sites re-derived. Call it when a service or worker starts with a config."""
+    """Re-derive every site (or the given ones) whose `config_fingerprint` differs from its configuration
+    (`config`, or what a resolver gives for the site). Returns the sites re-derived. Call it when a
+    service or worker starts. With `commit=True` each site is re-derived into staging and swapped in
+    one transaction (`baton.store.rederive.rederive_staged`): readers never see it half done."""
+    from baton.store.rederive import rederive_staged
+
     wanted = set(site_ids) if site_ids is not None else None
+    configs = as_site_configs(config)
     done: list[str] = []
     for site_id in stale_sites(session, config):
         if wanted is not None and site_id not in wanted:
             continue
+        site_config = configs.for_site(session, site_id)
+        if site_config is None:
+            continue
         log.info(
             "re-deriving site: its requests were derived under another configuration", extra={"site": site_id}
         )
-        rederive_site(session, site_id, config, commit=commit, progress=_log_progress(site_id))
+        if commit:
+            rederive_staged(session, site_id, site_config, progress=_log_progress(site_id))
+        else:
+            rederive_site(session, site_id, site_config, commit=False, progress=_log_progress(site_id))
         done.append(site_id)
     return done
 
@@ -271,7 +297,7 @@ def _record_and_derive(
     session: Session,
     site_id: str,
     extractions: Iterable[Extraction],
-    config: BatonConfig | None,
+    config: ConfigArg,
     delivery_id: int | None,
 ) -> IngestResult:
     inserted = duplicates = 0
@@ -286,10 +312,14 @@ def _record_and_derive(
     changed = unique(changed)
     requests = 0
     if changed:
-        if config is None:
+        from baton.store.rederive import lock_site_shared
+
+        lock_site_shared(session, site_id)
+        site_config = as_site_configs(config).for_site(session, site_id)
+        if site_config is None:
             _mark_unconfigured(session, site_id)
         else:
-            requests = rederive_issues(session, site_id, changed, config)
+            requests = rederive_issues(session, site_id, changed, site_config)
     return IngestResult(inserted, duplicates, tuple(unique(issue_ids)), tuple(changed), requests)
 
 
@@ -298,7 +328,7 @@ def ingest_extractions(
     site_id: str,
     extractions: Iterable[Extraction],
     source: str = "backfill",
-    config: BatonConfig | None = None,
+    config: ConfigArg = None,
 ) -> IngestResult:
     """Record extractions that did not arrive as one webhook delivery (replay files, backfill pages)
     and re-derive the issues they changed, exactly as `process_deliveries` does. Creates the site if
@@ -337,7 +367,7 @@ def _primary_issue(extraction: Extraction) -> str:
     return extraction.transitions[0].issue_id if extraction.transitions else ""
 
 
-def process_delivery(session: Session, delivery_id: int, config: BatonConfig | None) -> DeliveryOutcome:
+def process_delivery(session: Session, delivery_id: int, config: ConfigArg) -> DeliveryOutcome:
     """`process_deliveries` for one delivery (its own transaction; COMMITS)."""
     return process_deliveries(session, [delivery_id], config)[0]
 
@@ -345,7 +375,7 @@ def process_delivery(session: Session, delivery_id: int, config: BatonConfig | N
 def process_deliveries(
     session: Session,
     delivery_ids: Iterable[int],
-    config: BatonConfig | None,
+    config: ConfigArg,
     *,
     derive_touched: bool = False,
 ) -> list[DeliveryOutcome]:
@@ -381,12 +411,12 @@ def process_deliveries(
     write_turn = _write_turn(session)
     try:
         with write_turn:
-            recorded = _record(session, rows, config, derive_touched)
+            recorded = _record(session, rows, as_site_configs(config), derive_touched)
             session.commit()  # the log is durable; the deliveries stay unfinished until their requests are
         recorded_committed = True
-        derived = _derive_outside_the_write_lock(session, recorded, config)
+        derived = _derive_outside_the_write_lock(session, recorded)
         with write_turn:
-            outcomes = _finish(session, recorded, derived, config)
+            outcomes = _finish(session, recorded, derived)
             session.commit()
     except Exception as error:
         session.rollback()
@@ -431,6 +461,9 @@ class _Recorded:
     results: dict[int, Any]
     to_derive: dict[str, list[str]]
     """Per site, the issues whose requests must be derived again."""
+    configs: dict[str, BatonConfig]
+    """Per site in `to_derive`, the configuration its requests are derived under."""
+    resolver: SiteConfigs
     outcomes: dict[int, DeliveryOutcome]
     """Deliveries already finished before this batch, left as they are."""
 
@@ -440,11 +473,13 @@ def _attempted_before(state: str, attempts: int) -> bool:
     return attempts > (1 if state == inbox.PROCESSING else 0)
 
 
-def _record(
-    session: Session, rows: Sequence[Any], config: BatonConfig | None, derive_touched: bool
-) -> _Recorded:
+def _record(session: Session, rows: Sequence[Any], configs: SiteConfigs, derive_touched: bool) -> _Recorded:
     """Transaction 1 of `process_deliveries`: parse, record the log and the facts, count attempts.
-    Does not commit. Marks nothing `done`: a delivery is finished only with its requests."""
+    Does not commit. Marks nothing `done`: a delivery is finished only with its requests. A site's
+    configuration is picked after its transitions are recorded, with the site's re-derivation lock
+    held shared (`baton.store.rederive.lock_site_shared`)."""
+    from baton.store.rederive import lock_site_shared
+
     outcomes: dict[int, DeliveryOutcome] = {}
     parsed: list[tuple[int, str, str, str | None, Extraction]] = []
     broken: list[tuple[int, str, str]] = []
@@ -466,6 +501,7 @@ def _record(
         by_site.setdefault(site_id, []).append((delivery_id, extraction))
     results: dict[int, Any] = {}
     to_derive: dict[str, list[str]] = {}
+    site_configs: dict[str, BatonConfig] = {}
     for site_id, items in by_site.items():
         recorded = record_many(
             session, site_id, [(extraction, delivery_id) for delivery_id, extraction in items]
@@ -479,14 +515,17 @@ def _record(
                 # its transitions are duplicates now, so derive every issue it touched.
                 issues.extend(result.issue_ids)
         if issues:
-            if config is None:
+            lock_site_shared(session, site_id)
+            site_config = configs.for_site(session, site_id)
+            if site_config is None:
                 _mark_unconfigured(session, site_id)
             else:
                 to_derive[site_id] = unique(issues)
+                site_configs[site_id] = site_config
     unclaimed = [d for d, _site, state, _event, _e in parsed if state == inbox.PENDING]
     unclaimed += [d for d, state, _m in broken if state == inbox.PENDING]
     _count_unclaimed_attempts(session, unclaimed)
-    return _Recorded(rows, parsed, broken, results, to_derive, outcomes)
+    return _Recorded(rows, parsed, broken, results, to_derive, site_configs, configs, outcomes)
 
 
 @dataclass(frozen=True)
@@ -514,14 +553,13 @@ def _snapshot(session: Session, site_id: str, issue_ids: list[str]) -> _LogSnaps
 
 
 def _derive_outside_the_write_lock(
-    session: Session, recorded: _Recorded, config: BatonConfig | None
+    session: Session, recorded: _Recorded
 ) -> dict[str, tuple[_LogSnapshot, pd.DataFrame]]:
     """Read the logs and derive, holding no write lock: on SQLite one writer at a time holds the
     whole database, and the receivers' acknowledgements wait behind it (bench/README.md, "Capacity")."""
     derived: dict[str, tuple[_LogSnapshot, pd.DataFrame]] = {}
-    if config is None:
-        return derived
     for site_id, issue_ids in recorded.to_derive.items():
+        config = recorded.configs[site_id]
         snapshot = _snapshot(session, site_id, issue_ids)
         derived[site_id] = (
             snapshot,
@@ -532,23 +570,30 @@ def _derive_outside_the_write_lock(
 
 
 def _finish(
-    session: Session,
-    recorded: _Recorded,
-    derived: dict[str, tuple[_LogSnapshot, pd.DataFrame]],
-    config: BatonConfig | None,
+    session: Session, recorded: _Recorded, derived: dict[str, tuple[_LogSnapshot, pd.DataFrame]]
 ) -> dict[int, DeliveryOutcome]:
     """Transaction 2 of `process_deliveries`: store the derived requests and mark the deliveries, in
     one transaction, so a delivery is `done` only once its requests are. If another writer changed
-    an issue's log since it was read, that site is derived again here, under the lock. No commit."""
+    an issue's log since it was read, or an atomic re-derivation switched the site to another
+    configuration, that site is derived again here, under the locks. No commit."""
+    from baton.store.rederive import lock_site_shared
+
     outcomes = dict(recorded.outcomes)
     finished: dict[tuple[str, str | None], list[int]] = {}
     requests_per_site: dict[str, int] = {}
     for site_id, (snapshot, frame) in derived.items():
         issue_ids = recorded.to_derive[site_id]
+        lock_site_shared(session, site_id)  # PostgreSQL: not while the site's numbers are swapped
         _lock_issues(session, site_id, issue_ids)  # PostgreSQL: row locks in a fixed order
         delete_requests(session, site_id, issue_ids)  # SQLite: the first write takes the write lock
+        config = recorded.resolver.for_site(session, site_id)
+        if config is None:
+            _mark_unconfigured(session, site_id)
+            continue
         current = _snapshot(session, site_id, issue_ids)
-        if config is not None and not current.same_as(snapshot):
+        used = recorded.configs[site_id]
+        same_config = config is used or config_fingerprint(config) == config_fingerprint(used)
+        if not (same_config and current.same_as(snapshot)):
             frame = _derive(current.transitions, current.issues, config, current.categories)
         requests_per_site[site_id] = replace_requests(session, site_id, issue_ids, frame)
     for delivery_id, _site_id, _state, event, extraction in recorded.parsed:
@@ -603,7 +648,7 @@ def _record_failure(
 
 def process_pending(
     engine: Engine,
-    config: BatonConfig | None,
+    config: ConfigArg,
     limit: int = 200,
     worker_id: str | None = None,
     *,

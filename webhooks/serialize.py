@@ -42,6 +42,7 @@ __all__ = [
     "iso_second",
     "number",
     "overview_records",
+    "preview_record",
     "ratio",
     "request_records",
     "score",
@@ -334,3 +335,10 @@ def goal_records(config: Any) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def preview_record(preview: Any) -> dict[str, Any]:
+    """`baton.store.preview.run_preview`'s `Preview` as JSON (`baton config preview --format json` and the
+    admin API): every `before`/`after` row shaped by `score_records`, so an `after` row is exactly the
+    row `baton score --by process --format json` prints once the draft is published and applied."""
+    return cast(dict[str, Any], preview.to_json(score_records))

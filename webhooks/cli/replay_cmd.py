@@ -29,6 +29,7 @@ from typing import Any
 import click
 
 from baton.webhooks.cli.common import (
+    config_given_on_command_line,
     config_option,
     db_option,
     load_config_or_exit,
@@ -345,6 +346,10 @@ def replay_cmd(
     non-status events and errors (with file and line); exits 1 when any document failed.
     """
     config = load_config_or_exit(config_path, required=False)
+    if config is not None and not (config_given_on_command_line() or settings().config_as_code):
+        from baton.store.live_config import ConfigResolver
+
+        config = ConfigResolver(config)  # sites with an applied published version keep it
     engine = open_database(db_url)
     report = ReplayReport()
     files = list(iter_files(paths))

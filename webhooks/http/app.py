@@ -27,7 +27,13 @@ from baton.webhooks.logging import configure_logging
 from baton.webhooks.metrics import metrics_blueprint
 from baton.webhooks.settings import DEFAULT_SITE, Clock, Settings
 from baton.webhooks.worker.alert_schedule import HeldAlertSchedule, start_alert_schedule
-from baton.webhooks.worker.loop import ConfigLoader, Drainer, load_config_lazily
+from baton.webhooks.worker.loop import (
+    ConfigLoader,
+    Drainer,
+    ResolverLoader,
+    load_config_lazily,
+    resolver_lazily,
+)
 from baton.webhooks.worker.processor import separate_processor
 from baton.webhooks.worker.reconcile_schedule import HeldSchedule, start_reconcile_schedule
 
@@ -48,6 +54,15 @@ class Baton:
     writer: InboxWriter
     reconcile: HeldSchedule | None = None
     alerts: HeldAlertSchedule | None = None
+    configs: ResolverLoader | None = None
+    """Per-site configuration (`baton.store.live_config.ConfigResolver`): the file when
+    `settings.config_as_code`, else each site's applied published version, else the file."""
+
+    @property
+    def config_as_code(self) -> bool:
+        """The configuration file is the truth (started with `--config FILE`): the admin page is
+        read-only and says why."""
+        return self.settings.config_as_code
 
     def close(self) -> None:
         """Release every database connection (tests; a server process just exits)."""
@@ -106,10 +121,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     pool_size = settings.serving.threads + 5
     engine = create_engine_for(resolve_database_url(settings.database_url), pool_size=pool_size)
     config = load_config_lazily(settings.config_path)
+    configs = resolver_lazily(config, settings.config_as_code)
     # Embedded under gunicorn, the master's processor process drains (baton.webhooks.worker.processor);
     # elsewhere (the development server, a bare create_app()) a thread of this process does.
     in_process = settings.embedded and not separate_processor()
-    drainer = Drainer(engine, config, batch_bytes=settings.worker_batch_bytes) if in_process else None
+    drainer = (
+        Drainer(engine, config, batch_bytes=settings.worker_batch_bytes, resolver=configs)
+        if in_process
+        else None
+    )
     baton = Baton(
         settings=settings,
         clock=settings.clock(),
@@ -118,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         drainer=drainer,
         sites=SiteDirectory(engine, settings),
         writer=InboxWriter(engine),
+        configs=configs,
     )
     app.extensions["baton"] = baton
     if not settings.background_processing and drainer is not None:
@@ -146,5 +167,7 @@ def drain(app: Flask) -> int:
     baton: Baton = app.extensions["baton"]
     drainer = baton.drainer or app.extensions.get("baton_drainer")
     if drainer is None:
-        drainer = Drainer(baton.engine, baton.config, batch_bytes=baton.settings.worker_batch_bytes)
+        drainer = Drainer(
+            baton.engine, baton.config, batch_bytes=baton.settings.worker_batch_bytes, resolver=baton.configs
+        )
     return drainer.drain_now()

@@ -74,6 +74,7 @@ def run_processor() -> None:
                 poll_interval=POLL_SECONDS,
                 stop=stop,
                 name=f"embedded-{os.getpid()}",
+                as_code=settings.config_as_code,
             )
         finally:
             if alerts is not None:

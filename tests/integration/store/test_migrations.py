@@ -37,6 +37,9 @@ TABLES = {
     "sync_checkpoints",
     "writeback_state",
     "alerts",
+    "config_versions",
+    "site_config_state",
+    "requests_staging",
 }
 
 

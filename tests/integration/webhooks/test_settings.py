@@ -18,6 +18,8 @@ SOURCE_DIRS = ("config", "scoring", "store", "connector", "webhooks")
 def test_every_variable_is_read_with_its_documented_default() -> None:
     settings = Settings.from_env({})
     assert (settings.database_url, settings.config_path, settings.mode) == (None, None, "embedded")
+    assert settings.config_as_code is False
+    assert Settings.from_env({"BATON_CONFIG_AS_CODE": "1"}).config_as_code is True
     assert (settings.max_body_bytes, settings.bench_noop, settings.demo) == (5242880, False, False)
     assert (settings.now, settings.secret_key, settings.forge_app_id) == (None, None, None)
     assert settings.forge_jwks_url == "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"

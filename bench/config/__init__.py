@@ -1,0 +1,1 @@
+"""Configuration workbench benchmark: `python -m bench.config` (see bench/README.md, section Config)."""

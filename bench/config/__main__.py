@@ -1,0 +1,233 @@
+"""Configuration workbench benchmark, side by side in one run (bench/README.md, section "Config").
+
+    python -m bench.config                                   # full: 100,000 issues; RSS at 1M/3M/10M transitions
+    python -m bench.config --issues 5000 --rss-issues 2000,5000   # quick
+
+(a) bench.engine's full derive (derive_requests + evaluate_clocks + weekly scorecards) of the simulated
+    history held in memory, cold and warm;
+(p) `baton.store.preview.run_preview` of a draft (a tighter qa goal, one support hand-off rule removed)
+    on the same history stored in SQLite: read in chunks of issues, derived twice, compared, scored;
+(r) `baton.store.rederive.rederive_staged` (the atomic re-derivation a publish triggers) of histories
+    of growing size, each in a fresh child process: wall time and the child's peak RSS (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from baton.config import load_config_text
+from baton.config.schema import BatonConfig
+from baton.scoring.simulate import simulate_frames, status_catalogue, status_categories
+from bench.engine.__main__ import END, HERE, NOW, PARAMS, START, baton, machine, timed
+
+SITE = "bench"
+CONFIG_TEXT = (HERE / "config.yaml").read_text()
+DRAFT_TEXT = CONFIG_TEXT.replace("      - {from: support, to: ops}\n", "").replace(
+    "{provider: qa, requester: dev, response: 4h, resolution: 16h, rework: 8h}",
+    "{provider: qa, requester: dev, response: 4h, resolution: 12h, rework: 8h}",
+)
+BATCH = 50_000
+"""Issues simulated and stored per batch while building a database (bounds the builder's memory)."""
+
+
+def _sqlite_time(series: pd.Series) -> list[str]:
+    return list(series.dt.tz_convert("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%f"))
+
+
+def store_history(url: str, config: BatonConfig, issues: int, seed: int) -> int:
+    """A migrated SQLite database holding `issues` simulated histories; returns the transitions stored."""
+    from sqlalchemy.orm import Session
+
+    from baton.store.db import create_engine_for, upgrade_database
+    from baton.store.inbox import ensure_site_exists
+    from baton.store.transitions import record_statuses
+
+    upgrade_database(url)
+    engine = create_engine_for(url)
+    stored = 0
+    with Session(engine) as session:
+        ensure_site_exists(session, SITE)
+        record_statuses(session, SITE, status_catalogue(config))
+        session.commit()
+    for start in range(0, issues, BATCH):
+        count = min(BATCH, issues - start)
+        transitions, facts = simulate_frames(
+            config, count, seed=seed + start, start=START, end=END, params=PARAMS
+        )
+        prefix = f"{start // BATCH:04d}-"
+        t_rows = list(
+            zip(
+                [SITE] * len(transitions),
+                (prefix + str(i) for i in transitions["issue_id"]),
+                transitions["change_id"].astype(str),
+                _sqlite_time(transitions["at"]),
+                transitions["from_id"],
+                transitions["from_name"],
+                transitions["to_id"],
+                transitions["to_name"],
+                transitions["author"],
+                strict=True,
+            )
+        )
+        i_rows = list(
+            zip(
+                [SITE] * len(facts),
+                (prefix + str(i) for i in facts["issue_id"]),
+                facts["issue_key"],
+                facts["project"],
+                facts["issue_type"],
+                facts["priority"],
+                strict=True,
+            )
+        )
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO transitions (site_id, issue_id, change_id, at, from_id, from_name, to_id, "
+                "to_name, author) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                t_rows,
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO issues (site_id, issue_id, issue_key, project, issue_type, priority) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                i_rows,
+            )
+        stored += len(t_rows)
+    engine.dispose()
+    return stored
+
+
+def preview_once(url: str, config: BatonConfig, draft: BatonConfig) -> tuple[int, int]:
+    from sqlalchemy.orm import Session
+
+    from baton.store.db import create_engine_for
+    from baton.store.preview import run_preview
+
+    engine = create_engine_for(url)
+    with Session(engine) as session:
+        result = run_preview(session, SITE, live=config, draft=draft, now=NOW, period="week")
+    engine.dispose()
+    return result.changed_total, len(result.after_scores)
+
+
+def peak_rss_mib() -> float:
+    """This process's own peak RSS (VmHWM). Not `ru_maxrss`: Linux keeps that across `exec`, so a child
+    started by a large parent would report the parent's peak."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def child_rederive(url: str) -> None:
+    """In a fresh process: re-derive the site under the draft, print wall s, requests, peak RSS MiB."""
+    from sqlalchemy.orm import Session
+
+    from baton.store.db import create_engine_for
+    from baton.store.rederive import rederive_staged
+
+    draft = load_config_text(DRAFT_TEXT)
+    engine = create_engine_for(url)
+    samples: list[float] = []
+
+    def sample(done: int, total: int) -> None:
+        samples.append(peak_rss_mib())
+
+    started = time.perf_counter()
+    with Session(engine) as session:
+        issues, requests = rederive_staged(session, SITE, draft, progress=sample)
+    wall = time.perf_counter() - started
+    engine.dispose()
+    peak = peak_rss_mib()
+    tenth = samples[len(samples) // 10] if samples else 0.0
+    half = samples[len(samples) // 2] if samples else 0.0
+    print(f"{wall:.1f} {issues} {requests} {peak:.0f} {tenth:.0f} {half:.0f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.config", description=__doc__.splitlines()[0])
+    parser.add_argument("--issues", type=int, default=100_000, help="issues for (a) and (p)")
+    parser.add_argument(
+        "--rss-issues",
+        default="100000,300000,1000000",
+        help="comma-separated history sizes (issues, ~10 transitions each) for (r)",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dir", default=None, help="where the SQLite files go (default: a temporary folder)")
+    parser.add_argument("--child-rederive", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_rederive:
+        child_rederive(args.child_rederive)
+        return 0
+
+    for key, value in machine().items():
+        print(f"{key}: {value}")
+    config = load_config_text(CONFIG_TEXT)
+    draft = load_config_text(DRAFT_TEXT)
+    cats = status_categories(config)
+    folder = Path(args.dir or tempfile.mkdtemp(prefix="bench-config-"))
+    folder.mkdir(parents=True, exist_ok=True)
+
+    transitions, issues = simulate_frames(
+        config, args.issues, seed=args.seed, start=START, end=END, params=PARAMS
+    )
+    print(
+        f"history: {len(transitions):,} transitions, {len(issues):,} issues (scoring.simulate, seed {args.seed})"
+    )
+    _, cold = timed(lambda: baton(transitions, issues, config, cats))
+    (n_req, _cards), warm = timed(lambda: baton(transitions, issues, config, cats))
+    print(
+        f"(a) bench.engine full derive+clocks+score, in memory: cold {cold.wall:.2f} s wall ({cold.cpu:.2f} s CPU), "
+        f"warm {warm.wall:.2f} s wall ({warm.cpu:.2f} s CPU); {n_req:,} requests"
+    )
+    transitions = issues = pd.DataFrame()  # free the in-memory history before (p)
+
+    url = f"sqlite:///{folder / f'preview-{args.issues}.db'}"
+    stored, load = timed(lambda: store_history(url, config, args.issues, args.seed))
+    print(f"    stored {stored:,} transitions in SQLite in {load.wall:.1f} s (not timed below)")
+    (changed, rows), p = timed(lambda: preview_once(url, config, draft))
+    print(
+        f"(p) run_preview from SQLite: {p.wall:.2f} s wall ({p.cpu:.2f} s CPU); {rows:,} score rows after, "
+        f"{changed:,} changed requests"
+    )
+    print(
+        f"    preview / full derive: {p.wall / cold.wall:.2f}x cold, {p.wall / warm.wall:.2f}x warm (target <= 2x)"
+    )
+
+    print("(r) rederive_staged in a fresh process per size (SQLite):")
+    print("    transitions      issues   requests   wall s   peak RSS MiB (10 % / 50 % / end)")
+    for size in [int(s) for s in args.rss_issues.split(",") if s]:
+        path = folder / f"rederive-{size}.db"
+        if path.exists():
+            path.unlink()
+        url = f"sqlite:///{path}"
+        stored, build = timed(lambda url=url, size=size: store_history(url, config, size, args.seed))
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.config", "--child-rederive", url],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "BATON_LOG_LEVEL": "WARNING"},
+        ).stdout.split()
+        wall, n_issues, requests, peak, tenth, half = out[-6:]
+        print(
+            f"    {stored:>11,} {int(n_issues):>11,} {int(requests):>10,} {float(wall):>8.1f}   "
+            f"{tenth} / {half} / {peak}   (built in {build.wall:.0f} s)"
+        )
+        path.unlink()
+    with open("/proc/loadavg") as fh:
+        print("load average (1/5/15 min) at end:", " ".join(fh.read().split()[:3]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,416 @@
+"""Versioned configuration per site, preview and atomic re-derivation (issue 15), on SQLite and PostgreSQL.
+
+The central check: a preview's `after` rows are exactly what `baton score --by process --format json`
+prints once the draft is published and applied, on the worked example and on simulated history
+(`baton demo load`, scoring/simulate.py); its `before` rows are what it prints before.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from baton.config import ConfigError, fingerprint, load_config_text
+from baton.store import config_versions, pipeline
+from baton.store.config_versions import ConfigConflict, ConfigVersionNotFound
+from baton.store.live_config import ConfigResolver
+from baton.store.models import Base, RequestRow, SiteConfigState, StagedRequestRow
+from baton.store.preview import run_preview
+from baton.store.rederive import apply_pending, apply_version, rederive_staged
+from baton.store.requests import load_requests_frame
+from baton.webhooks.serialize import preview_record
+from tests.integration.cli.conftest import baton, baton_json
+from tests.integration.store.test_pipeline import _worked_example
+
+pytestmark = pytest.mark.postgres
+
+REPO = Path(__file__).resolve().parents[3]
+DELIVERY = (REPO / "config" / "examples" / "delivery.yaml").read_text()
+DEMO = (REPO / "config" / "examples" / "demo.yaml").read_text()
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+# The worked example without the qa -> ops hand-off: deploying becomes an unmapped hand-off.
+DELIVERY_NO_OPS = DELIVERY.replace("stages: [dev, qa, ops]", "handoffs: [{from: dev, to: qa}]").replace(
+    "      - {provider: ops, response: 8h, resolution: 24h}\n", ""
+)
+# The demo with support's dev -> ops hand-off unmapped and a tighter qa goal.
+DEMO_DRAFT = (
+    DEMO.replace("stages: [support, dev, ops]", "stages: [support, dev]")
+    .replace("      - {provider: ops, response: 2h, resolution: 8h}\n", "")
+    .replace("{provider: qa, response: 4h, resolution: 16h}", "{provider: qa, response: 4h, resolution: 8h}")
+)
+
+
+def _publish(
+    session: Session, site: str, text: str, base: int | None, **kw: Any
+) -> config_versions.ConfigVersion:
+    return config_versions.publish(
+        session,
+        site,
+        text,
+        author=kw.get("author", "pmo"),
+        comment=kw.get("comment", ""),
+        base_version=base,
+        now=T0,
+    )
+
+
+def _score(db_url: str, site: str, now: datetime) -> list[dict[str, Any]]:
+    """What `baton score --by process --format json` prints for the site (no --config: the site's own)."""
+    rows: list[dict[str, Any]] = baton_json(
+        "score",
+        "--db",
+        db_url,
+        "--site",
+        site,
+        "--by",
+        "process",
+        "--format",
+        "json",
+        "--now",
+        now.isoformat(),
+    )
+    return rows
+
+
+def _sides(record: dict[str, Any], side: str) -> list[dict[str, Any]]:
+    return [row[side] for row in record["rows"] if row[side] is not None]
+
+
+def _apply(engine: Engine) -> list[tuple[str, int]]:
+    return apply_pending(engine, ConfigResolver(None), worker="test", clock=lambda: T0)
+
+
+def _cycle(db_url: str, engine: Engine, site: str, live: str, draft: str, now: datetime) -> dict[str, Any]:
+    """publish live -> apply -> preview draft -> publish draft -> apply -> rollback -> apply; checks the
+    preview against `baton score` at each step and returns the preview."""
+    with Session(engine, expire_on_commit=False) as session:
+        assert _publish(session, site, live, None).number == 1
+    assert _apply(engine) == [(site, 1)]
+    before = _score(db_url, site, now)
+    with Session(engine, expire_on_commit=False) as session:
+        preview = run_preview(
+            session, site, live=load_config_text(live), draft=load_config_text(draft), now=now, period="week"
+        )
+        record = preview_record(preview)
+        assert _sides(record, "before") == before
+        assert _publish(session, site, draft, 1, comment="draft").number == 2
+        assert config_versions.rederive_status(session, site)["state"] == "pending"
+    assert _score(db_url, site, now) == before  # nothing moves before the re-derivation swaps
+    assert _apply(engine) == [(site, 2)]
+    after = _score(db_url, site, now)
+    assert _sides(record, "after") == after
+    assert after != before
+    with Session(engine, expire_on_commit=False) as session:
+        assert config_versions.rederive_status(session, site) == {
+            "version": 2,
+            "state": "done",
+            "done_issues": preview.issues,
+            "total_issues": preview.issues,
+            "error": None,
+        }
+        back = config_versions.rollback(session, site, 1, author="pmo", now=T0 + timedelta(hours=1))
+        assert (back.number, back.yaml_text, back.comment) == (3, live, "rollback to version 1")
+    assert _apply(engine) == [(site, 3)]
+    assert _score(db_url, site, now) == before
+    return record
+
+
+def test_preview_after_equals_the_published_score_on_the_worked_example(db_url: str, engine: Engine) -> None:
+    with Session(engine) as session:
+        pipeline.ingest_extractions(
+            session, "worked", _worked_example(), "backfill", load_config_text(DELIVERY)
+        )
+        session.commit()
+    now = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+    record = _cycle(db_url, engine, "worked", DELIVERY, DELIVERY_NO_OPS, now)
+    assert record["handoffs_unmapped"] == [
+        {
+            "requester": "qa",
+            "provider": "ops",
+            "from_status": "In QA",
+            "to_status": "Ready to Deploy",
+            "count": 1,
+            "examples": ["PROJ-1"],
+        }
+    ]
+    assert record["handoffs_mapped"] == []
+    assert record["changed_requests"] == [
+        {  # Q2: what qa hands to ops is no longer a delivery downstream, only a hand-off
+            "issue_key": "PROJ-1",
+            "issue_id": "10001",
+            "opened_at": "2026-03-03T15:00:00+00:00",
+            "before": {"kind": "new", "provider": "qa", "requester": "dev", "outcome": "delivered"},
+            "after": {"kind": "new", "provider": "qa", "requester": "dev", "outcome": "handed_off"},
+        },
+        {  # O1 becomes an unmapped hand-off
+            "issue_key": "PROJ-1",
+            "issue_id": "10001",
+            "opened_at": "2026-03-04T11:00:00+00:00",
+            "before": {"kind": "new", "provider": "ops", "requester": "qa", "outcome": "delivered"},
+            "after": {"kind": "unmapped", "provider": "ops", "requester": "qa", "outcome": "delivered"},
+        },
+    ]
+    assert [(r["team"], r["before"] is not None, r["after"] is not None) for r in record["rows"]] == [
+        ("dev", True, True),
+        ("ops", True, True),
+        ("qa", True, True),
+    ]
+
+
+def test_preview_after_equals_the_published_score_on_simulated_history(db_url: str, engine: Engine) -> None:
+    baton_json(
+        "demo", "load", "--db", db_url, "--site", "demo", "--issues", "60", "--weeks", "4", "--format", "json"
+    )
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    record = _cycle(db_url, engine, "demo", DEMO, DEMO_DRAFT, now)
+    assert record["handoffs_unmapped"] and not record["handoffs_mapped"]
+    assert {(p["requester"], p["provider"]) for p in record["handoffs_unmapped"]} == {
+        ("dev", "ops"),
+        ("ops", "dev"),
+    }
+    assert record["changed_total"] > sum(p["count"] for p in record["handoffs_unmapped"])  # + outcomes
+
+    # the way back: previewing the original against the draft maps the same pairs again
+    with Session(engine) as session:
+        back = preview_record(
+            run_preview(
+                session, "demo", live=load_config_text(DEMO_DRAFT), draft=load_config_text(DEMO), now=now
+            )
+        )
+    assert [(p["requester"], p["provider"], p["count"]) for p in back["handoffs_mapped"]] == [
+        (p["requester"], p["provider"], p["count"]) for p in record["handoffs_unmapped"]
+    ]
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table.name: int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def test_preview_writes_nothing_and_does_not_depend_on_the_chunk_size(db_url: str, engine: Engine) -> None:
+    baton_json(
+        "demo", "load", "--db", db_url, "--site", "demo", "--issues", "40", "--weeks", "3", "--format", "json"
+    )
+    live, draft = load_config_text(DEMO), load_config_text(DEMO_DRAFT)
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    stored = _counts(engine)
+    with Session(engine) as session:
+        whole = run_preview(
+            session, "demo", live=live, draft=draft, now=now, period="month", chunk_size=10_000
+        )
+        small = run_preview(session, "demo", live=live, draft=draft, now=now, period="month", chunk_size=7)
+    assert _counts(engine) == stored
+    assert preview_record(whole) == preview_record(small)
+    assert whole.issues == 40 and whole.transitions == stored["transitions"]
+
+
+def test_two_publishes_from_the_same_base_the_second_conflicts_and_loses_nothing(session: Session) -> None:
+    first = _publish(session, "acme", DELIVERY, None)
+    mine = DELIVERY.replace("resolution: 16h", "resolution: 12h")
+    theirs = DELIVERY.replace("resolution: 16h", "resolution: 20h")
+    assert _publish(session, "acme", mine, first.number, author="ann").number == 2
+    with pytest.raises(ConfigConflict) as caught:
+        _publish(session, "acme", theirs, first.number, author="bob")
+    assert (caught.value.latest, caught.value.yaml_text) == (2, theirs)
+    assert "version 2 is the latest; nothing was stored" in str(caught.value)
+    assert [(v.number, v.author, v.yaml_text) for v in config_versions.history(session, "acme")] == [
+        (2, "ann", mine),
+        (1, "pmo", DELIVERY),
+    ]
+    # a first version must say it is one: a stale "no base" is a conflict as well
+    with pytest.raises(ConfigConflict):
+        _publish(session, "acme", theirs, None)
+    # bob retries from the latest and wins
+    assert _publish(session, "acme", theirs, 2, author="bob").number == 3
+
+
+def test_versions_belong_to_one_site(session: Session) -> None:
+    _publish(session, "acme", DELIVERY, None)
+    _publish(session, "acme", DELIVERY_NO_OPS, 1)
+    assert config_versions.latest(session, "other") is None
+    with pytest.raises(ConfigVersionNotFound, match="site 'other' has no configuration version 1"):
+        config_versions.get(session, "other", 1)
+    other = _publish(session, "other", DEMO, None)
+    assert other.number == 1 and config_versions.get(session, "acme", 1).yaml_text == DELIVERY
+    assert [v.number for v in config_versions.history(session, "acme")] == [2, 1]
+    with pytest.raises(ConfigConflict):  # acme's numbering does not let another site's base through
+        _publish(session, "other", DEMO, 2)
+    with pytest.raises(ConfigVersionNotFound, match=r"it has versions 1-2"):
+        config_versions.rollback(session, "acme", 7, author="pmo", now=T0)
+
+
+def test_an_invalid_configuration_is_refused_with_every_problem_and_not_stored(session: Session) -> None:
+    broken = DELIVERY.replace("calendar: berlin", "calendar: nowhere").replace(
+        "resolution: 16h", "resolution: 4x"
+    )
+    with pytest.raises(ConfigError) as caught:
+        _publish(session, "acme", broken, None)
+    messages = [p.message for p in caught.value.problems]
+    assert len(messages) == 4 and sum("unknown calendar 'nowhere'" in m for m in messages) == 3
+    assert any("'4x' is not a duration" in m for m in messages)
+    assert config_versions.history(session, "acme") == []
+    with pytest.raises(ConfigError, match="at most 1,000,000 are accepted"):
+        _publish(session, "acme", DELIVERY + "#" * 1_000_000, None)
+
+
+def test_readers_see_the_old_numbers_until_the_swap(db_url: str, engine: Engine) -> None:
+    baton_json(
+        "demo", "load", "--db", db_url, "--site", "demo", "--issues", "30", "--weeks", "2", "--format", "json"
+    )
+    old = _frame_rows(engine)
+    draft = load_config_text(DEMO_DRAFT)
+    seen: list[tuple[int, bool]] = []
+
+    def peek(done: int, total: int) -> None:  # another connection, mid-way through the re-derivation
+        with Session(engine) as session:
+            staged = int(session.execute(select(func.count()).select_from(StagedRequestRow)).scalar_one())
+        seen.append((staged, _frame_rows(engine) == old))
+
+    with Session(engine) as session:
+        issues, requests = rederive_staged(session, "demo", draft, chunk_size=7, progress=peek)
+    assert issues == 30 and len(seen) == 5  # after each chunk of 7 issues
+    assert all(unchanged for _staged, unchanged in seen), seen
+    assert 0 < seen[0][0] < seen[-1][0]
+    new = _frame_rows(engine)
+    assert new != old and len(new) == requests
+    with Session(engine) as session:
+        assert session.execute(select(func.count()).select_from(StagedRequestRow)).scalar_one() == 0
+
+
+def _frame_rows(engine: Engine) -> list[tuple[Any, ...]]:
+    with Session(engine) as session:
+        frame = load_requests_frame(session, "demo")
+    picked = frame[["issue_id", "seq", "kind", "provider", "resolution_goal_s"]].fillna(
+        {"resolution_goal_s": -1.0}
+    )
+    return [tuple(r) for r in picked.itertuples(index=False)]
+
+
+def test_transitions_recorded_during_a_rederivation_are_caught_up_in_the_swap(
+    db_url: str, engine: Engine
+) -> None:
+    with Session(engine) as session:
+        extractions = _worked_example()
+        first = [type(extractions[0])("backfill", extractions[0].transitions, extractions[0].issue)]
+        pipeline.ingest_extractions(session, "worked", first, "backfill", load_config_text(DELIVERY))
+        session.commit()
+    late = [type(extractions[1])("backfill", extractions[1].transitions, extractions[1].issue)]
+
+    def arrive(done: int, total: int) -> None:  # the rest of the history lands after the chunk was derived
+        with Session(engine) as other:
+            pipeline.ingest_extractions(other, "worked", late, "webhook", load_config_text(DELIVERY))
+            other.commit()
+
+    with Session(engine) as session:
+        rederive_staged(session, "worked", load_config_text(DELIVERY_NO_OPS), progress=arrive)
+        frame = load_requests_frame(session, "worked")
+    assert list(zip(frame["provider"], frame["kind"], strict=True)) == [
+        ("dev", "new"),
+        ("qa", "new"),
+        ("dev", "rework"),
+        ("qa", "new"),
+        ("ops", "unmapped"),
+    ]
+
+
+def test_the_resolver_follows_the_applied_version_unless_the_file_is_code(engine: Engine) -> None:
+    file_config = load_config_text(DELIVERY)
+    with Session(engine, expire_on_commit=False) as session:
+        pipeline.ingest_extractions(session, "worked", _worked_example(), "backfill", file_config)
+        session.commit()
+        resolver = ConfigResolver(file_config)
+        assert resolver.resolve(session, "worked").source == "file"
+        _publish(session, "worked", DELIVERY_NO_OPS, None)
+        assert resolver.resolve(session, "worked").version is None  # published, not applied yet
+    code = ConfigResolver(file_config, as_code=True)
+    assert apply_pending(engine, code) == []  # configuration as code: versions are not applied
+    assert _apply(engine) == [("worked", 1)]
+    with Session(engine, expire_on_commit=False) as session:
+        resolved = resolver.resolve(session, "worked")
+        assert (resolved.version, resolved.source) == (1, "published")
+        assert resolved.fingerprint == fingerprint(load_config_text(DELIVERY_NO_OPS))
+        assert code.resolve(session, "worked").config is file_config
+        # a worker started with the file as code re-derives the site under the file on start
+        assert pipeline.sync_config(session, code) == ["worked"]
+        assert set(load_requests_frame(session, "worked")["kind"]) == {"new", "rework"}
+        state = session.get(SiteConfigState, "worked")
+        assert state is not None and state.applied_version == 1
+
+
+def test_a_failed_rederivation_is_reported_and_the_numbers_stay(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Session(engine, expire_on_commit=False) as session:
+        pipeline.ingest_extractions(
+            session, "worked", _worked_example(), "backfill", load_config_text(DELIVERY)
+        )
+        session.commit()
+        _publish(session, "worked", DELIVERY_NO_OPS, None)
+        before = int(session.execute(select(func.count()).select_from(RequestRow)).scalar_one())
+
+    def boom(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("engine trouble")
+
+    monkeypatch.setattr("baton.store.rederive.scoring_engine.derive_requests", boom)
+    assert _apply(engine) == []
+    with Session(engine) as session:
+        assert config_versions.rederive_status(session, "worked") == {
+            "version": 1,
+            "state": "failed",
+            "done_issues": 0,
+            "total_issues": 1,
+            "error": "RuntimeError: engine trouble",
+        }
+        assert session.execute(select(func.count()).select_from(RequestRow)).scalar_one() == before
+    with Session(engine) as session, pytest.raises(RuntimeError):
+        apply_version(session, "worked", 1, ConfigResolver(None))
+
+
+def test_the_cli_cycle_publish_preview_rollback_export(db_url: str, tmp_path: Path) -> None:
+    common = ("--db", db_url, "--site", "demo")
+    baton_json("demo", "load", *common, "--issues", "20", "--weeks", "2", "--format", "json")
+    live, draft = tmp_path / "live.yaml", tmp_path / "draft.yaml"
+    live.write_text(DEMO)
+    draft.write_text(DEMO_DRAFT)
+    published = baton(
+        "config", "publish", str(live), *common, "--author", "ann", "-m", "start", "--apply", "--quiet"
+    )
+    assert published.exit_code == 0, published.output
+    assert "site 'demo': version 1 published" in published.output
+    assert "demo: version 1 applied: 20 issues" in published.output
+    preview = baton_json(
+        "config", "preview", str(draft), *common, "--format", "json", "--now", "2026-12-03T12:00:00Z"
+    )
+    assert preview["issues"] == 20 and preview["rows"]
+    table = baton("config", "preview", str(draft), *common, "--now", "2026-12-03T12:00:00Z")
+    assert table.exit_code == 0 and "Scores before -> after" in table.output
+    second = baton("config", "publish", str(draft), *common, "--author", "bob", "--base", "1")
+    assert second.exit_code == 0 and "re-derivation pending" in second.output
+    stale = baton("config", "publish", str(draft), *common, "--base", "1")
+    assert stale.exit_code == 1
+    assert "version 2 is the latest; nothing was stored" in stale.stderr
+    history = baton_json("config", "history", *common, "--format", "json")
+    assert [(v["number"], v["author"], v["applied"]) for v in history["versions"]] == [
+        (2, "bob", False),
+        (1, "ann", True),
+    ]
+    assert history["rederive"]["state"] == "pending"
+    applied = baton("rederive", "--db", db_url, "--site", "demo", "--quiet")
+    assert applied.exit_code == 0 and "demo: version 2 applied: 20 issues" in applied.output
+    assert baton("config", "export", "1", *common).stdout == DEMO
+    shown = baton("config", "show", "2", *common)
+    assert shown.stdout == DEMO_DRAFT and "version 2, published" in shown.stderr
+    rolled = baton("config", "rollback", "1", *common, "--apply", "--quiet")
+    assert rolled.exit_code == 0 and "version 3 published" in rolled.output
+    assert baton("config", "export", *common).stdout == DEMO
+    missing = baton("config", "show", "9", *common)
+    assert missing.exit_code == 1 and "site 'demo' has no configuration version 9" in missing.stderr
