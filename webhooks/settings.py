@@ -10,7 +10,7 @@ built from it and the PMO configuration loaded with it down to what needs them.
 | `BATON_CONFIG` | PMO configuration YAML | none (deliveries are stored, not processed) |
 | `BATON_WEBHOOK_SECRET` | HMAC secret of the default site's Jira webhook | none |
 | `BATON_WEBHOOK_TOKEN` | URL token (`?token=`) of the default site, for Jira DC without a secret | none |
-| `BATON_ADMIN_TOKEN` | bearer token for `/api/inbox` | none (endpoint disabled) |
+| `BATON_ADMIN_TOKEN` | bearer token for `/api/inbox` and the PMO's admin page (`/admin`, `/api/v1/admin/...`) | none (both disabled) |
 | `BATON_MODE` | `embedded` (process in the serving process) or `production` (`baton worker` processes) | `embedded` |
 | `BATON_MAX_BODY_BYTES` | largest accepted delivery | 5 MiB |
 | `BATON_WORKER_BATCH_BYTES` | body bytes claimed per processing batch (embedded drainer, `baton worker`) | 64 MiB |
@@ -285,6 +285,7 @@ class Settings:
             if self.webhook_token
             else "none",
             "inbox_api_enabled": bool(self.admin_token),
+            "admin_page": "token" if self.admin_token else "forge only" if self.forge_app_id else "off",
             "max_body_bytes": self.max_body_bytes,
             "clock": "pinned" if self.now is not None else "system",
         }
