@@ -18,6 +18,7 @@ from baton.scoring import derive as _derive
 from baton.scoring import handoffs as _handoffs
 from baton.scoring import live as _live
 from baton.scoring import periods as _periods
+from baton.scoring import preview as _preview
 from baton.scoring import scores as _scores
 
 Period = Literal["week", "month"]
@@ -115,3 +116,34 @@ def first_period_start(now: datetime, period: Period, count: int, timezone: str)
     """An instant before the first of the last `count` periods: requests alive from then on are all
     `scorecards` needs for those periods."""
     return _periods.first_period_start(now, period, count, timezone)
+
+
+Preview = _preview.Preview
+PreviewRow = _preview.PreviewRow
+
+
+def preview_accumulator(
+    live: BatonConfig,
+    draft: BatonConfig,
+    now: datetime,
+    *,
+    period: Period = "week",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    live_fingerprint: str = "",
+    draft_fingerprint: str = "",
+) -> _preview.PreviewAccumulator:
+    """Compare two configurations on the same history, chunk by chunk (`baton.scoring.preview`): feed it
+    `derive_requests` of each chunk of issues under `live` and under `draft` (`add`), then `result()`
+    gives the before/after `scorecards(..., by="process")` rows, the hand-off pairs that became mapped or
+    unmapped and the requests whose kind, provider or outcome changed."""
+    return _preview.PreviewAccumulator(
+        live,
+        draft,
+        now,
+        period=period,
+        since=since,
+        until=until,
+        live_fingerprint=live_fingerprint,
+        draft_fingerprint=draft_fingerprint,
+    )

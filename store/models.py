@@ -237,6 +237,75 @@ class RequestRow(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class StagedRequestRow(Base):
+    """A request derived under a configuration version that is not live yet: a site's re-derivation after
+    a publish writes here chunk by chunk, then `baton.store.rederive` swaps the site's rows into `requests`
+    in one transaction, so no reader sees a half re-derived site. Same columns as `requests`."""
+
+    __tablename__ = "requests_staging"
+    __table_args__ = (Index("ix_requests_staging_site_id_issue_id", "site_id", "issue_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(SiteId, _site_fk())
+    issue_id: Mapped[str] = mapped_column(String(64))
+    issue_key: Mapped[str | None] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    process: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(100))
+    requester: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    rejected_at: Mapped[datetime | None]
+    from_status: Mapped[str | None] = mapped_column(String(255))
+    to_status: Mapped[str | None] = mapped_column(String(255))
+    issue_type: Mapped[str | None] = mapped_column(String(100))
+    priority: Mapped[str | None] = mapped_column(String(100))
+    response_goal_s: Mapped[float | None] = mapped_column(Float)
+    resolution_goal_s: Mapped[float | None] = mapped_column(Float)
+    at_risk_ratio: Mapped[float | None] = mapped_column(Float)
+    response_elapsed_s: Mapped[float | None] = mapped_column(Float)
+    resolution_elapsed_s: Mapped[float | None] = mapped_column(Float)
+    clock_at: Mapped[datetime | None]
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ConfigVersionRow(Base):
+    """A published PMO configuration of one site: version `number` (1, 2, ...), its YAML text as
+    published, the normalised fingerprint, who, when and why. Never updated; a rollback publishes a copy."""
+
+    __tablename__ = "config_versions"
+
+    site_id: Mapped[str] = mapped_column(SiteId, _site_fk(), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    author: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SiteConfigState(Base):
+    """Which published version a site's stored requests are derived under (`applied_version`, None: the
+    file configuration), and the re-derivation towards `target_version` (`state`: pending, running,
+    done, failed; progress in issues; the error of a failed run)."""
+
+    __tablename__ = "site_config_state"
+
+    site_id: Mapped[str] = mapped_column(SiteId, _site_fk(), primary_key=True)
+    applied_version: Mapped[int | None] = mapped_column(Integer)
+    target_version: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="done")
+    done_issues: Mapped[int] = mapped_column(Integer, default=0)
+    total_issues: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class ScoreSnapshot(Base):
     """A computed scorecard row, kept for history and for gadgets. `breakdown`/`key` are "" for team totals."""
 
@@ -284,11 +353,14 @@ __all__ = [
     "DELIVERY_SOURCES",
     "DELIVERY_STATES",
     "Base",
+    "ConfigVersionRow",
     "Delivery",
     "IssueRow",
     "RequestRow",
     "ScoreSnapshot",
     "Site",
+    "SiteConfigState",
+    "StagedRequestRow",
     "StatusRow",
     "SyncCheckpoint",
     "TransitionRow",

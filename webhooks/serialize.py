@@ -39,6 +39,7 @@ __all__ = [
     "iso",
     "iso_second",
     "number",
+    "preview_record",
     "ratio",
     "request_records",
     "score",
@@ -285,3 +286,10 @@ def unmapped_records(report: pd.DataFrame) -> list[dict[str, Any]]:
     """`baton.scoring.engine.unmapped_report` rows -> objects (counts per team pair and status pair)."""
     frame = report.reset_index() if not isinstance(report.index, pd.RangeIndex) else report
     return [_ordered(row, UNMAPPED_FIELDS) for row in _records(frame)]
+
+
+def preview_record(preview: Any) -> dict[str, Any]:
+    """`baton.store.preview.run_preview`'s `Preview` as JSON (`baton config preview --format json` and the
+    admin API): every `before`/`after` row shaped by `score_records`, so an `after` row is exactly the
+    row `baton score --by process --format json` prints once the draft is published and applied."""
+    return cast(dict[str, Any], preview.to_json(score_records))

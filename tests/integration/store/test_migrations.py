@@ -36,6 +36,9 @@ TABLES = {
     "score_snapshots",
     "sync_checkpoints",
     "writeback_state",
+    "config_versions",
+    "site_config_state",
+    "requests_staging",
 }
 
 
