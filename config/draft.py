@@ -228,7 +228,7 @@ def outline(config: BatonConfig) -> dict[str, Any]:
         for name, team in config.teams.items()
     ]
     processes = []
-    edges = []
+    edges: list[dict[str, str]] = []
     for name, process in config.processes.items():
         rules = process.forward_rules()
         edges.extend({"process": name, "from": a, "to": b} for a, b in rules)
@@ -244,7 +244,10 @@ def outline(config: BatonConfig) -> dict[str, Any]:
                 "reopen_window_s": process.reopen_window,
                 "at_risk": process.at_risk,
                 "unmapped_goal": (
-                    {"response_s": process.unmapped_goal.response, "resolution_s": process.unmapped_goal.resolution}
+                    {
+                        "response_s": process.unmapped_goal.response,
+                        "resolution_s": process.unmapped_goal.resolution,
+                    }
                     if process.unmapped_goal
                     else None
                 ),

@@ -126,7 +126,9 @@ def token_matches(admin_token: str | None, given: str) -> bool:
     """Constant-time comparison; False when no admin token is configured."""
     if not admin_token:
         return False
-    return hmac.compare_digest(hashlib.sha256(given.encode()).digest(), hashlib.sha256(admin_token.encode()).digest())
+    return hmac.compare_digest(
+        hashlib.sha256(given.encode()).digest(), hashlib.sha256(admin_token.encode()).digest()
+    )
 
 
 # --- authentication ------------------------------------------------------------------------------
@@ -154,7 +156,9 @@ def _forge_admin(req: Request, token: str, settings: Settings, app: Flask) -> Ad
         site = SiteResolver(dict(settings.forge_sites)).site_for(invocation)
     except ForgeAuthError as exc:
         if exc.status == 503:
-            raise Unavailable(str(exc), hint="check outbound HTTPS to BATON_FORGE_JWKS_URL, then retry") from exc
+            raise Unavailable(
+                str(exc), hint="check outbound HTTPS to BATON_FORGE_JWKS_URL, then retry"
+            ) from exc
         if exc.status == 403:
             raise Forbidden(str(exc)) from exc
         raise AdminAuthError(str(exc)) from exc
@@ -167,7 +171,7 @@ def _forge_admin(req: Request, token: str, settings: Settings, app: Flask) -> Ad
     if module_type != ADMIN_MODULE_TYPE or extension_type not in (None, ADMIN_MODULE_TYPE):
         log.warning(
             "a Forge call from outside the admin page asked for an admin action",
-            extra={"event": "admin_forbidden", "site": site, "module": module_type},
+            extra={"event": "admin_forbidden", "site": site, "forge_module": module_type},
         )
         raise Forbidden(
             "only Jira administrators may change Baton's configuration",
@@ -231,7 +235,9 @@ def _body() -> dict[str, Any]:
 def _yaml_of(data: dict[str, Any]) -> str:
     text = data.get("yaml")
     if not isinstance(text, str):
-        raise BadRequest("the body needs `yaml`, the draft's text", 'for example {"yaml": "version: 1\\n..."}')
+        raise BadRequest(
+            "the body needs `yaml`, the draft's text", 'for example {"yaml": "version: 1\\n..."}'
+        )
     if len(text.encode("utf-8")) > MAX_DRAFT_BYTES:
         raise PayloadTooLarge(f"the draft is larger than {MAX_DRAFT_BYTES:,} bytes")
     return text
@@ -546,7 +552,7 @@ def admin_api_blueprint(_baton: Any = None) -> Blueprint:
     def unmapped() -> Response:
         a = admin()
         with _session() as session:
-            _version_, _text, config = _live(session, a.site, _settings())
+            _v, _t, config = _live(session, a.site, _settings())
             frame = _requests(session, a.site)
         processes = list(config.processes) if config is not None else sorted(set(frame["process"].dropna()))
         return jsonify(site=a.site, rows=unmapped_rows(frame, processes))
@@ -575,7 +581,10 @@ def admin_api_blueprint(_baton: Any = None) -> Blueprint:
         try:
             if op == "make_routine":
                 new = make_routine(
-                    text, str(change.get("process") or ""), str(change.get("from") or ""), str(change.get("to") or "")
+                    text,
+                    str(change.get("process") or ""),
+                    str(change.get("from") or ""),
+                    str(change.get("to") or ""),
                 )
             elif op == "assign_status":
                 team = change.get("team") or None
@@ -597,9 +606,9 @@ def admin_api_blueprint(_baton: Any = None) -> Blueprint:
         a = admin()
         data = _body()
         text = _yaml_of(data)
-        period = data.get("period") or "week"
-        if period not in ("week", "month"):
-            raise BadRequest(f"unknown period {period!r}", "use week or month")
+        period: Literal["week", "month"] = "month" if data.get("period") == "month" else "week"
+        if data.get("period") not in (None, "", "week", "month"):
+            raise BadRequest(f"unknown period {data.get('period')!r}", "use week or month")
         since, until = (_when(data, "since"), _when(data, "until"))
         try:
             draft = validate_text(text)
@@ -612,7 +621,7 @@ def admin_api_blueprint(_baton: Any = None) -> Blueprint:
             result = run_preview(
                 session, a.site, live=live, draft=draft, now=_now(), period=period, since=since, until=until
             )
-        return jsonify(site=a.site, **result.to_json(serialize.score_records))
+        return jsonify(site=a.site, **serialize.preview_record(result))
 
     @bp.post("/publish")
     def publish() -> Response:
@@ -722,7 +731,7 @@ def _when(data: dict[str, Any], name: str) -> datetime | None:
         raise BadRequest(f"{name} is not a date", f'for example "{name}": "2026-03-01"') from error
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
-    return stamp.tz_convert("UTC").to_pydatetime()  # type: ignore[no-any-return]
+    return stamp.tz_convert("UTC").to_pydatetime()
 
 
 def _get_version(site: str, number: int) -> Any:
