@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from baton.config.schema import BatonConfig
 from baton.scoring.model import Extraction
 from baton.store import inbox
+from baton.store.live_config import SiteConfigs, as_site_configs
 from baton.store.models import DELIVERY_SOURCES, Delivery, IssueRow, Site
 from baton.store.requests import replace_requests
 from baton.store.sqlutil import chunks, dialect_name, unique
@@ -52,6 +53,10 @@ from baton.store.transitions import (
 )
 
 log = logging.getLogger("baton.store.pipeline")
+
+ConfigArg = BatonConfig | SiteConfigs | None
+"""One configuration for every site, a per-site resolver (`baton.store.live_config.ConfigResolver`: the
+site's applied published version, else the file), or None (store, don't derive)."""
 
 DEFAULT_BATCH = 50
 """Deliveries claimed per claim statement by `process_pending`."""
@@ -233,27 +238,48 @@ def _log_progress(site_id: str) -> Callable[[int, int], None]:
     return report
 
 
-def stale_sites(session: Session, config: BatonConfig) -> list[str]:
-    """Sites whose stored requests were not derived with this config."""
-    fp = config_fingerprint(config)
-    stmt = select(Site.id).where((Site.config_fingerprint.is_(None)) | (Site.config_fingerprint != fp))
-    return list(session.execute(stmt.order_by(Site.id)).scalars())
+def stale_sites(session: Session, config: ConfigArg) -> list[str]:
+    """Sites whose stored requests were not derived with their configuration (one for all, or each
+    site's own from a resolver)."""
+    if config is None or isinstance(config, BatonConfig):
+        if config is None:
+            return []
+        fp = config_fingerprint(config)
+        stmt = select(Site.id).where((Site.config_fingerprint.is_(None)) | (Site.config_fingerprint != fp))
+        return list(session.execute(stmt.order_by(Site.id)).scalars())
+    stale: list[str] = []
+    for site_id, stored in session.execute(select(Site.id, Site.config_fingerprint).order_by(Site.id)).all():
+        site_config = config.for_site(session, site_id)
+        if site_config is not None and stored != config_fingerprint(site_config):
+            stale.append(site_id)
+    return stale
 
 
 def sync_config(
-    session: Session, config: BatonConfig, site_ids: Iterable[str] | None = None, *, commit: bool = True
+    session: Session, config: ConfigArg, site_ids: Iterable[str] | None = None, *, commit: bool = True
 ) -> list[str]:
-    """Re-derive every site (or the given ones) whose `config_fingerprint` differs from `config`'s.
-    Returns the sites re-derived. Call it when a service or worker starts with a config."""
+    """Re-derive every site (or the given ones) whose `config_fingerprint` differs from its configuration
+    (`config`, or what a resolver gives for the site). Returns the sites re-derived. Call it when a
+    service or worker starts. With `commit=True` each site is re-derived into staging and swapped in
+    one transaction (`baton.store.rederive.rederive_staged`): readers never see it half done."""
+    from baton.store.rederive import rederive_staged
+
     wanted = set(site_ids) if site_ids is not None else None
+    configs = as_site_configs(config)
     done: list[str] = []
     for site_id in stale_sites(session, config):
         if wanted is not None and site_id not in wanted:
             continue
+        site_config = configs.for_site(session, site_id)
+        if site_config is None:
+            continue
         log.info(
             "re-deriving site: its requests were derived under another configuration", extra={"site": site_id}
         )
-        rederive_site(session, site_id, config, commit=commit, progress=_log_progress(site_id))
+        if commit:
+            rederive_staged(session, site_id, site_config, progress=_log_progress(site_id))
+        else:
+            rederive_site(session, site_id, site_config, commit=False, progress=_log_progress(site_id))
         done.append(site_id)
     return done
 
@@ -266,7 +292,7 @@ def _record_and_derive(
     session: Session,
     site_id: str,
     extractions: Iterable[Extraction],
-    config: BatonConfig | None,
+    config: ConfigArg,
     delivery_id: int | None,
 ) -> IngestResult:
     inserted = duplicates = 0
@@ -281,10 +307,14 @@ def _record_and_derive(
     changed = unique(changed)
     requests = 0
     if changed:
-        if config is None:
+        from baton.store.rederive import lock_site_shared
+
+        lock_site_shared(session, site_id)
+        site_config = as_site_configs(config).for_site(session, site_id)
+        if site_config is None:
             _mark_unconfigured(session, site_id)
         else:
-            requests = rederive_issues(session, site_id, changed, config)
+            requests = rederive_issues(session, site_id, changed, site_config)
     return IngestResult(inserted, duplicates, tuple(unique(issue_ids)), tuple(changed), requests)
 
 
@@ -293,7 +323,7 @@ def ingest_extractions(
     site_id: str,
     extractions: Iterable[Extraction],
     source: str = "backfill",
-    config: BatonConfig | None = None,
+    config: ConfigArg = None,
 ) -> IngestResult:
     """Record extractions that did not arrive as one webhook delivery (replay files, backfill pages)
     and re-derive the issues they changed, exactly as `process_deliveries` does. Creates the site if
@@ -332,13 +362,13 @@ def _primary_issue(extraction: Extraction) -> str:
     return extraction.transitions[0].issue_id if extraction.transitions else ""
 
 
-def process_delivery(session: Session, delivery_id: int, config: BatonConfig | None) -> DeliveryOutcome:
+def process_delivery(session: Session, delivery_id: int, config: ConfigArg) -> DeliveryOutcome:
     """`process_deliveries` for one delivery (its own transaction; COMMITS)."""
     return process_deliveries(session, [delivery_id], config)[0]
 
 
 def process_deliveries(
-    session: Session, delivery_ids: Iterable[int], config: BatonConfig | None
+    session: Session, delivery_ids: Iterable[int], config: ConfigArg
 ) -> list[DeliveryOutcome]:
     """THE processing path (replay, the embedded drainer and `baton worker` all come through here):
     extract -> record -> re-derive -> mark, for stored deliveries, in ONE transaction with one
@@ -381,9 +411,15 @@ def process_deliveries(
 
 
 def _process_in_one_transaction(
-    session: Session, rows: Sequence[Any], config: BatonConfig | None
+    session: Session, rows: Sequence[Any], config: ConfigArg
 ) -> dict[int, DeliveryOutcome]:
-    """The body of `process_deliveries`; does not commit (the caller rolls back if it raises)."""
+    """The body of `process_deliveries`; does not commit (the caller rolls back if it raises). The
+    site's configuration is picked after its transitions are recorded and the site's re-derivation lock
+    is held shared (`baton.store.rederive.lock_site_shared`), so a batch never writes requests derived
+    under a configuration that an atomic re-derivation has just replaced."""
+    from baton.store.rederive import lock_site_shared
+
+    configs = as_site_configs(config)
     outcomes: dict[int, DeliveryOutcome] = {}
     parsed: list[tuple[int, str, str, str | None, Extraction]] = []
     broken: list[tuple[int, str, str]] = []
@@ -411,10 +447,12 @@ def _process_in_one_transaction(
             results[delivery_id] = result
             changed.extend(result.changed_issue_ids)
         if changed:
-            if config is None:
+            lock_site_shared(session, site_id)
+            site_config = configs.for_site(session, site_id)
+            if site_config is None:
                 _mark_unconfigured(session, site_id)
             else:
-                derived[site_id] = rederive_issues(session, site_id, changed, config)
+                derived[site_id] = rederive_issues(session, site_id, changed, site_config)
     unclaimed = [d for d, _site, state, _event, _e in parsed if state == inbox.PENDING]
     unclaimed += [d for d, state, _m in broken if state == inbox.PENDING]
     _count_unclaimed_attempts(session, unclaimed)
@@ -469,7 +507,7 @@ def _record_failure(session: Session, row: Any, error: Exception) -> DeliveryOut
 
 def process_pending(
     engine: Engine,
-    config: BatonConfig | None,
+    config: ConfigArg,
     limit: int = 200,
     worker_id: str | None = None,
     *,

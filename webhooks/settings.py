@@ -7,7 +7,8 @@ built from it and the PMO configuration loaded with it down to what needs them.
 | variable | meaning | default |
 |---|---|---|
 | `BATON_DATABASE_URL` | database | `sqlite:///baton.db` in the working directory |
-| `BATON_CONFIG` | PMO configuration YAML | none (deliveries are stored, not processed) |
+| `BATON_CONFIG` | PMO configuration YAML: the default of sites with no published version | none (deliveries are stored, not processed) |
+| `BATON_CONFIG_AS_CODE` | the file is the truth for every site; published versions are not applied and the admin page is read-only (`baton serve --config FILE` sets it) | off |
 | `BATON_WEBHOOK_SECRET` | HMAC secret of the default site's Jira webhook | none |
 | `BATON_WEBHOOK_TOKEN` | URL token (`?token=`) of the default site, for Jira DC without a secret | none |
 | `BATON_ADMIN_TOKEN` | bearer token for `/api/inbox` and the PMO's admin page (`/admin`, `/api/v1/admin/...`) | none (both disabled) |
@@ -183,6 +184,9 @@ class Settings:
     database_url: str | None = None
     """None: `baton.store.db.resolve_database_url` picks the default SQLite file."""
     config_path: str | None = None
+    config_as_code: bool = False
+    """Configuration as code: `config_path` rules every site, published versions are stored but not
+    applied, and the admin page is read-only (docs/configuration.md, "Precedence")."""
     webhook_secret: SecretStr | None = None
     webhook_token: SecretStr | None = None
     admin_token: SecretStr | None = None
@@ -239,6 +243,7 @@ class Settings:
         settings = cls(
             database_url=_optional(env.get("BATON_DATABASE_URL")),
             config_path=_optional(env.get("BATON_CONFIG")),
+            config_as_code=_flag(env, "BATON_CONFIG_AS_CODE"),
             webhook_secret=_secret(env.get("BATON_WEBHOOK_SECRET")),
             webhook_token=_secret(env.get("BATON_WEBHOOK_TOKEN")),
             admin_token=_secret(env.get("BATON_ADMIN_TOKEN")),
@@ -279,6 +284,7 @@ class Settings:
         return {
             "mode": self.mode,
             "config": self.config_path,
+            "config_as_code": self.config_as_code,
             "default_site_auth": "signature"
             if self.webhook_secret
             else "url"

@@ -114,3 +114,42 @@ def progress_bar(quiet: bool) -> Any:
         disable=quiet,
         transient=False,
     )
+
+
+def config_given_on_command_line() -> bool:
+    """`--config FILE` was typed (not taken from $BATON_CONFIG): the file is the truth."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return False
+    return context.get_parameter_source("config_path") == click.core.ParameterSource.COMMANDLINE
+
+
+def config_for_site(config_path: str | None, db_url: str | None, site: str) -> Any:
+    """The configuration a read command uses for `site` (docs/configuration.md, "Precedence"): the file
+    when `--config FILE` is given on the command line (or $BATON_CONFIG_AS_CODE is set); otherwise the
+    version the site's stored requests are derived under, when one was published and applied; else the
+    file default ($BATON_CONFIG). A clear CLI error when there is none."""
+    if config_given_on_command_line() or settings().config_as_code:
+        return load_config_or_exit(config_path)
+    file_config = load_config_or_exit(config_path, required=False)
+    try:
+        engine = open_database(db_url, create=False)
+    except InvalidInput:
+        engine = None
+    if engine is not None:
+        from sqlalchemy.orm import Session
+
+        from baton.store.live_config import ConfigResolver
+
+        try:
+            with Session(engine) as session:
+                config = ConfigResolver(file_config).for_site(session, site)
+        finally:
+            engine.dispose()
+        if config is not None:
+            return config
+    if file_config is None:
+        raise click.UsageError(
+            f"give --config FILE (or set ${CONFIG_ENV}): site '{site}' has no published configuration"
+        )
+    return file_config

@@ -1,6 +1,12 @@
-"""`baton config ...`: check a PMO configuration file and summarise what it says."""
+"""`baton config ...`: check a PMO configuration file and summarise it; publish, list, show, export, roll
+back and preview the versions stored per site in the database (docs/configuration.md, "Publishing")."""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -10,8 +16,18 @@ from baton.config import ConfigError, load_config
 from baton.config.durations import format_duration
 from baton.config.ownership import process_claims
 from baton.config.schema import BatonConfig, Calendar, Process, SlaRow, StatusId, StatusRef
-from baton.webhooks.cli.common import CONFIG_ENV, config_option
-from baton.webhooks.cli.errors import ProblemsReported
+from baton.webhooks.cli.common import (
+    CONFIG_ENV,
+    config_option,
+    db_option,
+    load_config_or_exit,
+    open_database,
+    progress_bar,
+    settings,
+)
+from baton.webhooks.cli.errors import InvalidInput, ProblemsReported
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def register(group: click.Group) -> None:
@@ -171,3 +187,402 @@ def _goal(seconds: int | None) -> str:
     minutes, secs = divmod(rest, 60)
     text = "".join(f"{n}{u}" for n, u in ((hours, "h"), (minutes, "m"), (secs, "s")) if n)
     return text or "0m"
+
+
+# --- Versioned configuration in the database (issue 15; docs/configuration.md, "Publishing") ---------
+
+
+def _site_option() -> Callable[[F], F]:
+    return click.option("--site", default="default", show_default=True, help="Jira site (tenant) name.")
+
+
+def _author_option() -> Callable[[F], F]:
+    return click.option(
+        "--author", default=None, help="Who publishes (default: the operating-system user running baton)."
+    )
+
+
+def _apply_option() -> Callable[[F], F]:
+    return click.option(
+        "--apply",
+        "apply_now",
+        is_flag=True,
+        help="Re-derive the site now, in this process (default: a running worker or `baton serve` does it).",
+    )
+
+
+def _default_author() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (containers)
+        return "cli"
+
+
+def _now() -> datetime:
+    return settings().clock()()
+
+
+def _session(db_url: str | None, *, create: bool = True) -> Any:
+    from sqlalchemy.orm import Session
+
+    engine = open_database(db_url, create=create)
+    return engine, Session(engine, expire_on_commit=False)
+
+
+def _published(version: Any, apply_now: bool, db_engine: Any, session: Any, quiet: bool = False) -> None:
+    click.echo(
+        f"site '{version.site}': version {version.number} published "
+        f"(configuration {version.fingerprint[:12]}, by {version.author})"
+    )
+    if not apply_now:
+        click.echo(
+            "re-derivation pending: a running `baton worker` or `baton serve` applies it; "
+            f"`baton rederive --site {version.site}` applies it now"
+        )
+        return
+    _apply(session, version.site, version.number, quiet)
+
+
+def _apply(session: Any, site: str, number: int, quiet: bool) -> None:
+    from rich.progress import TaskID
+
+    from baton.store.live_config import ConfigResolver
+    from baton.store.rederive import apply_version
+
+    progress = progress_bar(quiet)
+    with progress:
+        task: TaskID = progress.add_task(f"re-deriving {site} under version {number} (issues)", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        issues, requests = apply_version(
+            session, site, number, ConfigResolver(None), progress=advance, clock=settings().clock()
+        )
+    click.echo(f"{site}: version {number} applied: {issues} issues, {requests} requests re-derived")
+
+
+@config_group.command("publish")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@_site_option()
+@db_option()
+@click.option("--comment", "-m", default="", help="Why this change (shown in the history).")
+@_author_option()
+@click.option(
+    "--base",
+    "base_version",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The version FILE was edited from: refused (nothing stored) when another was published since.",
+)
+@_apply_option()
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def publish_cmd(
+    file: str,
+    site: str,
+    db_url: str | None,
+    comment: str,
+    author: str | None,
+    base_version: int | None,
+    apply_now: bool,
+    quiet: bool,
+) -> None:
+    """Validate FILE and store it as the site's next configuration version.
+
+    The numbers follow once the site is re-derived under it (in the background by a worker or
+    `baton serve`, or now with --apply); until then they stay those of the previous version. A service
+    started with `--config FILE` keeps using its file (configuration as code).
+    """
+    from baton.store import config_versions
+
+    text = _read_text(file)
+    engine, session = _session(db_url)
+    try:
+        base = base_version
+        if base is None:
+            current = config_versions.latest(session, site)
+            base = current.number if current is not None else None
+        version = config_versions.publish(
+            session,
+            site,
+            text,
+            author=author or _default_author(),
+            comment=comment,
+            base_version=base,
+            now=_now(),
+        )
+        _published(version, apply_now, engine, session, quiet)
+    except ConfigError as error:
+        error.filename = file
+        raise
+    finally:
+        session.close()
+        engine.dispose()
+
+
+def _read_text(file: str) -> str:
+    try:
+        with open(file, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"cannot read {file}: {error}") from error
+
+
+@config_group.command("history")
+@_site_option()
+@db_option()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def history_cmd(site: str, db_url: str | None, fmt: str) -> None:
+    """The site's published configuration versions, newest first, and which one its numbers are under."""
+    from baton.store import config_versions
+
+    engine, session = _session(db_url, create=False)
+    try:
+        versions = config_versions.history(session, site)
+        applied = config_versions.applied_version(session, site)
+        status = config_versions.rederive_status(session, site)
+    finally:
+        session.close()
+        engine.dispose()
+    if fmt == "json":
+        records = [{**v.as_dict(), "applied": v.number == applied} for v in versions]
+        click.echo(json.dumps({"site": site, "versions": records, "rederive": status}, indent=2))
+        return
+    table = Table(title=f"Configuration versions of site '{site}' ({len(versions)})", title_justify="left")
+    for column in ("version", "published", "author", "fingerprint", "comment"):
+        table.add_column(column, overflow="fold")
+    for v in versions:
+        mark = " (applied)" if v.number == applied else ""
+        table.add_row(
+            f"{v.number}{mark}",
+            v.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            v.author,
+            v.fingerprint[:12],
+            v.comment,
+        )
+    console = Console(highlight=False, soft_wrap=False, width=110)
+    console.print(table)
+    if status["version"] is not None and status["state"] != "done":
+        console.print(
+            f"re-derivation to version {status['version']}: {status['state']} "
+            f"({status['done_issues']} of {status['total_issues']} issues)"
+            + (f": {status['error']}" if status["error"] else "")
+        )
+
+
+@config_group.command("show")
+@click.argument("number", type=click.IntRange(min=1))
+@_site_option()
+@db_option()
+def show_cmd(number: int, site: str, db_url: str | None) -> None:
+    """Version NUMBER of the site: who, when, why (on stderr) and its YAML text (on stdout)."""
+    from baton.store import config_versions
+
+    engine, session = _session(db_url, create=False)
+    try:
+        version = config_versions.get(session, site, number)
+    finally:
+        session.close()
+        engine.dispose()
+    click.echo(
+        f"# site '{site}' version {version.number}, published {version.created_at.isoformat()} by "
+        f"{version.author}: {version.comment or '(no comment)'}",
+        err=True,
+    )
+    click.echo(version.yaml_text, nl=not version.yaml_text.endswith("\n"))
+
+
+@config_group.command("export")
+@click.argument("number", required=False, type=click.IntRange(min=1))
+@_site_option()
+@db_option()
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
+def export_cmd(number: int | None, site: str, db_url: str | None, output: str | None) -> None:
+    """The YAML of version NUMBER (default: the latest) exactly as published, to edit or keep in git."""
+    from baton.store import config_versions
+
+    engine, session = _session(db_url, create=False)
+    try:
+        version = (
+            config_versions.get(session, site, number)
+            if number is not None
+            else config_versions.latest(session, site)
+        )
+    finally:
+        session.close()
+        engine.dispose()
+    if version is None:
+        raise InvalidInput(
+            f"site '{site}' has no published configuration",
+            "`baton config publish FILE --site SITE` stores one",
+        )
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(version.yaml_text)
+        click.echo(f"site '{site}' version {version.number} written to {output}", err=True)
+        return
+    click.echo(version.yaml_text, nl=not version.yaml_text.endswith("\n"))
+
+
+@config_group.command("rollback")
+@click.argument("number", type=click.IntRange(min=1))
+@_site_option()
+@db_option()
+@_author_option()
+@click.option("--comment", "-m", default=None, help="Why (default: 'rollback to version N').")
+@_apply_option()
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def rollback_cmd(
+    number: int,
+    site: str,
+    db_url: str | None,
+    author: str | None,
+    comment: str | None,
+    apply_now: bool,
+    quiet: bool,
+) -> None:
+    """Publish a copy of version NUMBER as the site's next version (history is never rewritten)."""
+    from baton.store import config_versions
+
+    engine, session = _session(db_url, create=False)
+    try:
+        version = config_versions.rollback(
+            session, site, number, author=author or _default_author(), now=_now(), comment=comment
+        )
+        _published(version, apply_now, engine, session, quiet)
+    finally:
+        session.close()
+        engine.dispose()
+
+
+@config_group.command("preview")
+@click.argument("draft", type=click.Path(dir_okay=False, exists=True))
+@config_option()
+@db_option()
+@_site_option()
+@click.option("--period", type=click.Choice(["week", "month"]), default="week", show_default=True)
+@click.option("--since", default=None, help="Only requests alive on/after this date (YYYY-MM-DD or ISO).")
+@click.option("--until", default=None, help="Only requests opened before this date (YYYY-MM-DD or ISO).")
+@click.option("--now", "now_text", default=None, help="Evaluate open clocks as of this instant.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--changed", "show_changed", default=20, show_default=True, help="Table: changed requests shown."
+)
+def preview_cmd(
+    draft: str,
+    config_path: str | None,
+    db_url: str | None,
+    site: str,
+    period: str,
+    since: str | None,
+    until: str | None,
+    now_text: str | None,
+    fmt: str,
+    show_changed: int,
+) -> None:
+    """What DRAFT would do to the site's numbers, computed on its stored history; writes nothing.
+
+    Compared with the live configuration (the site's applied published version, else --config /
+    $BATON_CONFIG; `--config FILE` on the command line wins). Rows per period, team and process, with
+    the fields of `baton score --by process`, before and after; the hand-off pairs that became mapped
+    or unmapped; the requests whose kind, provider or outcome changed.
+    """
+    from baton.store.preview import run_preview
+    from baton.webhooks.cli.common import config_for_site
+    from baton.webhooks.cli.query_cmd import _parse_instant
+    from baton.webhooks.serialize import preview_record
+
+    draft_config = load_config_or_exit(draft)
+    live = config_for_site(config_path, db_url, site)
+    now = _parse_instant(now_text, "--now") or _now()
+    engine, session = _session(db_url, create=False)
+    try:
+        result = run_preview(
+            session,
+            site,
+            live=live,
+            draft=draft_config,
+            now=now,
+            period=period,  # type: ignore[arg-type]
+            since=_parse_instant(since, "--since"),
+            until=_parse_instant(until, "--until"),
+        )
+    finally:
+        session.close()
+        engine.dispose()
+    record = preview_record(result)
+    if fmt == "json":
+        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+        return
+    _print_preview(record, show_changed)
+
+
+_PREVIEW_FIGURES = ("score", "timeliness", "quality", "resolved", "open_breached")
+
+
+def _figure(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _print_preview(record: dict[str, Any], show_changed: int) -> None:
+    console = Console(highlight=False, soft_wrap=False, width=140)
+    console.print(
+        f"{record['issues']} issues, {record['transitions']} transitions; requests "
+        f"{record['requests']['before']} -> {record['requests']['after']}; "
+        f"{record['changed_total']} changed"
+    )
+    table = Table(title="Scores before -> after (changed rows)", title_justify="left")
+    for column in ("period", "team", "process", *_PREVIEW_FIGURES):
+        table.add_column(column, overflow="fold")
+    changed_rows = [r for r in record["rows"] if r["before"] != r["after"]]
+    for row in changed_rows:
+        before, after = row["before"] or {}, row["after"] or {}
+        cells = []
+        for name in _PREVIEW_FIGURES:
+            old, new = _figure(before.get(name)), _figure(after.get(name))
+            cells.append(old if old == new else f"{old} -> {new}")
+        table.add_row(row["period"], row["team"], row["process"] or "-", *cells)
+    if not changed_rows:
+        table.add_row("(no score changes)", "", "", *("" for _ in _PREVIEW_FIGURES))
+    console.print(table)
+    for title, pairs in (
+        ("now mapped", record["handoffs_mapped"]),
+        ("now unmapped", record["handoffs_unmapped"]),
+    ):
+        if not pairs:
+            continue
+        pair_table = Table(title=f"Hand-offs {title}", title_justify="left")
+        for column in ("requester", "provider", "from status", "to status", "requests", "examples"):
+            pair_table.add_column(column, overflow="fold")
+        for p in pairs:
+            pair_table.add_row(
+                p["requester"] or "intake",
+                p["provider"] or "-",
+                p["from_status"] or "-",
+                p["to_status"] or "-",
+                str(p["count"]),
+                " ".join(p["examples"]),
+            )
+        console.print(pair_table)
+    changed = record["changed_requests"][:show_changed]
+    if changed:
+        req_table = Table(title=f"Changed requests (first {len(changed)})", title_justify="left")
+        for column in ("issue", "opened", "before", "after"):
+            req_table.add_column(column, overflow="fold")
+
+        def side(s: dict[str, Any] | None) -> str:
+            if s is None:
+                return "(none)"
+            return f"{s['kind']} {s['requester'] or 'intake'}->{s['provider']} {s['outcome'] or 'open'}"
+
+        for c in changed:
+            req_table.add_row(
+                c["issue_key"] or c["issue_id"], c["opened_at"][:16], side(c["before"]), side(c["after"])
+            )
+        console.print(req_table)

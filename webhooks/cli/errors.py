@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from baton.config.errors import ConfigError
 from baton.connector.client import JiraAuthError, JiraError
+from baton.store.config_versions import ConfigConflict, ConfigVersionNotFound
 from baton.store.db import DatabaseUnavailable
 from baton.webhooks.settings import SettingsError
 
@@ -67,6 +68,8 @@ class Unavailable(CliError):
 EXIT_CODES: dict[type[BaseException], int] = {
     InvalidInput: INVALID_INPUT,
     ConfigError: INVALID_INPUT,
+    ConfigConflict: INVALID_INPUT,
+    ConfigVersionNotFound: INVALID_INPUT,
     SettingsError: INVALID_INPUT,
     JiraAuthError: INVALID_INPUT,
     click.UsageError: USAGE,
@@ -89,6 +92,10 @@ def exit_code_for(error: BaseException) -> int:
 def _hint(error: BaseException) -> str | None:
     if isinstance(error, ConfigError):
         return "`baton config check FILE` lists every problem with its line"
+    if isinstance(error, ConfigConflict):
+        return "`baton config export` prints the latest version; apply your change to it and publish again"
+    if isinstance(error, ConfigVersionNotFound):
+        return "`baton config history --site SITE` lists the versions"
     if isinstance(error, SettingsError):
         return None  # the message already says what to set
     if isinstance(error, DatabaseUnavailable | OperationalError):
@@ -120,6 +127,8 @@ class BatonGroup(click.Group):
         except (
             click.ClickException,
             ConfigError,
+            ConfigConflict,
+            ConfigVersionNotFound,
             SettingsError,
             DatabaseUnavailable,
             OperationalError,

@@ -84,9 +84,9 @@ class _Context:
         open_only: bool,
         now_text: str | None,
     ) -> None:
-        from baton.webhooks.cli.common import load_config_or_exit
+        from baton.webhooks.cli.common import config_for_site
 
-        self.config = load_config_or_exit(config_path)
+        self.config = config_for_site(config_path, db_url, site)
         if team is not None and team not in self.config.teams:
             known = ", ".join(sorted(self.config.teams))
             raise click.BadParameter(

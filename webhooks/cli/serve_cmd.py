@@ -61,6 +61,14 @@ def gunicorn_options(
     return options
 
 
+def _config_is_code() -> bool:
+    """`--config FILE` given on the command line (not taken from $BATON_CONFIG), or
+    $BATON_CONFIG_AS_CODE set: the file is the truth for every site (docs/configuration.md, "Precedence")."""
+    context = click.get_current_context(silent=True)
+    source = context.get_parameter_source("config_path") if context is not None else None
+    return source == click.core.ParameterSource.COMMANDLINE or Settings.from_env().config_as_code
+
+
 def run_gunicorn(options: dict[str, Any]) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -139,6 +147,7 @@ def register(group: click.Group) -> None:
                 "BATON_CONFIG": os.path.abspath(config_path) if config_path else None,
                 "BATON_MODE": "production" if production else "embedded",
                 "BATON_DEMO": "1" if demo else None,
+                "BATON_CONFIG_AS_CODE": "1" if _config_is_code() else None,
             }
         )
         if dev_server:
@@ -216,6 +225,8 @@ def register(group: click.Group) -> None:
 
         url = resolve_database_url(db_url)
         config = load_config_or_exit(config_path)
+        if _config_is_code():
+            _export({"BATON_CONFIG_AS_CODE": "1"})  # spawned worker processes read it too
         batch_bytes = batch_bytes or Settings.from_env().worker_batch_bytes
         if processes <= 1:
             _run_worker(url, config, batch, batch_bytes, poll, exit_when_idle, metrics_port)
@@ -297,6 +308,7 @@ def _run_worker(
             poll_interval=poll,
             stop=stop,
             exit_when_idle=exit_when_idle,
+            as_code=settings.config_as_code,
         )
     finally:
         if reconcile is not None:

@@ -60,8 +60,16 @@ def _engine_and_settings() -> tuple[Any, Any]:
 
 
 def _config() -> Any:
-    """The process's one PMO configuration (loaded once by the app factory's loader)."""
-    config = _baton().config()
+    """The PMO configuration the caller's site is under (`baton.store.live_config.ConfigResolver`: the
+    file when it is code, else the site's applied published version, else the file)."""
+    baton = _baton()
+    resolver = baton.configs() if baton.configs is not None else None
+    config = None
+    if resolver is not None:
+        with Session(baton.engine) as session:
+            config = resolver.for_site(session, g.baton_principal.site)
+    elif baton.config is not None:
+        config = baton.config()
     if config is None:
         raise Unavailable(
             "no PMO configuration is loaded", "start the service with --config FILE or BATON_CONFIG"

@@ -27,7 +27,13 @@ from baton.webhooks.http.receiver import SiteDirectory, noop_blueprint, receiver
 from baton.webhooks.logging import configure_logging
 from baton.webhooks.metrics import metrics_blueprint
 from baton.webhooks.settings import DEFAULT_SITE, Clock, Settings
-from baton.webhooks.worker.loop import ConfigLoader, Drainer, load_config_lazily
+from baton.webhooks.worker.loop import (
+    ConfigLoader,
+    Drainer,
+    ResolverLoader,
+    load_config_lazily,
+    resolver_lazily,
+)
 from baton.webhooks.worker.reconcile_schedule import HeldSchedule, start_reconcile_schedule
 
 log = logging.getLogger("baton.webhooks")
@@ -46,6 +52,15 @@ class Baton:
     sites: SiteDirectory
     writer: InboxWriter
     reconcile: HeldSchedule | None = None
+    configs: ResolverLoader | None = None
+    """Per-site configuration (`baton.store.live_config.ConfigResolver`): the file when
+    `settings.config_as_code`, else each site's applied published version, else the file."""
+
+    @property
+    def config_as_code(self) -> bool:
+        """The configuration file is the truth (started with `--config FILE`): the admin page is
+        read-only and says why."""
+        return self.settings.config_as_code
 
     def close(self) -> None:
         """Release every database connection (tests; a server process just exits)."""
@@ -104,7 +119,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     pool_size = settings.serving.threads + 5
     engine = create_engine_for(resolve_database_url(settings.database_url), pool_size=pool_size)
     config = load_config_lazily(settings.config_path)
-    drainer = Drainer(engine, config, batch_bytes=settings.worker_batch_bytes) if settings.embedded else None
+    configs = resolver_lazily(config, settings.config_as_code)
+    drainer = (
+        Drainer(engine, config, batch_bytes=settings.worker_batch_bytes, resolver=configs)
+        if settings.embedded
+        else None
+    )
     baton = Baton(
         settings=settings,
         clock=settings.clock(),
@@ -113,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         drainer=drainer,
         sites=SiteDirectory(engine, settings),
         writer=InboxWriter(engine),
+        configs=configs,
     )
     app.extensions["baton"] = baton
     if not settings.background_processing and drainer is not None:
@@ -140,5 +161,7 @@ def drain(app: Flask) -> int:
     baton: Baton = app.extensions["baton"]
     drainer = baton.drainer or app.extensions.get("baton_drainer")
     if drainer is None:
-        drainer = Drainer(baton.engine, baton.config, batch_bytes=baton.settings.worker_batch_bytes)
+        drainer = Drainer(
+            baton.engine, baton.config, batch_bytes=baton.settings.worker_batch_bytes, resolver=baton.configs
+        )
     return drainer.drain_now()

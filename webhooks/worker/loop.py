@@ -33,6 +33,8 @@ IDLE_POLL_SECONDS = 5.0
 """Embedded: how often the drainer looks at the inbox without being woken (rows left by a crash)."""
 
 ConfigLoader = Callable[[], Any]
+ResolverLoader = Callable[[], Any]
+"""Returns the process's `baton.store.live_config.ConfigResolver` (None without a configuration file)."""
 
 
 def load_config_lazily(path: str | None) -> ConfigLoader:
@@ -50,6 +52,38 @@ def load_config_lazily(path: str | None) -> ConfigLoader:
         return loaded["config"]
 
     return get
+
+
+def resolver_lazily(config: ConfigLoader, as_code: bool) -> ResolverLoader:
+    """The per-site configuration resolver over the file loader `config`, built once on first use: the
+    file for every site when `as_code`, else each site's applied published version, else the file."""
+    built: dict[str, Any] = {}
+
+    def get() -> Any:
+        if "resolver" not in built:
+            from baton.store.live_config import ConfigResolver
+
+            file_config = config()
+            built["resolver"] = None if file_config is None else ConfigResolver(file_config, as_code=as_code)
+        return built["resolver"]
+
+    return get
+
+
+def apply_pending_versions(engine: Engine, resolver: Any, worker: str) -> list[tuple[str, int]]:
+    """Re-derive every site whose newest published configuration version is pending, each swapped in
+    atomically (`baton.store.rederive.apply_pending`); logs each one applied."""
+    from baton.store.rederive import apply_pending
+
+    if resolver is None or getattr(resolver, "as_code", True):
+        return []
+    applied: list[tuple[str, int]] = apply_pending(engine, resolver, worker=worker)
+    for site, version in applied:
+        log.info(
+            "configuration version applied",
+            extra={"event": "config_version_applied", "site": site, "version": version},
+        )
+    return applied
 
 
 def drain_batch(
@@ -124,9 +158,12 @@ class Drainer:
         config: ConfigLoader,
         batch: int = DEFAULT_BATCH,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
+        *,
+        as_code: bool = False,
+        resolver: ResolverLoader | None = None,
     ) -> None:
         self._engine = engine
-        self._config = config
+        self._config = resolver or resolver_lazily(config, as_code)
         self._batch = batch
         self._batch_bytes = batch_bytes
         self._wakeup = threading.Event()
@@ -160,6 +197,7 @@ class Drainer:
         config = self._config()
         if config is None:
             return 0
+        apply_pending_versions(self._engine, config, f"embedded-{os.getpid()}")
         return drain_all(self._engine, config, self._batch, f"embedded-{os.getpid()}", self._batch_bytes)
 
     def _run(self) -> None:
@@ -181,6 +219,7 @@ class Drainer:
                 if not self._synced:
                     sync_config(self._engine, config)
                     self._synced = True
+                apply_pending_versions(self._engine, config, f"embedded-{os.getpid()}")
                 drain_all(self._engine, config, self._batch, f"embedded-{os.getpid()}", self._batch_bytes)
             except Exception as error:  # keep the thread alive; the rows stay in the inbox
                 log.exception(
@@ -199,9 +238,16 @@ def run_worker(
     stop: threading.Event | None = None,
     exit_when_idle: bool = False,
     name: str | None = None,
+    as_code: bool = False,
 ) -> int:
-    """`baton worker`: claim and process inbox rows until stopped; returns deliveries handled."""
+    """`baton worker`: claim and process inbox rows until stopped; returns deliveries handled. `config`
+    is the file's configuration: the truth for every site when `as_code`, else the default of sites
+    with no published version (each loop also applies pending published versions)."""
+    from baton.store.live_config import ConfigResolver
+
     stop = stop or threading.Event()
+    if config is not None and not hasattr(config, "for_site"):
+        config = ConfigResolver(config, as_code=as_code)
     worker = name or f"worker-{os.uname().nodename}-{os.getpid()}"
     total = 0
     log.info("worker started", extra={"event": "worker_started", "worker": worker, "batch": batch})
@@ -214,6 +260,7 @@ def run_worker(
         )
     while not stop.is_set():
         try:
+            apply_pending_versions(engine, config, worker)
             handled, _ = drain_batch(engine, config, batch, worker, batch_bytes)
         except Exception as error:
             log.exception(
