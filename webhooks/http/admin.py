@@ -282,12 +282,13 @@ def _invalid(error: ConfigError) -> InvalidDraft:
 
 
 def read_only_reason(settings: Settings) -> str | None:
-    """Why the page may not publish: the service runs with `--config FILE` (configuration as code)."""
-    if settings.config_path:
+    """Why the page may not publish: configuration as code (`baton serve --config FILE`, or
+    BATON_CONFIG_AS_CODE): the file is the truth for every site (docs/configuration.md, "Precedence")."""
+    if settings.config_as_code:
         return (
-            f"this service runs with --config {settings.config_path}: the file is the configuration "
-            "(configuration as code). Change the file and restart, or start the service without "
-            "--config / BATON_CONFIG to publish from this page."
+            f"this service runs with --config {settings.config_path}: the file is the configuration of "
+            "every site (configuration as code). Change the file and restart, or start the service "
+            "without --config (BATON_CONFIG alone is only the default) to publish from this page."
         )
     return None
 
@@ -302,19 +303,34 @@ def _file_config_text(settings: Settings) -> str | None:
         return None
 
 
-def _live(session: Session, site: str, settings: Settings) -> tuple[Any, str | None, Any]:
-    """(version or None, the live YAML text, the live configuration or None)."""
-    from baton.config.loader import load_config_text
+def _live(session: Session, site: str, settings: Settings) -> tuple[Any, str | None]:
+    """(the site's latest published version or None, the YAML text a draft starts from): the latest
+    version's text, else the configuration file's (configuration as code, or nothing published yet)."""
     from baton.store import config_versions
 
-    version = None if settings.config_path else config_versions.latest(session, site)
+    version = None if settings.config_as_code else config_versions.latest(session, site)
     if version is not None:
-        return version, version.yaml_text, version.config()
-    text = _file_config_text(settings)
-    config = _baton().config() if settings.config_path else None
-    if config is None and text is not None:
-        config = load_config_text(text)
-    return None, text, config
+        return version, version.yaml_text
+    return None, _file_config_text(settings)
+
+
+def _applied_config(session: Session, site: str) -> Any:
+    """The configuration the site's stored numbers are under (`baton.store.live_config`), or None."""
+    baton = _baton()
+    resolver = baton.configs() if getattr(baton, "configs", None) is not None else None
+    if resolver is not None:
+        return resolver.for_site(session, site)
+    from baton.store import config_versions
+
+    number = config_versions.applied_version(session, site)
+    return config_versions.get(session, site, number).config() if number is not None else None
+
+
+def _latest_config(session: Session, site: str) -> Any:
+    from baton.store import config_versions
+
+    version = config_versions.latest(session, site)
+    return version.config() if version is not None else None
 
 
 def _requests(session: Session, site: str) -> pd.DataFrame:
@@ -502,7 +518,7 @@ def admin_api_blueprint(_baton: Any = None) -> Blueprint:
         a = admin()
         settings = _settings()
         with _session() as session:
-            version, text, _config = _live(session, a.site, settings)
+            version, text = _live(session, a.site, settings)
             rederive = config_versions.rederive_status(session, a.site)
         reason = read_only_reason(settings)
         return jsonify(
@@ -552,7 +568,7 @@ def admin_api_blueprint(_baton: Any = None) -> Blueprint:
     def unmapped() -> Response:
         a = admin()
         with _session() as session:
-            _v, _t, config = _live(session, a.site, _settings())
+            config = _applied_config(session, a.site)
             frame = _requests(session, a.site)
         processes = list(config.processes) if config is not None else sorted(set(frame["process"].dropna()))
         return jsonify(site=a.site, rows=unmapped_rows(frame, processes))
@@ -615,9 +631,7 @@ def admin_api_blueprint(_baton: Any = None) -> Blueprint:
         except ConfigError as error:
             raise _invalid(error) from None
         with _session() as session:
-            _v, _t, live = _live(session, a.site, _settings())
-            if live is None:
-                live = draft
+            live = _applied_config(session, a.site) or _latest_config(session, a.site) or draft
             result = run_preview(
                 session, a.site, live=live, draft=draft, now=_now(), period=period, since=since, until=until
             )
@@ -701,7 +715,7 @@ def admin_api_blueprint(_baton: Any = None) -> Blueprint:
             text, name = version.yaml_text, f"baton-{a.site}-v{version.number}.yaml"
         else:
             with _session() as session:
-                version, live_text, _c = _live(session, a.site, _settings())
+                version, live_text = _live(session, a.site, _settings())
             if live_text is None:
                 raise NotFound("this site has no configuration yet", hint="publish one from the admin page")
             number = f"-v{version.number}" if version is not None else ""

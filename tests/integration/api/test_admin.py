@@ -336,7 +336,12 @@ def test_make_routine_keeps_comments_and_the_preview_shows_the_change(
 
 
 def test_configuration_as_code_makes_the_page_read_only(make_admin_app, history: Engine) -> None:
-    client = make_admin_app(config_path=str(DEMO_CONFIG)).test_client()
+    # BATON_CONFIG alone is only the default of sites with no published version: the page may publish
+    default_only = make_admin_app(config_path=str(DEMO_CONFIG)).test_client()
+    state = default_only.get(f"/api/v1/admin/state?site={SITE}", headers=BEARER).get_json()
+    assert state["read_only"] is False and state["live_yaml"] == DEMO_CONFIG.read_text()
+    # `baton serve --config FILE` (BATON_CONFIG_AS_CODE): the file is the truth, the page is read-only
+    client = make_admin_app(config_path=str(DEMO_CONFIG), BATON_CONFIG_AS_CODE="1").test_client()
     state = client.get(f"/api/v1/admin/state?site={SITE}", headers=BEARER).get_json()
     assert state["read_only"] is True and "--config" in state["read_only_reason"]
     assert state["live_yaml"] == DEMO_CONFIG.read_text()
