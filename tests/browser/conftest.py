@@ -185,6 +185,7 @@ DOCS_SCREENSHOTS = {
     "standalone-900",
     "scorecard-300-dark",
     "matrix-300-dark",
+    "admin",
 }
 """The ones kept in docs/screenshots (README and docs/plugin.md); the rest stay in test-artifacts."""
 

@@ -41,6 +41,7 @@ interface Model {
   busy: string | null;
 }
 
+const PREVIEW_FIELDS = ['score', 'timeliness', 'quality', 'resolved', 'rejected'] as const;
 const SECTIONS = ['validate', 'teams', 'processes', 'graph', 'unmapped', 'preview', 'publish', 'history'] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -518,7 +519,9 @@ export class AdminPage {
     this.renderPreview();
     try {
       this.m.preview = await this.api.preview(this.m.draft, period);
-      const periods = [...new Set(this.m.preview.rows.map((r) => r.period))].sort();
+      // the most recent period the draft changes (else the most recent one)
+      const changed = this.m.preview.rows.filter((r) => PREVIEW_FIELDS.some((f) => (r.before?.[f] ?? null) !== (r.after?.[f] ?? null)));
+      const periods = [...new Set((changed.length ? changed : this.m.preview.rows).map((r) => r.period))].sort();
       this.m.previewPeriod = periods[periods.length - 1] ?? null;
       this.m.notice = null;
     } catch (e) {
@@ -564,7 +567,7 @@ export class AdminPage {
         return o;
       }),
     );
-    const fields = ['score', 'timeliness', 'quality', 'resolved', 'rejected'] as const;
+    const fields = PREVIEW_FIELDS;
     const fmt = (field: string, v: unknown) => (v === null || v === undefined ? '–' : field === 'timeliness' || field === 'quality' ? `${(Number(v) * 100).toFixed(2)}%` : String(v));
     const rows = p.rows
       .filter((r) => r.period === chosen)
