@@ -11,7 +11,7 @@ built from it and the PMO configuration loaded with it down to what needs them.
 | `BATON_CONFIG_AS_CODE` | the file is the truth for every site; published versions are not applied and the admin page is read-only (`baton serve --config FILE` sets it) | off |
 | `BATON_WEBHOOK_SECRET` | HMAC secret of the default site's Jira webhook | none |
 | `BATON_WEBHOOK_TOKEN` | URL token (`?token=`) of the default site, for Jira DC without a secret | none |
-| `BATON_ADMIN_TOKEN` | bearer token for `/api/inbox` | none (endpoint disabled) |
+| `BATON_ADMIN_TOKEN` | bearer token for `/api/inbox` and the PMO's admin page (`/admin`, `/api/v1/admin/...`) | none (both disabled) |
 | `BATON_MODE` | `embedded` (the server processes too, in a process of its own) or `production` (`baton worker` processes) | `embedded` |
 | `BATON_MAX_BODY_BYTES` | largest accepted delivery | 5 MiB |
 | `BATON_WORKER_BATCH_BYTES` | body bytes claimed per processing batch (embedded drainer, `baton worker`) | 64 MiB |
@@ -315,6 +315,7 @@ class Settings:
             if self.webhook_token
             else "none",
             "inbox_api_enabled": bool(self.admin_token),
+            "admin_page": "token" if self.admin_token else "forge only" if self.forge_app_id else "off",
             "max_body_bytes": self.max_body_bytes,
             "clock": "pinned" if self.now is not None else "system",
         }

@@ -112,6 +112,7 @@ async function forge(): Promise<void> {
     moduleKey: string;
     extension?: { entryPoint?: string; gadgetConfiguration?: GadgetConfig; issue?: { key?: string } };
   };
+  if (ctx.moduleKey === 'baton-admin') return (await import('./admin/entry')).startAdminForge(bridge.invokeRemote, app); // the admin page
   const api = new Api(forgeGetter(bridge.invokeRemote as never));
   // an unknown module key (a manifest newer than this bundle) shows the first registered gadget
   const name = ctx.moduleKey === GLANCE_MODULE ? GLANCE : (MODULE_TO_GADGET[ctx.moduleKey] ?? GADGET_NAMES[0]);
@@ -156,7 +157,8 @@ function inForge(): boolean {
 
 applyThemeFromQuery();
 onThemeChange(redrawCharts);
-(inForge() ? forge() : standalone()).catch((e) => {
+const isAdmin = !inForge() && /^\/admin\/?$/.test(location.pathname); // the PMO's admin page (src/admin/)
+(isAdmin ? import('./admin/entry').then((m) => m.startAdminHttp(app)) : inForge() ? forge() : standalone()).catch((e) => {
   app.replaceChildren(message(`Baton failed to start: ${(e as Error).message}`, 'error'));
   document.body.dataset.ready = 'error';
 });

@@ -192,6 +192,7 @@ DOCS_SCREENSHOTS = {
     "overview-400-light",
     "overview-400-dark",
     "at-risk-400-light",
+    "admin",
 }
 """The ones kept in docs/screenshots (README and docs/plugin.md); the rest stay in test-artifacts."""
 

@@ -18,6 +18,7 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from baton.store.inbox_writer import InboxWriter
+from baton.webhooks.http.admin import admin_api_blueprint, admin_pages_blueprint
 from baton.webhooks.http.api import api_blueprint
 from baton.webhooks.http.errors import register_error_handlers
 from baton.webhooks.http.gadgets import gadgets_blueprint
@@ -105,6 +106,8 @@ def register_blueprints(app: Flask, baton: Baton) -> None:
 
     app.register_blueprint(api_blueprint(baton))
     app.register_blueprint(gadgets_blueprint(baton))
+    app.register_blueprint(admin_pages_blueprint(baton))
+    app.register_blueprint(admin_api_blueprint(baton))
 
 
 def create_app(settings: Settings | None = None) -> Flask:

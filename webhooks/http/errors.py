@@ -63,6 +63,32 @@ class Forbidden(ServiceError):
     hint = "this credential may not read anything here; check BATON_FORGE_SITES (docs/plugin.md)"
 
 
+class NotFound(ServiceError):
+    code = "not_found"
+    hint = "check the name or number; the admin page's history lists what exists"
+
+
+class Conflict(ServiceError):
+    """Two admins published from the same version: nothing was stored, the body names the latest."""
+
+    code = "config_conflict"
+    hint = "your draft is kept: compare it with the latest version, then publish again from it"
+
+
+class ConfigAsCode(Conflict):
+    """The service runs with `--config FILE`: the file is the configuration, the admin page is read-only."""
+
+    code = "config_as_code"
+    hint = "edit the configuration file instead, or start the service without --config to publish here"
+
+
+class InvalidDraft(ServiceError):
+    """A draft configuration with problems; `problems` lists them as `baton config check` does."""
+
+    code = "config_invalid"
+    hint = "fix each problem at its YAML path and line (`baton config check FILE` prints the same list)"
+
+
 class UnknownSite(ServiceError):
     code = "unknown_site"
     hint = "register the site in Baton first, or post to /webhooks/jira for the default site"
@@ -89,10 +115,13 @@ HTTP_STATUS: dict[type[BaseException], int] = {
     Unauthorized: 401,
     SignatureError: 401,
     Forbidden: 403,
+    NotFound: 404,
     UnknownSite: 404,
+    Conflict: 409,
     PayloadTooLarge: 413,
     RequestEntityTooLarge: 413,
     UnsupportedContentType: 415,
+    InvalidDraft: 422,
     ServiceError: 500,
     Unavailable: 503,
     DatabaseUnavailable: 503,

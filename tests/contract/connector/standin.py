@@ -178,6 +178,8 @@ class JiraStandIn:
     fail_from_request: int | None = None
     log: list[tuple[str, str]] = field(default_factory=list)
     keep_log: bool = True
+    statuses: list[tuple[str, str, str]] = field(default_factory=lambda: list(WORKFLOW))
+    """(id, name, category key) of every status `GET /rest/api/{3,2}/status` lists."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -273,9 +275,22 @@ class JiraStandIn:
             (r"/rest/api/3/filter", "POST", self.create_filter),
             (r"/rest/api/3/filter/(?P<fid>\d+)", "PUT", self.update_filter),
             (r"/rest/api/3/myself", "GET", self.myself),
+            (r"/rest/api/[23]/status", "GET", self.all_statuses),
             (r"/rest/api/2/search", "POST", self.dc_search),
             (r"/rest/api/2/issue/(?P<issue>[^/]+)/changelog", "GET", self.dc_changelog),
         ]
+
+    def all_statuses(self, query: Mapping[str, list[str]], body: Any) -> tuple[int, dict[str, str], Any]:
+        out = [
+            {
+                "self": f"{self.base}/rest/api/3/status/{sid}",
+                "id": sid,
+                "name": name,
+                "statusCategory": {"id": CATEGORY_IDS[cat], "key": cat, "name": cat.title()},
+            }
+            for sid, name, cat in self.statuses
+        ]
+        return 200, {}, out
 
     # JQL (the subset the connector writes) ---------------------------------------------------------
 
