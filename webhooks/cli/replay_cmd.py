@@ -75,6 +75,9 @@ class ReplayReport:
     skipped: int = 0
     """Deliveries without a status change (comments, worklogs, other field edits...)."""
     errors: list[tuple[str, str]] = field(default_factory=list)
+    unmatched: dict[str, Any] = field(default_factory=lambda: {"total": 0, "rows": []})
+    """Issues touched that match no process (`baton.webhooks.serialize.unmatched_summary`): stored, but no
+    request is derived from them. Known only with a configuration."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +91,7 @@ class ReplayReport:
             "duplicate_transitions": self.duplicate_transitions,
             "skipped": self.skipped,
             "errors": [{"where": where, "error": message} for where, message in self.errors],
+            "unmatched_issues": self.unmatched,
         }
 
 
@@ -225,6 +229,15 @@ def replay_items(
                 report.errors.append((item.origin, f"{type(error).__name__}: {error}"))
             advance(1)
         flush()
+        if config is not None and issues:
+            from baton.store.pipeline import unmatched_report
+            from baton.webhooks.serialize import unmatched_summary
+
+            found = unmatched_summary(unmatched_report(session, site, config, issues))
+            report.unmatched = {
+                "total": report.unmatched["total"] + found["total"],
+                "rows": [*report.unmatched["rows"], *found["rows"]],
+            }
     report.issues += len(issues)
     return report
 
@@ -302,6 +315,7 @@ def _print_report(report: ReplayReport, fmt: str, config_given: bool) -> None:
         ("  skipped: no status change", report.skipped),
         ("REST export documents", report.exports),
         ("issues touched", report.issues),
+        ("  matching no process (no requests)", report.unmatched["total"]),
         ("transitions added", report.transitions),
         ("transitions already in the log", report.duplicate_transitions),
         ("errors", len(report.errors)),
@@ -314,6 +328,10 @@ def _print_report(report: ReplayReport, fmt: str, config_given: bool) -> None:
             "[yellow]no --config: transitions are stored; requests are derived when a configuration "
             "is given (baton serve / worker, or replay again with --config)[/yellow]"
         )
+    if report.unmatched["total"]:
+        from baton.webhooks.cli.common import unmatched_table
+
+        console.print(unmatched_table(report.unmatched["rows"]))
     for where, message in report.errors:
         click.echo(f"error: {where}: {message}", err=True)
 
