@@ -11,6 +11,7 @@ import pytest
 
 from baton.webhooks.http.gadget_registry import GADGET_NAMES
 from tests.browser.conftest import Server, save_screenshot
+from tests.integration.api.seeding import UNMATCHED_A
 
 # one worker, one gunicorn and one Chromium for the whole module (under `pytest -n --dist loadgroup`)
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -206,7 +207,7 @@ def test_unmapped(browser, server: Server, screenshot_dir: Path, width: int, the
     assert api["rows"]
     context, page, errors = _open(browser, server, "/gadgets/unmapped", width, theme)
     try:
-        rows = page.locator("tbody tr")
+        rows = page.locator("table[data-report=unmapped] tbody tr")
         assert rows.count() == len(api["rows"])
         for i, row in enumerate(api["rows"]):
             tr = rows.nth(i)
@@ -215,6 +216,20 @@ def test_unmapped(browser, server: Server, screenshot_dir: Path, width: int, the
             got = _field(tr, "count")
             assert got["value"] == row["count"] and got["text"] == str(row["count"])
             assert row["from_status"] in tr.inner_text() and row["to_status"] in tr.inner_text()
+        # issues that match no process (seeded: DevLake's K5 issues, one without fields.project)
+        assert api["unmatched_issues"] == UNMATCHED_A
+        section = page.locator("[data-section=unmatched]")
+        assert _field(section, "unmatched_total")["value"] == 3
+        unmatched = section.locator("tbody tr")
+        assert unmatched.count() == len(UNMATCHED_A["rows"])
+        for i, row in enumerate(UNMATCHED_A["rows"]):
+            tr = unmatched.nth(i)
+            assert tr.get_attribute("data-project") == (row["project"] or "")
+            assert tr.get_attribute("data-type") == row["issue_type"]
+            assert tr.get_attribute("data-reason") == row["reason"]
+            assert _field(tr, "count")["value"] == row["count"]
+            assert ", ".join(row["examples"]) in tr.inner_text()
+        assert "(no project) / Epic" in section.inner_text() and "no project in the data" in section.inner_text()
         _assert_fits(page, width)
         _assert_theme(page, theme)
         save_screenshot(page, screenshot_dir, f"unmapped-{width}-{theme}")
