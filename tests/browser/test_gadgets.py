@@ -229,7 +229,9 @@ def test_unmapped(browser, server: Server, screenshot_dir: Path, width: int, the
             assert tr.get_attribute("data-reason") == row["reason"]
             assert _field(tr, "count")["value"] == row["count"]
             assert ", ".join(row["examples"]) in tr.inner_text()
-        assert "(no project) / Epic" in section.inner_text() and "no project in the data" in section.inner_text()
+        assert (
+            "(no project) / Epic" in section.inner_text() and "no project in the data" in section.inner_text()
+        )
         _assert_fits(page, width)
         _assert_theme(page, theme)
         save_screenshot(page, screenshot_dir, f"unmapped-{width}-{theme}")
