@@ -36,7 +36,7 @@ from baton.config.errors import ConfigError, Problem, YamlPath
 from baton.config.schema import BatonConfig
 from baton.config.validate import validate_config
 
-__all__ = ["fingerprint", "load_config", "load_config_text", "locator"]
+__all__ = ["fingerprint", "load_config", "load_config_located", "load_config_text", "locator"]
 
 _NAMED_SECTIONS = ("calendars", "teams", "processes")
 _MISSING = object()
@@ -52,6 +52,12 @@ _BRANCH_WORDS = {
 
 def load_config(path: str | os.PathLike[str]) -> BatonConfig:
     """Read and validate a config file; raise `ConfigError` listing every problem."""
+    return load_config_located(path)[0]
+
+
+def load_config_located(path: str | os.PathLike[str]) -> tuple[BatonConfig, Callable[[YamlPath], int | None]]:
+    """`load_config`, and the function that finds the line of a YAML path in the file (for warnings and
+    checks made after loading, e.g. against the stored log or a Jira site)."""
     filename = os.fspath(path)
     try:
         with open(filename, encoding="utf-8") as handle:
@@ -61,11 +67,15 @@ def load_config(path: str | os.PathLike[str]) -> BatonConfig:
         raise ConfigError([Problem((), None, f"cannot read the file: {reason}")], filename) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError([Problem((), None, f"the file is not UTF-8 text: {exc.reason}")], filename) from exc
-    return load_config_text(text, filename)
+    return _load_text(text, filename)
 
 
 def load_config_text(text: str, filename: str = "<text>") -> BatonConfig:
     """Validate config text (as if read from `filename`); raise `ConfigError` listing every problem."""
+    return _load_text(text, filename)[0]
+
+
+def _load_text(text: str, filename: str) -> tuple[BatonConfig, Callable[[YamlPath], int | None]]:
     doc = _parse_yaml(text, filename)
     _refuse_alias_expansion(text, filename)
     locate = locator(doc)
@@ -87,7 +97,7 @@ def load_config_text(text: str, filename: str = "<text>") -> BatonConfig:
     problems = validate_config(config, locate)
     if problems:
         raise ConfigError(problems, filename)
-    return config
+    return config, locate
 
 
 def fingerprint(config: BatonConfig) -> str:
@@ -498,11 +508,8 @@ def _prune_target(data: Any, loc: tuple[str | int, ...]) -> YamlPath:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
+        node = _child(node, part)
+        if node is _MISSING:
             break
         path.append(part)
     if path[:1] == ["scoring"]:
@@ -511,6 +518,15 @@ def _prune_target(data: Any, loc: tuple[str | int, ...]) -> YamlPath:
         if isinstance(path[index], int):
             return tuple(path[: index + 1])
     return tuple(path)
+
+
+def _child(node: Any, part: str | int) -> Any:
+    """`node[part]` of a plain mapping or list, `_MISSING` when there is none."""
+    if isinstance(node, dict):
+        return node.get(part, _MISSING)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _MISSING
 
 
 def _remove(data: Any, path: YamlPath, origin: dict[int, list[int]]) -> None:

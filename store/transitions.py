@@ -403,6 +403,20 @@ def load_issue_groups(session: Session, site_id: str) -> pd.DataFrame:
     return frame
 
 
+def logged_status_keys(session: Session, site_id: str) -> set[str]:
+    """The keys (`baton.config.ownership.keys_of`: `id:<id>` and `name:<normalised name>`) of every status
+    a transition of the site's log comes from or goes to."""
+    seen: set[str] = set()
+    for id_column, name_column in (
+        (TransitionRow.from_id, TransitionRow.from_name),
+        (TransitionRow.to_id, TransitionRow.to_name),
+    ):
+        stmt = select(id_column, name_column).where(TransitionRow.site_id == site_id).distinct()
+        for status_id, name in session.execute(stmt):
+            seen.update(keys_of(status_id, name))
+    return seen
+
+
 def list_issue_ids(session: Session, site_id: str) -> list[str]:
     """Every issue of the site that has a fact row (every issue with transitions has one)."""
     stmt = select(IssueRow.issue_id).where(IssueRow.site_id == site_id).order_by(IssueRow.issue_id)
@@ -447,6 +461,7 @@ __all__ = [
     "load_status_categories",
     "load_statuses",
     "load_transitions_frame",
+    "logged_status_keys",
     "record_extraction",
     "record_many",
     "record_statuses",
