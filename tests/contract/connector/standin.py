@@ -187,6 +187,8 @@ class JiraStandIn:
         self.item_properties: dict[tuple[str, str, str], Any] = {}
         self.filters: dict[str, dict[str, Any]] = {}
         self.issue_properties: dict[tuple[str, str], Any] = {}
+        self.workflow: list[tuple[str, str, str]] = list(WORKFLOW)
+        """The site's statuses (`/status`): id, name, category key; a test may add some."""
         self.account_timezone = "UTC"
         """The searching account's time zone (`/myself` `timeZone`; JQL date literals are read in it)."""
         self._next_id = 10000
@@ -273,6 +275,7 @@ class JiraStandIn:
             (r"/rest/api/3/filter", "POST", self.create_filter),
             (r"/rest/api/3/filter/(?P<fid>\d+)", "PUT", self.update_filter),
             (r"/rest/api/3/myself", "GET", self.myself),
+            (r"/rest/api/3/status", "GET", self.statuses),
             (r"/rest/api/2/search", "POST", self.dc_search),
             (r"/rest/api/2/issue/(?P<issue>[^/]+)/changelog", "GET", self.dc_changelog),
         ]
@@ -654,6 +657,22 @@ class JiraStandIn:
             {k: v for k, v in body.items() if k in ("name", "jql", "description", "sharePermissions")}
         )
         return 200, {}, self._filter_json(self.filters[fid])
+
+    def statuses(self, query: Any, body: Any) -> tuple[int, dict[str, str], Any]:
+        return (
+            200,
+            {},
+            [
+                {
+                    "self": f"{self.base}/rest/api/3/status/{sid}",
+                    "id": sid,
+                    "name": name,
+                    "description": "",
+                    "statusCategory": {"id": CATEGORY_IDS[cat], "key": cat, "name": cat.title()},
+                }
+                for sid, name, cat in self.workflow
+            ],
+        )
 
     def myself(self, query: Any, body: Any) -> tuple[int, dict[str, str], Any]:
         return (
