@@ -459,16 +459,18 @@ def _semantic_problems_despite(
             key=lambda path: (len(path), tuple((0, p) if isinstance(p, int) else (1, str(p)) for p in path)),
             reverse=True,  # deepest first; in one list, the last item first (earlier indexes stay valid)
         )
-        removed: list[YamlPath] = []
+        removed: set[YamlPath] = set()
+        under_removed: set[YamlPath] = set()  # every ancestor of a path removed this round
         for path in targets:
             if not path or (len(path) == 1 and path[0] in _NAMED_SECTIONS):
                 return []  # the top level itself is wrong: nothing reliable to cross-check
-            if any(path[: len(done)] == done or done[: len(path)] == path for done in removed):
+            if path in under_removed or any(path[:depth] in removed for depth in range(1, len(path) + 1)):
                 continue  # an ancestor or a part of it goes this round already; look again next round
             if len(path) == 2 and path[0] in _NAMED_SECTIONS:
                 broken[str(path[0])].add(str(path[1]))
             _remove(pruned, path, origin)
-            removed.append(path)
+            removed.add(path)
+            under_removed.update(path[:depth] for depth in range(1, len(path)))
         if not removed:
             return []
         try:
