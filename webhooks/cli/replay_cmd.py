@@ -75,9 +75,9 @@ class ReplayReport:
     skipped: int = 0
     """Deliveries without a status change (comments, worklogs, other field edits...)."""
     errors: list[tuple[str, str]] = field(default_factory=list)
-    unmatched: dict[str, Any] = field(default_factory=lambda: {"total": 0, "rows": []})
+    unmatched: dict[str, Any] | None = None
     """Issues touched that match no process (`baton.webhooks.serialize.unmatched_summary`): stored, but no
-    request is derived from them. Known only with a configuration."""
+    request is derived from them. Known only with a configuration (None without one)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -234,10 +234,13 @@ def replay_items(
             from baton.webhooks.serialize import unmatched_summary
 
             found = unmatched_summary(unmatched_report(session, site, config, issues))
+            before = report.unmatched or {"total": 0, "rows": []}
             report.unmatched = {
-                "total": report.unmatched["total"] + found["total"],
-                "rows": [*report.unmatched["rows"], *found["rows"]],
+                "total": before["total"] + found["total"],
+                "rows": [*before["rows"], *found["rows"]],
             }
+        elif config is not None and report.unmatched is None:
+            report.unmatched = {"total": 0, "rows": []}
     report.issues += len(issues)
     return report
 
@@ -315,7 +318,7 @@ def _print_report(report: ReplayReport, fmt: str, config_given: bool) -> None:
         ("  skipped: no status change", report.skipped),
         ("REST export documents", report.exports),
         ("issues touched", report.issues),
-        ("  matching no process (no requests)", report.unmatched["total"]),
+        ("  matching no process (no requests)", report.unmatched["total"] if report.unmatched else "-"),
         ("transitions added", report.transitions),
         ("transitions already in the log", report.duplicate_transitions),
         ("errors", len(report.errors)),
@@ -328,7 +331,7 @@ def _print_report(report: ReplayReport, fmt: str, config_given: bool) -> None:
             "[yellow]no --config: transitions are stored; requests are derived when a configuration "
             "is given (baton serve / worker, or replay again with --config)[/yellow]"
         )
-    if report.unmatched["total"]:
+    if report.unmatched and report.unmatched["total"]:
         from baton.webhooks.cli.common import unmatched_table
 
         console.print(unmatched_table(report.unmatched["rows"]))
