@@ -113,6 +113,19 @@ BUILTIN_FALLBACKS: dict[str, BuiltinFallback] = {
         'project in ({projects}) AND issue.property[baton.sla].kind = "unmapped" ORDER BY updated DESC',
         _FILTER_RESULTS_COLUMNS,
     ),
+    "overview": BuiltinFallback(
+        "purple",
+        TWO_D_STATS_URI,
+        "Baton: breached requests by provider",
+        'project in ({projects}) AND issue.property[baton.sla].breached = "yes" ORDER BY updated DESC',
+        {
+            "xstattype": "statuses",
+            "ystattype": "project",
+            "sortBy": "total",
+            "sortDirection": "desc",
+            "numberToShow": "20",
+        },
+    ),
 }
 """Gadget name (webhooks/http/gadgets.json) -> its built-in stand-in; every registered gadget has one."""
 

@@ -6,7 +6,7 @@ through these functions so that all of them compute the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -17,6 +17,7 @@ from baton.scoring import clocks as _clocks
 from baton.scoring import derive as _derive
 from baton.scoring import handoffs as _handoffs
 from baton.scoring import live as _live
+from baton.scoring import overview as _overview
 from baton.scoring import periods as _periods
 from baton.scoring import scores as _scores
 
@@ -65,10 +66,35 @@ def scorecards(
     return _scores.scorecards(requests, config, now, period=period, by=by)
 
 
-def handoff_matrix(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
-    """Requester x provider (`baton.scoring.handoffs.MATRIX_COLUMNS`): requests, resolved, met, with_goal,
-    timeliness, delivered, rejected, rejection_rate; requester None for intake requests."""
-    return _handoffs.handoff_matrix(requests, config, now)
+def handoff_matrix(
+    requests: pd.DataFrame, config: BatonConfig, now: datetime, period: Period | None = None
+) -> pd.DataFrame:
+    """Requester x provider (`baton.scoring.handoffs.MATRIX_COLUMNS`): requests, open, resolved, met,
+    with_goal, timeliness, delivered, rejected, rejection_rate; requester None for intake requests.
+    With `period`, only the period containing `now`: requests resolved in it, and those open now."""
+    return _handoffs.handoff_matrix(requests, config, now, period)
+
+
+def team_overview(
+    requests: pd.DataFrame,
+    config: BatonConfig,
+    now: datetime,
+    period: Period = "week",
+    teams: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Every provider team's `scorecards` row of the period containing `now`, worst first, with the
+    previous period's score and the change (`baton.scoring.overview.OVERVIEW_COLUMNS`); teams with
+    fewer than `SMALL_SAMPLE` resolved requests are marked `small_sample` and ranked after the others.
+    `teams` defaults to `process_teams(config)`."""
+    return _overview.team_overview(requests, config, now, period, teams)
+
+
+def process_teams(config: BatonConfig, process: str | None = None) -> list[str]:
+    """The teams that can be providers in one process (or in any), in configuration order."""
+    return _overview.process_teams(config, process)
+
+
+SMALL_SAMPLE = _overview.SMALL_SAMPLE
 
 
 def unmapped_report(requests: pd.DataFrame) -> pd.DataFrame:
@@ -124,3 +150,8 @@ def first_period_start(now: datetime, period: Period, count: int, timezone: str)
     """An instant before the first of the last `count` periods: requests alive from then on are all
     `scorecards` needs for those periods."""
     return _periods.first_period_start(now, period, count, timezone)
+
+
+def period_bounds(label: str, period: Period, timezone: str) -> tuple[datetime, datetime]:
+    """Where the period `label` starts and the next one starts (UTC instants), in `timezone`."""
+    return _periods.period_bounds(label, period, timezone)

@@ -10,12 +10,14 @@ import pandas as pd
 
 from baton.config.schema import BatonConfig
 from baton.scoring.clocks import evaluate_clocks
+from baton.scoring.periods import Period, period_labels
 from baton.scoring.rules import rules_for
 
 MATRIX_COLUMNS: tuple[str, ...] = (
     "requester",
     "provider",
     "requests",
+    "open",
     "resolved",
     "met",
     "with_goal",
@@ -35,11 +37,23 @@ UNMAPPED_COLUMNS: tuple[str, ...] = (
 )
 
 
-def handoff_matrix(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
-    """One row per (requester, provider) pair; intake requests have requester None."""
+def handoff_matrix(
+    requests: pd.DataFrame, config: BatonConfig, now: datetime, period: Period | None = None
+) -> pd.DataFrame:
+    """One row per (requester, provider) pair; intake requests have requester None. `requests` counts
+    the open ones (`open`) and the resolved ones (`resolved`). With `period`, only requests resolved in
+    the period containing `now` (in the scoring time zone, as scorecards count them) and those open
+    now; without it, every request."""
     if len(requests) == 0:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in MATRIX_COLUMNS})
     req = requests if "resolution_state" in requests else evaluate_clocks(requests, config, now)
+    if period is not None:
+        tz = config.scoring.timezone
+        current = period_labels(pd.Series([pd.Timestamp(now)]), period, tz)[0]
+        labels = period_labels(req["resolved_at"], period, tz)
+        req = req[(labels == current) | req["resolved_at"].isna().to_numpy()]
+        if len(req) == 0:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in MATRIX_COLUMNS})
     resolved = req["resolved_at"].notna().to_numpy()
     has_goal = req["resolution_goal_s"].notna().to_numpy() & resolved
     delivered = (req["outcome"].to_numpy(dtype=object) == "delivered") & resolved
@@ -48,6 +62,7 @@ def handoff_matrix(requests: pd.DataFrame, config: BatonConfig, now: datetime) -
             "requester": req["requester"].to_numpy(dtype=object),
             "provider": req["provider"].to_numpy(dtype=object),
             "requests": 1,
+            "open": (~resolved).astype(np.int64),
             "resolved": resolved.astype(np.int64),
             "met": (has_goal & (req["resolution_state"].to_numpy(dtype=object) == "met")).astype(np.int64),
             "with_goal": has_goal.astype(np.int64),

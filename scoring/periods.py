@@ -64,3 +64,20 @@ def first_period_start(now: datetime, period: Period, count: int, timezone: str)
         start = (local.normalize().replace(day=1) - pd.DateOffset(months=count - 1)).normalize()
     moment: datetime = (start - pd.Timedelta(days=2)).tz_convert(UTC).to_pydatetime()
     return moment
+
+
+def period_bounds(label: str, period: Period, timezone: str) -> tuple[datetime, datetime]:
+    """The instants (UTC) where the period `label` (`2026-W10`, `2026-03`) starts and the next one
+    starts, in `timezone`: a request resolved at `t` is in the period when `start <= t < end`."""
+    if period == "week":
+        year, week = label.split("-W")
+        start_day = datetime.fromisocalendar(int(year), int(week), 1)
+        local = pd.Timestamp(start_day).tz_localize(timezone)
+        following = (pd.Timestamp(start_day) + pd.Timedelta(days=7)).tz_localize(timezone)
+    else:
+        year, month = label.split("-")
+        local = pd.Timestamp(year=int(year), month=int(month), day=1).tz_localize(timezone)
+        following = (
+            pd.Timestamp(year=int(year), month=int(month), day=1) + pd.DateOffset(months=1)
+        ).tz_localize(timezone)
+    return local.tz_convert(UTC).to_pydatetime(), pd.Timestamp(following).tz_convert(UTC).to_pydatetime()

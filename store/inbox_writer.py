@@ -7,9 +7,7 @@ shared with `baton.store.inbox.accept_delivery`).
 from __future__ import annotations
 
 import contextlib
-import fcntl  # POSIX only, like gunicorn and the multi-process SQLite setup it serves
 import functools
-import os
 import sys
 import threading
 import weakref
@@ -23,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from baton.store.db import DatabaseUnavailable, unavailable_message
 from baton.store.delivery_row import DELIVERY_COLUMNS, delivery_row
 from baton.store.inbox import PENDING, QUARANTINED
+from baton.store.sqlutil import FileLock, sqlite_write_lock_path
 
 _COLUMNS = ", ".join(DELIVERY_COLUMNS) + ", attempts"
 MAX_ROWS_PER_STATEMENT = 100
@@ -108,8 +107,8 @@ class InboxWriter:
         self._engine = engine
         self._dialect = "sqlite" if engine.dialect.name == "sqlite" else "postgresql"
         self._known_sites: set[str] = set()
-        lock_path = _sqlite_lock_path(engine) if self._dialect == "sqlite" else None
-        self._write_lock = _FileLock(lock_path)
+        lock_path = sqlite_write_lock_path(engine) if self._dialect == "sqlite" else None
+        self._write_lock = FileLock(lock_path)
         self._checkpointer = _WalCheckpointer(engine.url.database) if lock_path is not None else None
         # What the driver stores for the headers and the time, as SQLAlchemy would (baton.store.models).
         self._encode_headers: Any
@@ -307,13 +306,6 @@ def _invalidate_quietly(pooled: Any) -> None:
         pooled.invalidate()
 
 
-def _sqlite_lock_path(engine: Any) -> str | None:
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return f"{database}.write-lock"
-
-
 class _WalCheckpointer:
     """SQLite: checkpoints the receivers' WAL outside the write lock, from a connection of its own.
 
@@ -378,30 +370,3 @@ class _WalCheckpointer:
             with contextlib.suppress(Exception):
                 self._connection.close()
             self._connection = None
-
-
-class _FileLock:
-    """An exclusive `flock` on `path` (no-op for None), held for one `with` block.
-
-    The file is opened on first use (after gunicorn forks: a descriptor inherited across a fork
-    would share its lock with the parent) and kept open; the kernel drops the lock if the process dies.
-    """
-
-    def __init__(self, path: str | None) -> None:
-        self._path = path
-        self._fd: int | None = None
-
-    def __enter__(self) -> None:
-        if self._path is not None:
-            if self._fd is None:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None

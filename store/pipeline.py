@@ -2,7 +2,7 @@
 
     accept_delivery / InboxWriter (store)   raw bytes committed before the 2xx
     process_deliveries                      THE processing path: parse, extract, record, re-derive the
-                                            touched issues, mark; one transaction + one derivation
+                                            touched issues, mark; one derivation per site
     process_delivery                        the same for one delivery
     process_pending                         claim (SKIP LOCKED) and process_deliveries until drained
     ingest_extractions                      the same recording + re-derive for REST exports/backfill pages
@@ -12,9 +12,14 @@
 Replay (`baton replay`, `baton demo load`), the embedded drainer and `baton worker` all process stored
 deliveries with `process_deliveries`, so the three cannot drift apart.
 
-Transactions: `process_deliveries` commits one transaction for its deliveries; if it fails it rolls
-back and processes each delivery again in a transaction of its own, so failures stay isolated per
-delivery (the culprit's rolled-back work is replaced by its error, committed). `process_pending` opens
+Transactions: `process_deliveries` records the log of its deliveries in one transaction, derives
+their issues' requests holding no write lock, then stores the requests and marks the deliveries in a
+second transaction (re-deriving under the lock only an issue another writer changed in between). On
+SQLite the write lock is the whole database's, so the receivers' acknowledgements no longer wait for a
+derivation. A delivery is `done` only once its requests are stored; one recorded but not finished (a
+crash between the two) is derived from all the issues it touches when it is processed again. If
+processing fails, each delivery is processed again on its own, so failures stay isolated per delivery
+(the culprit's rolled-back work is replaced by its error, committed). `process_pending` opens
 its own session. `ingest_extractions`, `rederive_issues` and `rederive_site(commit=False)` only add to
 the caller's transaction. Nothing here ever deletes a delivery or a transition.
 
@@ -42,8 +47,8 @@ from baton.scoring import engine as scoring_engine
 from baton.scoring.model import Extraction
 from baton.store import inbox
 from baton.store.models import DELIVERY_SOURCES, Delivery, IssueRow, Site
-from baton.store.requests import replace_requests
-from baton.store.sqlutil import chunks, dialect_name, unique
+from baton.store.requests import delete_requests, replace_requests
+from baton.store.sqlutil import FileLock, chunks, dialect_name, sqlite_write_lock_path, unique
 from baton.store.transitions import (
     list_issue_ids,
     load_issue_groups,
@@ -356,17 +361,22 @@ def process_delivery(session: Session, delivery_id: int, config: BatonConfig | N
 
 
 def process_deliveries(
-    session: Session, delivery_ids: Iterable[int], config: BatonConfig | None
+    session: Session,
+    delivery_ids: Iterable[int],
+    config: BatonConfig | None,
+    *,
+    derive_touched: bool = False,
 ) -> list[DeliveryOutcome]:
     """THE processing path (replay, the embedded drainer and `baton worker` all come through here):
-    extract -> record -> re-derive -> mark, for stored deliveries, in ONE transaction with one
-    derivation per site over every issue they touched; COMMITS. Outcomes come back in id order.
+    extract -> record -> re-derive -> mark, for stored deliveries, with one derivation per site over
+    every issue they changed (the module's docstring has the two transactions); COMMITS. Outcomes come
+    back in id order. `derive_touched` derives every issue a delivery mentions, changed or not.
 
     Each delivery's body is parsed and extracted (`baton.scoring.extract.extract_payload`); its
     transitions, issue facts and statuses are recorded; the touched issues are re-derived; it is
     marked `done` (`ignored` when the event has no status change; its issue facts are still recorded).
     A delivery that cannot be parsed or extracted is marked `failed` with its error while the others go
-    through. If the shared transaction itself fails, it is rolled back and every delivery is processed
+    through. If the batch itself fails, it is rolled back and every delivery is processed
     again in a transaction of its own, so only the culprit is marked `failed` (with the error text).
     Deliveries already `done`/`ignored` or `quarantined` are left as they are (run
     `baton.store.inbox.retry` first to reprocess one). A `pending` delivery (processed without a claim,
@@ -376,39 +386,93 @@ def process_deliveries(
         return []
     session.rollback()  # start from a clean transaction: nothing of the caller's is half-done here
     rows = session.execute(
-        select(Delivery.id, Delivery.site_id, Delivery.state, Delivery.body, Delivery.event)
+        select(
+            Delivery.id, Delivery.site_id, Delivery.state, Delivery.body, Delivery.event, Delivery.attempts
+        )
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.id)
     ).all()
     if len(rows) != len(ids):
         missing = sorted(set(ids) - {row[0] for row in rows})
         raise LookupError(f"no delivery {', '.join(map(str, missing))}")
+    recorded_committed = False  # with the log, an unclaimed delivery's attempt was counted
+    write_turn = _write_turn(session)
     try:
-        outcomes = _process_in_one_transaction(session, rows, config)
-        session.commit()
+        with write_turn:
+            recorded = _record(session, rows, config, derive_touched)
+            session.commit()  # the log is durable; the deliveries stay unfinished until their requests are
+        recorded_committed = True
+        derived = _derive_outside_the_write_lock(session, recorded, config)
+        with write_turn:
+            outcomes = _finish(session, recorded, derived, config)
+            session.commit()
     except Exception as error:
         session.rollback()
         if len(ids) == 1:
-            return [_record_failure(session, rows[0], error)]
+            return [_record_failure(session, rows[0], error, attempt_counted=recorded_committed)]
         log.warning(
             "batch failed; processing its deliveries one by one",
             extra={"deliveries": len(ids), "error": _error_text(error)},
         )
-        return [process_delivery(session, delivery_id, config) for delivery_id in ids]
+        # The batch's log may be recorded already (the failure came after its commit): derive every
+        # issue a delivery touches, not only those whose log changes now.
+        return [
+            process_deliveries(session, [delivery_id], config, derive_touched=True)[0] for delivery_id in ids
+        ]
     return [outcomes[delivery_id] for delivery_id in ids]
 
 
-def _process_in_one_transaction(
-    session: Session, rows: Sequence[Any], config: BatonConfig | None
-) -> dict[int, DeliveryOutcome]:
-    """The body of `process_deliveries`; does not commit (the caller rolls back if it raises)."""
+_WRITE_TURNS: dict[tuple[int, str], FileLock] = {}
+
+
+def _write_turn(session: Session) -> FileLock:
+    """SQLite: the receivers' write turn (`baton.store.sqlutil.sqlite_write_lock_path`), so an
+    acknowledgement queued behind processing is woken the moment a transaction ends instead of in
+    SQLite's busy handler's next 1-100 ms sleep. Its own descriptor per process, so it also excludes
+    the receivers' threads of this process. A no-op elsewhere."""
+    path = sqlite_write_lock_path(session.get_bind()) if dialect_name(session) == "sqlite" else None
+    if path is None:
+        return FileLock(None)
+    key = (os.getpid(), path)
+    if key not in _WRITE_TURNS:
+        _WRITE_TURNS[key] = FileLock(path)
+    return _WRITE_TURNS[key]
+
+
+@dataclass
+class _Recorded:
+    """What `_record` did to a batch: the input of derivation and of the final marks."""
+
+    rows: Sequence[Any]
+    parsed: list[tuple[int, str, str, str | None, Extraction]]
+    broken: list[tuple[int, str, str]]
+    results: dict[int, Any]
+    to_derive: dict[str, list[str]]
+    """Per site, the issues whose requests must be derived again."""
+    outcomes: dict[int, DeliveryOutcome]
+    """Deliveries already finished before this batch, left as they are."""
+
+
+def _attempted_before(state: str, attempts: int) -> bool:
+    """A claim counts its attempt (`claim_pending`), an unclaimed delivery counts it when recorded."""
+    return attempts > (1 if state == inbox.PROCESSING else 0)
+
+
+def _record(
+    session: Session, rows: Sequence[Any], config: BatonConfig | None, derive_touched: bool
+) -> _Recorded:
+    """Transaction 1 of `process_deliveries`: parse, record the log and the facts, count attempts.
+    Does not commit. Marks nothing `done`: a delivery is finished only with its requests."""
     outcomes: dict[int, DeliveryOutcome] = {}
     parsed: list[tuple[int, str, str, str | None, Extraction]] = []
     broken: list[tuple[int, str, str]] = []
-    for delivery_id, site_id, state, body, event in rows:
+    retried: set[int] = set()
+    for delivery_id, site_id, state, body, event, attempts in rows:
         if state in (inbox.DONE, inbox.IGNORED, inbox.QUARANTINED):
             outcomes[delivery_id] = DeliveryOutcome(delivery_id, state)
             continue
+        if derive_touched or _attempted_before(state, attempts):
+            retried.add(delivery_id)
         try:
             parsed.append((delivery_id, site_id, state, event, _parse(body)))
         except Exception as error:
@@ -419,26 +483,94 @@ def _process_in_one_transaction(
     for delivery_id, site_id, _state, _event, extraction in parsed:
         by_site.setdefault(site_id, []).append((delivery_id, extraction))
     results: dict[int, Any] = {}
-    derived: dict[str, int] = {}
+    to_derive: dict[str, list[str]] = {}
     for site_id, items in by_site.items():
         recorded = record_many(
             session, site_id, [(extraction, delivery_id) for delivery_id, extraction in items]
         )
-        changed: list[str] = []
+        issues: list[str] = []
         for (delivery_id, _extraction), result in zip(items, recorded, strict=True):
             results[delivery_id] = result
-            changed.extend(result.changed_issue_ids)
-        if changed:
+            issues.extend(result.changed_issue_ids)
+            if delivery_id in retried:
+                # A previous attempt may have recorded this log and stopped before deriving from it:
+                # its transitions are duplicates now, so derive every issue it touched.
+                issues.extend(result.issue_ids)
+        if issues:
             if config is None:
                 _mark_unconfigured(session, site_id)
             else:
-                derived[site_id] = rederive_issues(session, site_id, changed, config)
+                to_derive[site_id] = unique(issues)
     unclaimed = [d for d, _site, state, _event, _e in parsed if state == inbox.PENDING]
     unclaimed += [d for d, state, _m in broken if state == inbox.PENDING]
     _count_unclaimed_attempts(session, unclaimed)
+    return _Recorded(rows, parsed, broken, results, to_derive, outcomes)
+
+
+@dataclass(frozen=True)
+class _LogSnapshot:
+    """Everything a derivation of some issues reads."""
+
+    transitions: pd.DataFrame
+    issues: pd.DataFrame
+    categories: dict[str, str]
+
+    def same_as(self, other: _LogSnapshot) -> bool:
+        return (
+            self.categories == other.categories
+            and self.transitions.equals(other.transitions)
+            and self.issues.equals(other.issues)
+        )
+
+
+def _snapshot(session: Session, site_id: str, issue_ids: list[str]) -> _LogSnapshot:
+    return _LogSnapshot(
+        load_transitions_frame(session, site_id, issue_ids),
+        load_issues_frame(session, site_id, issue_ids),
+        dict(load_status_categories(session, site_id)),
+    )
+
+
+def _derive_outside_the_write_lock(
+    session: Session, recorded: _Recorded, config: BatonConfig | None
+) -> dict[str, tuple[_LogSnapshot, pd.DataFrame]]:
+    """Read the logs and derive, holding no write lock: on SQLite one writer at a time holds the
+    whole database, and the receivers' acknowledgements wait behind it (bench/README.md, "Capacity")."""
+    derived: dict[str, tuple[_LogSnapshot, pd.DataFrame]] = {}
+    if config is None:
+        return derived
+    for site_id, issue_ids in recorded.to_derive.items():
+        snapshot = _snapshot(session, site_id, issue_ids)
+        derived[site_id] = (
+            snapshot,
+            _derive(snapshot.transitions, snapshot.issues, config, snapshot.categories),
+        )
+    session.commit()  # end the read transaction (PostgreSQL): the write transaction starts afresh
+    return derived
+
+
+def _finish(
+    session: Session,
+    recorded: _Recorded,
+    derived: dict[str, tuple[_LogSnapshot, pd.DataFrame]],
+    config: BatonConfig | None,
+) -> dict[int, DeliveryOutcome]:
+    """Transaction 2 of `process_deliveries`: store the derived requests and mark the deliveries, in
+    one transaction, so a delivery is `done` only once its requests are. If another writer changed
+    an issue's log since it was read, that site is derived again here, under the lock. No commit."""
+    outcomes = dict(recorded.outcomes)
     finished: dict[tuple[str, str | None], list[int]] = {}
-    for delivery_id, site_id, _state, event, extraction in parsed:
-        result = results[delivery_id]
+    requests_per_site: dict[str, int] = {}
+    for site_id, (snapshot, frame) in derived.items():
+        issue_ids = recorded.to_derive[site_id]
+        _lock_issues(session, site_id, issue_ids)  # PostgreSQL: row locks in a fixed order
+        delete_requests(session, site_id, issue_ids)  # SQLite: the first write takes the write lock
+        current = _snapshot(session, site_id, issue_ids)
+        if config is not None and not current.same_as(snapshot):
+            frame = _derive(current.transitions, current.issues, config, current.categories)
+        requests_per_site[site_id] = replace_requests(session, site_id, issue_ids, frame)
+    for delivery_id, _site_id, _state, event, extraction in recorded.parsed:
+        result = recorded.results[delivery_id]
         if extraction.has_status_change:
             final, reason = inbox.DONE, None
         else:
@@ -451,11 +583,11 @@ def _process_in_one_transaction(
             duplicates=result.duplicates,
             issue_ids=result.issue_ids,
             # the requests of a whole site's derivation: exact for a batch of one delivery
-            requests=derived.get(site_id, 0) if len(rows) == 1 else 0,
+            requests=requests_per_site.get(_site_id, 0) if len(recorded.rows) == 1 else 0,
         )
     for (final, reason), finished_ids in finished.items():
         inbox.mark_many(session, finished_ids, final, reason)
-    for delivery_id, _state, message in broken:
+    for delivery_id, _state, message in recorded.broken:
         inbox.mark_failed(session, delivery_id, message)
         outcomes[delivery_id] = DeliveryOutcome(delivery_id, inbox.FAILED, error=message)
         log.warning("delivery failed", extra={"delivery_id": delivery_id, "error": message})
@@ -473,12 +605,14 @@ def _count_unclaimed_attempts(session: Session, delivery_ids: list[int]) -> None
         )
 
 
-def _record_failure(session: Session, row: Any, error: Exception) -> DeliveryOutcome:
+def _record_failure(
+    session: Session, row: Any, error: Exception, *, attempt_counted: bool = False
+) -> DeliveryOutcome:
     """Mark one delivery `failed` with `error` after its transaction was rolled back; COMMITS."""
-    delivery_id, site_id, state, _body, _event = row
+    delivery_id, site_id, state, _body, _event, _attempts = row
     message = _error_text(error)
     log.warning("delivery failed", extra={"delivery_id": delivery_id, "site": site_id, "error": message})
-    if state == inbox.PENDING:  # the rolled-back attempt still counts
+    if state == inbox.PENDING and not attempt_counted:  # the rolled-back attempt still counts
         _count_unclaimed_attempts(session, [delivery_id])
     inbox.mark_failed(session, delivery_id, message)
     session.commit()

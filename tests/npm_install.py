@@ -72,9 +72,8 @@ def npm_install(command: Sequence[str], *, cwd: Path, node_modules: Path, instal
     """Runs `command` (an npm install) unless `installed` already exists.
 
     Holds the suite's npm lock, so concurrent workers install one at a time and the second finds the
-    first one's result; a failed attempt is retried after removing `node_modules`."""
-    if installed.exists():
-        return
+    first one's result; a failed attempt is retried after removing `node_modules`. `installed` must
+    be a file npm writes last, and is checked under the lock, never while another install runs."""
     failures: list[str] = []
     with _npm_lock():
         for attempt in range(1, ATTEMPTS + 1):

@@ -28,10 +28,12 @@ import numpy as np
 import pandas as pd
 
 from baton.scoring.handoffs import UNMAPPED_COLUMNS, UNMATCHED_COLUMNS
+from baton.scoring.overview import OVERVIEW_COLUMNS
 from baton.scoring.scores import SCORE_COLUMNS
 
 __all__ = [
     "HANDOFF_FIELDS",
+    "OVERVIEW_FIELDS",
     "REQUEST_FIELDS",
     "SCORE_FIELDS",
     "UNMAPPED_FIELDS",
@@ -40,6 +42,7 @@ __all__ = [
     "iso",
     "iso_second",
     "number",
+    "overview_records",
     "ratio",
     "request_records",
     "score",
@@ -92,11 +95,17 @@ COUNT_FIELDS = frozenset(
         "open_breached",
         "count",
         "requests",
+        "open",
         "volume",
         "met",
         "with_goal",
     }
 )
+
+OVERVIEW_FIELDS: tuple[str, ...] = OVERVIEW_COLUMNS
+"""`baton score --rank --format json` and `/api/v1/overview` rows: rank, team, the current period's
+scorecard figures, `small_sample`, and the previous period's score with the change (docs/semantics.md,
+"Team overview")."""
 
 HANDOFF_FIELDS: tuple[str, ...] = ("requester", "provider")
 UNMAPPED_FIELDS: tuple[str, ...] = UNMAPPED_COLUMNS
@@ -304,3 +313,43 @@ def unmatched_summary(report: pd.DataFrame) -> dict[str, Any]:
     """`{"total": N, "rows": [...]}`: how many issues match no process, and `unmatched_records`."""
     rows = unmatched_records(report)
     return {"total": sum(r["count"] for r in rows), "rows": rows}
+
+
+def overview_records(overview: pd.DataFrame) -> list[dict[str, Any]]:
+    """`baton.scoring.engine.team_overview` rows -> objects with `OVERVIEW_FIELDS`, rounded like
+    scorecards (ratios 4 decimals, scores and the change 1 decimal)."""
+    out: list[dict[str, Any]] = []
+    for row in _records(overview):
+        record = {name: number(name, row.get(name)) for name in OVERVIEW_FIELDS}
+        record.update(
+            rank=count(row.get("rank")),
+            previous_score=score(row.get("previous_score")),
+            score_change=score(row.get("score_change")),
+            small_sample=boolean(row.get("small_sample")),
+            period=text(row.get("period")),
+            previous_period=text(row.get("previous_period")),
+        )
+        out.append(record)
+    return out
+
+
+def goal_records(config: Any) -> list[dict[str, Any]]:
+    """The SLA goals of the configuration, one object per SLA row (and per process with an
+    `unmapped_goal`), in working seconds: what the gadgets' explanations quote as "the goal"."""
+    out: list[dict[str, Any]] = []
+    for name, proc in config.processes.items():
+        for row in proc.sla:
+            out.append(
+                {
+                    "process": name,
+                    "provider": row.provider,
+                    "requester": row.requester,
+                    "priority": list(row.when.priority) if row.when and row.when.priority else None,
+                    "issue_type": list(row.when.issue_type) if row.when and row.when.issue_type else None,
+                    "response_s": seconds(row.response),
+                    "resolution_s": seconds(row.resolution),
+                    "rework_s": seconds(row.rework),
+                    "at_risk": ratio(row.at_risk if row.at_risk is not None else proc.at_risk),
+                }
+            )
+    return out

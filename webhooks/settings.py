@@ -11,7 +11,7 @@ built from it and the PMO configuration loaded with it down to what needs them.
 | `BATON_WEBHOOK_SECRET` | HMAC secret of the default site's Jira webhook | none |
 | `BATON_WEBHOOK_TOKEN` | URL token (`?token=`) of the default site, for Jira DC without a secret | none |
 | `BATON_ADMIN_TOKEN` | bearer token for `/api/inbox` | none (endpoint disabled) |
-| `BATON_MODE` | `embedded` (process in the serving process) or `production` (`baton worker` processes) | `embedded` |
+| `BATON_MODE` | `embedded` (the server processes too, in a process of its own) or `production` (`baton worker` processes) | `embedded` |
 | `BATON_MAX_BODY_BYTES` | largest accepted delivery | 5 MiB |
 | `BATON_WORKER_BATCH_BYTES` | body bytes claimed per processing batch (embedded drainer, `baton worker`) | 64 MiB |
 | `BATON_BENCH_NOOP` | enable `/bench/noop` (benchmark ceiling) | off |

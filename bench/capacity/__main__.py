@@ -58,7 +58,7 @@ def backlog(url: str) -> tuple[int, int]:
 class EmbeddedServer(Server):
     """`baton serve` as an operator runs it: embedded mode, gthread workers, draining in the background."""
 
-    def __init__(self, url: str, tmp: Path, workers: int) -> None:  # Server's, for another command line
+    def __init__(self, url: str, tmp: Path, workers: int, extra: tuple[str, ...] = ()) -> None:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         metrics = tmp / "prom"
@@ -72,7 +72,7 @@ class EmbeddedServer(Server):
         }
         env.pop("BATON_MODE", None)
         command = [*BATON, "serve", "--config", str(CONFIG), "--db", url, "--port", str(port)]
-        self._launch([*command, "--workers", str(workers)], env, tmp / "serve.log")
+        self._launch([*command, "--workers", str(workers), *extra], env, tmp / f"serve-{port}.log")
 
 
 def wait_drained(url: str, limit_s: float) -> float | None:
@@ -85,7 +85,15 @@ def wait_drained(url: str, limit_s: float) -> float | None:
     return None
 
 
-def measure_capacity(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+VARIANTS: dict[str, tuple[str, ...]] = {
+    # what operators run: receivers plus the master's processor process
+    "embedded": (),
+    # the ceiling on the same machine, database and load: the same receivers, nothing processed
+    "receive-only": ("--production",),
+}
+
+
+def measure_capacity(args: argparse.Namespace, tmp: Path, variant: str = "embedded") -> dict[str, Any]:
     from baton.store.db import upgrade_database
 
     rates = [float(r) for r in args.rates.split(",")]
@@ -94,9 +102,10 @@ def measure_capacity(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     deliveries = [(sig, body) for sig, body, _ in signed_deliveries(args.issues, seed=3)]
     if len(deliveries) < needed:
         raise SystemExit(f"{len(deliveries)} simulated deliveries < {needed} needed: raise --issues")
-    url = f"sqlite:///{tmp / 'capacity.db'}"
+    url = f"sqlite:///{tmp / f'capacity-{variant}.db'}"
     upgrade_database(url)
-    server = EmbeddedServer(url, tmp, args.workers)
+    server = EmbeddedServer(url, tmp, args.workers, VARIANTS[variant])
+    processes = variant == "embedded"
     steps = []
     # Warm-up, not recorded: each worker's first requests load the configuration and sync it.
     offset = int(args.warmup_rate * args.warmup_seconds)
@@ -108,7 +117,8 @@ def measure_capacity(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             duration_s=args.warmup_seconds,
             run_id=f"capacity-{os.getpid()}-warmup",
         )
-        wait_drained(url, args.settle_seconds)
+        if processes:
+            wait_drained(url, args.settle_seconds)
         for rate in rates:
             waiting_before, done_before = backlog(url)
             started = time.monotonic()
@@ -124,10 +134,11 @@ def measure_capacity(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             # The client schedules its first request 0.5 s after it starts.
             elapsed = max(args.step_seconds, time.monotonic() - started - 0.5)
             waiting_end, done_end = backlog(url)
-            time.sleep(2)
+            if processes:
+                time.sleep(2)
             waiting_after, _ = backlog(url)
             acks_per_s = result.ok / elapsed
-            bounded = waiting_after < rate and acks_per_s >= 0.97 * rate
+            bounded = (waiting_after < rate or not processes) and acks_per_s >= 0.97 * rate
             p99_met = result.p99_ms <= P99_TARGET_MS and result.errors == 0
             steps.append(
                 {
@@ -139,16 +150,17 @@ def measure_capacity(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     "pending_2s_after": waiting_after,
                     "bounded": bounded,
                     "sustained": bounded and p99_met,
-                    "drain_after_s": wait_drained(url, args.settle_seconds),
+                    "drain_after_s": wait_drained(url, args.settle_seconds) if processes else None,
                     "load": loadavg(),
                 }
             )
-            print(f"  rate {rate:g}/s: {steps[-1]}", flush=True)
+            print(f"  {variant} {rate:g}/s: {steps[-1]}", flush=True)
     finally:
         server.stop()
     sustained = [s["rate"] for s in steps if s["sustained"]]
     best = max(sustained) if sustained else None
     return {
+        "variant": variant,
         "workers": args.workers,
         "steps": steps,
         "sustained_capacity_per_s": best,
@@ -250,14 +262,18 @@ def measure_memory(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
 def report(summary: dict[str, Any]) -> str:
     capacity, memory = summary["capacity"], summary["memory"]
+    ceiling = {s["rate"]: s for s in summary["ceiling"]["steps"]}
     lines = [
-        "| rate (/s) | acks/s | p50 / p99 ack (ms) | errors | processed/s | pending end / +2 s | bounded | sustained |",
-        "|---:|---:|---|---:|---:|---|---|---|",
+        "| rate (/s) | acks/s | p50 / p99 ack (ms) | ceiling p50 / p99 (ms) | errors | processed/s "
+        "| pending end / +2 s | bounded | sustained |",
+        "|---:|---:|---|---|---:|---:|---|---|---|",
     ]
     for s in capacity["steps"]:
+        top = ceiling.get(s["rate"])
+        top_text = f"{top['p50_ms']:.1f} / {top['p99_ms']:.1f}" if top else "-"
         lines.append(
-            f"| {s['rate']:g} | {s['acks_per_s']} | {s['p50_ms']:.1f} / {s['p99_ms']:.1f} | {s['errors']} | "
-            f"{s['processed_per_s']} | {s['pending_at_end']} / {s['pending_2s_after']} | "
+            f"| {s['rate']:g} | {s['acks_per_s']} | {s['p50_ms']:.1f} / {s['p99_ms']:.1f} | {top_text} | "
+            f"{s['errors']} | {s['processed_per_s']} | {s['pending_at_end']} / {s['pending_2s_after']} | "
             f"{'yes' if s['bounded'] else 'no'} | {'yes' if s['sustained'] else 'no'} |"
         )
     lines.append(
@@ -296,8 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     load_before = loadavg()
     try:
-        print("(a) embedded capacity", flush=True)
-        capacity = measure_capacity(args, tmp)
+        print("(a) embedded capacity, beside its ceiling (the same receivers, nothing processed)", flush=True)
+        ceiling = measure_capacity(args, tmp, "receive-only")
+        capacity = measure_capacity(args, tmp, "embedded")
         print("(b) worker memory under large bodies", flush=True)
         memory = measure_memory(args, tmp)
     finally:
@@ -309,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_after": loadavg(),
         "settings": {k: v for k, v in vars(args).items() if k != "out"},
         "capacity": capacity,
+        "ceiling": ceiling,
         "memory": memory,
     }
     Path(args.out).write_text(json.dumps(summary, indent=2))

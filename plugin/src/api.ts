@@ -2,6 +2,7 @@
 import type {
   GadgetConfig,
   MatrixResponse,
+  OverviewResponse,
   RequestsResponse,
   ScorecardsResponse,
   TeamsResponse,
@@ -71,16 +72,31 @@ function qs(params: Record<string, string | number | undefined | null>): string 
   return s ? `?${s}` : '';
 }
 
+/** The scorecard's and the overview's period: `week` or `month` (the matrix alone has `all`). */
+export function scorePeriod(cfg: GadgetConfig): 'week' | 'month' {
+  return cfg.period === 'month' ? 'month' : 'week';
+}
+
 export class Api {
+  private teamsOnce: Promise<TeamsResponse> | null = null;
+
   constructor(private readonly get: Getter) {}
 
+  /** Asked once per page: every gadget explains its numbers with the same configuration. */
   teams(): Promise<TeamsResponse> {
-    return this.get('/teams') as Promise<TeamsResponse>;
+    this.teamsOnce ??= (this.get('/teams') as Promise<TeamsResponse>).catch((e) => {
+      this.teamsOnce = null;
+      throw e;
+    });
+    return this.teamsOnce;
   }
   scorecards(cfg: GadgetConfig, weeks = 12): Promise<ScorecardsResponse> {
     return this.get(
-      '/scorecards' + qs({ team: cfg.team, process: cfg.process, period: cfg.period ?? 'week', weeks }),
+      '/scorecards' + qs({ team: cfg.team, process: cfg.process, period: scorePeriod(cfg), weeks }),
     ) as Promise<ScorecardsResponse>;
+  }
+  overview(cfg: GadgetConfig): Promise<OverviewResponse> {
+    return this.get('/overview' + qs({ process: cfg.process, period: scorePeriod(cfg) })) as Promise<OverviewResponse>;
   }
   atRisk(cfg: GadgetConfig): Promise<RequestsResponse> {
     return this.get(
@@ -94,7 +110,7 @@ export class Api {
     return this.get('/requests' + qs({ issue })) as Promise<RequestsResponse>;
   }
   matrix(cfg: GadgetConfig): Promise<MatrixResponse> {
-    return this.get('/handoffs/matrix' + qs({ process: cfg.process })) as Promise<MatrixResponse>;
+    return this.get('/handoffs/matrix' + qs({ process: cfg.process, period: cfg.period ?? 'week' })) as Promise<MatrixResponse>;
   }
   unmapped(cfg: GadgetConfig): Promise<UnmappedResponse> {
     return this.get('/handoffs/unmapped' + qs({ process: cfg.process })) as Promise<UnmappedResponse>;

@@ -8,6 +8,7 @@ import { Api, ApiError, forgeGetter, httpGetter } from './api';
 import { renderAtRisk } from './atrisk';
 import { h, message } from './dom';
 import { renderMatrix } from './matrix';
+import { renderOverview } from './overview';
 import { configControls, redrawCharts, renderScorecard } from './scorecard';
 import { GADGET_NAMES, MODULE_TO_GADGET } from './registry';
 import { applyThemeFromQuery, onThemeChange } from './theme';
@@ -18,7 +19,7 @@ import { renderGlance, renderUnmapped } from './unmapped';
 const GLANCE_MODULE = 'baton-sla-glance';
 const GLANCE = 'glance';
 
-type TeamChoice = 'required' | 'optional' | 'none';
+type TeamChoice = 'required' | 'optional' | 'worst' | 'none';
 interface Renderer {
   render: (api: Api, cfg: GadgetConfig, onConfig?: (c: GadgetConfig) => void) => Promise<HTMLElement>;
   /** Whether the Forge configuration form asks for a team. */
@@ -27,10 +28,11 @@ interface Renderer {
 
 /** One renderer per registered gadget name (webhooks/http/gadgets.json). */
 const RENDERERS: Record<string, Renderer> = {
-  scorecard: { render: (api, cfg, onConfig) => renderScorecard(api, cfg, { controls: Boolean(onConfig), onConfig }), team: 'required' },
+  scorecard: { render: (api, cfg, onConfig) => renderScorecard(api, cfg, { controls: Boolean(onConfig), onConfig }), team: 'worst' },
   matrix: { render: renderMatrix, team: 'none' },
   'at-risk': { render: renderAtRisk, team: 'optional' },
   unmapped: { render: renderUnmapped, team: 'none' },
+  overview: { render: renderOverview, team: 'none' },
 };
 
 const app = document.getElementById('app') as HTMLElement;
@@ -66,7 +68,7 @@ function configFromQuery(): GadgetConfig {
   return {
     team: q.get('team') ?? undefined,
     process: q.get('process') ?? undefined,
-    period: period === 'month' ? 'month' : 'week',
+    period: period === 'month' || period === 'all' ? period : 'week',
   };
 }
 
@@ -95,7 +97,7 @@ async function standalone(): Promise<void> {
     };
     const parts = await Promise.all(names.map((n) => renderGadget(api, n, cfg, onConfig)));
     const header = only
-      ? null
+      ? h('h1', { class: 'sr-only' }, `Baton: ${only}`)
       : h('header', { class: 'page-head' }, h('h1', {}, 'Baton'), h('span', { class: 'muted' }, 'Internal service levels for Jira hand-offs'));
     app.replaceChildren(...(header ? [header] : []), h('main', { class: only ? 'single' : 'grid' }, ...parts));
     document.body.dataset.ready = 'true';

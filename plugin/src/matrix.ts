@@ -1,7 +1,18 @@
 import type { Api } from './api';
 import { card, h, message, num, safeHref } from './dom';
-import { count, dateTime, pct, STATE_LABEL } from './format';
+import { type Context, footer, info, periodText, timeIn } from './explain';
+import { count, pct, STATE_LABEL } from './format';
+import { configControls } from './scorecard';
 import type { GadgetConfig, MatrixCell } from './types';
+
+/** The heat classes and their cut-offs: the legend prints these, so it can never disagree. */
+const HEAT_LEGEND: [string, string][] = [
+  ['heat-4', '≥ 90 %'],
+  ['heat-3', '75–90 %'],
+  ['heat-2', '50–75 %'],
+  ['heat-1', '< 50 %'],
+  ['heat-none', 'no goal'],
+];
 
 /** 0 (bad) .. 1 (good) -> a heat class; null -> no data. */
 function heat(v: number | null, invert = false): string {
@@ -13,18 +24,34 @@ function heat(v: number | null, invert = false): string {
   return 'heat-1';
 }
 
-export async function renderMatrix(api: Api, cfg: GadgetConfig): Promise<HTMLElement> {
-  const data = await api.matrix(cfg);
-  const detail = h('div', { class: 'detail', 'data-field': 'pair-detail' });
+export async function renderMatrix(api: Api, cfg: GadgetConfig, onConfig?: (c: GadgetConfig) => void): Promise<HTMLElement> {
+  const [teams, data] = await Promise.all([api.teams(), api.matrix(cfg)]);
+  const detail = h('div', { class: 'detail', 'data-field': 'pair-detail', role: 'region', 'aria-label': 'Issues of the chosen pair' });
   const body = h('div', { class: 'gadget-body' });
   const root = card('Hand-off matrix', 'matrix', body);
+  const period = periodText(data.window, data.timezone);
+  const ctx: Context = { teams, period, process: data.process };
+  if (onConfig) body.append(configControls(teams, { ...cfg, period: data.period }, onConfig, 'none', true));
   if (!data.cells.length) {
-    body.append(message('No hand-offs between teams yet.'));
+    body.append(message('No hand-offs between teams in this period.'), footer(period, data.as_of, data.timezone));
     return root;
   }
   const cellOf = new Map<string, MatrixCell>(data.cells.map((c) => [`${c.requester}\u0000${c.provider}`, c]));
+  let opener: HTMLElement | null = null;
+  const close = () => {
+    if (!detail.childElementCount) return;
+    detail.replaceChildren();
+    opener?.focus();
+  };
+  root.addEventListener('keydown', (e) => {
+    if ((e as KeyboardEvent).key === 'Escape' && detail.childElementCount) {
+      e.preventDefault();
+      close();
+    }
+  });
 
-  const showPair = async (c: MatrixCell) => {
+  const showPair = async (c: MatrixCell, button: HTMLElement) => {
+    opener = button;
     detail.replaceChildren(message(`Loading ${c.requester} → ${c.provider}…`));
     try {
       const reqs = await api.pairRequests(c.requester, c.provider, cfg);
@@ -32,8 +59,9 @@ export async function renderMatrix(api: Api, cfg: GadgetConfig): Promise<HTMLEle
       const base = first?.issue_url ? first.issue_url.slice(0, first.issue_url.lastIndexOf('/browse/')) : null;
       const keys = [...new Set(reqs.requests.map((r) => r.issue))];
       const jql = base && keys.length ? safeHref(`${base}/issues/?jql=${encodeURIComponent(`key in (${keys.join(',')}) ORDER BY updated DESC`)}`) : null;
+      const heading = h('h3', { tabindex: '-1' }, `${c.requester} → ${c.provider}: `, num('pair-count', reqs.count, count(reqs.count)), ' requests (all time)');
       detail.replaceChildren(
-        h('h3', {}, `${c.requester} → ${c.provider}: `, num('pair-count', reqs.count, count(reqs.count)), ' requests'),
+        h('div', { class: 'detail-head' }, heading, h('button', { type: 'button', class: 'close', 'aria-label': 'Close the issue list', onclick: close }, '×')),
         ...(jql ? [h('a', { href: jql, target: '_blank', rel: 'noopener noreferrer', class: 'jql-link' }, `Open these ${keys.length} issues in Jira`)] : []),
         h(
           'ul',
@@ -45,11 +73,12 @@ export async function renderMatrix(api: Api, cfg: GadgetConfig): Promise<HTMLEle
               {},
               href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, r.issue) : h('span', {}, r.issue),
               h('span', { class: `state state-${r.state}` }, STATE_LABEL[r.state] ?? r.state),
-              h('span', { class: 'muted' }, r.resolved_at ? `resolved ${dateTime(r.resolved_at)}` : 'open'),
+              h('span', { class: 'muted' }, r.resolved_at ? `resolved ${timeIn(r.resolved_at, data.timezone)}` : 'open'),
             );
           }),
         ),
       );
+      heading.focus();
     } catch (e) {
       detail.replaceChildren(message(String((e as Error).message), 'error'));
     }
@@ -61,7 +90,7 @@ export async function renderMatrix(api: Api, cfg: GadgetConfig): Promise<HTMLEle
     h(
       'thead',
       {},
-      h('tr', {}, h('th', { scope: 'col', class: 'corner' }, 'Requester ↓ / Provider →'), ...data.providers.map((p) => h('th', { scope: 'col' }, p))),
+      h('tr', {}, h('th', { scope: 'col', class: 'corner' }, 'Requester ↓ / Provider →'), ...data.providers.map((p) => h('th', { scope: 'col', title: p }, p))),
     ),
     h(
       'tbody',
@@ -70,30 +99,46 @@ export async function renderMatrix(api: Api, cfg: GadgetConfig): Promise<HTMLEle
         h(
           'tr',
           {},
-          h('th', { scope: 'row' }, rq),
+          h('th', { scope: 'row', title: rq }, rq),
           ...data.providers.map((pv) => {
             const c = cellOf.get(`${rq}\u0000${pv}`);
             if (!c) return h('td', { class: 'heat-empty' }, '');
-            return h(
-              'td',
-              { class: `cell ${heat(c.timeliness)}`, 'data-requester': rq, 'data-provider': pv },
-              h(
-                'button',
-                { type: 'button', class: 'cell-btn', title: `${rq} → ${pv}: show the issues`, onclick: () => void showPair(c) },
-                h('span', { class: 'cell-main' }, num('timeliness', c.timeliness, pct(c.timeliness))),
-                h('span', { class: `cell-sub ${heat(c.rejection_rate, true)}-text` }, '↩ ', num('rejection_rate', c.rejection_rate, pct(c.rejection_rate))),
-                h('span', { class: 'cell-n muted' }, 'n=', num('requests', c.requests, count(c.requests))),
-              ),
+            const button = h(
+              'button',
+              { type: 'button', class: 'cell-btn' },
+              h('span', { class: 'sr-only' }, `${rq} to ${pv}, timeliness `),
+              h('span', { class: 'cell-main' }, num('timeliness', c.timeliness, pct(c.timeliness))),
+              h('span', { class: 'cell-sub' }, '↩ ', num('rejection_rate', c.rejection_rate, pct(c.rejection_rate))),
+              h('span', { class: 'cell-n' }, num('resolved', c.resolved, count(c.resolved)), ' res. · ', num('open', c.open, count(c.open)), ' open'),
+              h('span', { class: 'sr-only' }, ' of ', num('requests', c.requests, count(c.requests)), ' requests; show the issues'),
             );
+            button.addEventListener('click', () => void showPair(c, button));
+            return h('td', { class: `cell ${heat(c.timeliness)}`, 'data-requester': rq, 'data-provider': pv }, button);
           }),
         ),
       ),
     ),
   );
-  body.append(
-    h('div', { class: 'legend muted' }, 'Cell: resolution timeliness; ↩ rejection rate; n = requests. Click a cell for its issues.'),
-    h('div', { class: 'table-wrap' }, table),
-    detail,
+  const legend = h(
+    'div',
+    { class: 'legend', 'data-field': 'heat-legend' },
+    h(
+      'div',
+      { class: 'legend-row' },
+      h('span', { class: 'muted' }, 'Timeliness'),
+      info('matrix_timeliness', ctx),
+      h('ul', { class: 'swatches', 'aria-label': 'Heat colours' }, ...HEAT_LEGEND.map(([cls, label]) => h('li', { class: `swatch ${cls}`, 'data-heat': cls }, label))),
+    ),
+    h(
+      'div',
+      { class: 'legend-row muted' },
+      h('span', {}, '↩ rejection rate'),
+      info('rejection_rate', ctx),
+      h('span', {}, '· resolved in the period · open now'),
+      info('requests', ctx),
+    ),
+    h('p', { class: 'muted small' }, 'Rows: requesters (intake: new work entering a team; done: work reopened after done). Columns: providers. Click a cell for its issues; Esc closes them.'),
   );
+  body.append(legend, h('div', { class: 'table-wrap sticky-wrap', tabindex: '0', role: 'region', 'aria-label': 'Hand-off matrix, scrollable' }, table), detail, footer(period, data.as_of, data.timezone));
   return root;
 }

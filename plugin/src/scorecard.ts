@@ -9,7 +9,9 @@ import {
   Tooltip,
 } from 'chart.js';
 import type { Api } from './api';
+import { scorePeriod } from './api';
 import { card, h, message, num } from './dom';
+import { type Context, footer, info, periodText } from './explain';
 import { count, pct, score } from './format';
 import { cssVar } from './theme';
 import type { GadgetConfig, ScoreRow, TeamsResponse, TeamScorecard } from './types';
@@ -44,8 +46,8 @@ function applyChartTheme(c: Chart): void {
   }
 }
 
-function kpi(label: string, field: string, raw: number | null | undefined, text: string): HTMLElement {
-  return h('div', { class: 'kpi' }, h('div', { class: 'kpi-label' }, label), num(field, raw ?? null, text, 'kpi-value'));
+function kpi(label: string, field: string, raw: number | null | undefined, text: string, ctx: Context): HTMLElement {
+  return h('div', { class: 'kpi' }, h('div', { class: 'kpi-label' }, h('span', {}, label), info(field, ctx)), num(field, raw ?? null, text, 'kpi-value'));
 }
 
 function trendChart(trend: ScoreRow[], periods: string[]): HTMLElement {
@@ -84,7 +86,7 @@ function trendChart(trend: ScoreRow[], periods: string[]): HTMLElement {
   return h('div', { class: 'trend' }, h('div', { class: 'kpi-label' }, `Score, last ${periods.length} ${periods[0]?.includes('W') ? 'weeks' : 'months'}`), wrap, list);
 }
 
-function teamBlock(sc: TeamScorecard, periods: string[], currentPeriod: string): HTMLElement {
+function teamBlock(sc: TeamScorecard, periods: string[], currentPeriod: string, ctx: Context): HTMLElement {
   const c = sc.current;
   return h(
     'div',
@@ -92,22 +94,35 @@ function teamBlock(sc: TeamScorecard, periods: string[], currentPeriod: string):
     h(
       'div',
       { class: 'score-head' },
-      h('div', { class: 'score-big' }, num('score', c?.score ?? null, score(c?.score)), h('span', { class: 'score-unit' }, '/ 100')),
+      h('div', { class: 'score-big' }, num('score', c?.score ?? null, score(c?.score)), h('span', { class: 'score-unit' }, '/ 100'), info('score', ctx)),
       h('div', { class: 'score-meta' }, h('strong', {}, sc.team), h('span', { class: 'muted' }, ` · ${c?.period ?? currentPeriod}`)),
     ),
     h(
       'div',
       { class: 'kpis' },
-      kpi('Timeliness', 'timeliness', c?.timeliness, pct(c?.timeliness)),
-      kpi('Response', 'response_timeliness', c?.response_timeliness, pct(c?.response_timeliness)),
-      kpi('Quality', 'quality', c?.quality, pct(c?.quality)),
+      kpi('Timeliness', 'timeliness', c?.timeliness, pct(c?.timeliness), ctx),
+      kpi('Response', 'response_timeliness', c?.response_timeliness, pct(c?.response_timeliness), ctx),
+      kpi('Quality', 'quality', c?.quality, pct(c?.quality), ctx),
     ),
     h(
       'div',
-      { class: 'chips' },
-      h('span', { class: 'chip chip-risk' }, num('open_at_risk', c?.open_at_risk ?? 0, count(c?.open_at_risk ?? 0)), ' at risk'),
-      h('span', { class: 'chip chip-breach' }, num('open_breached', c?.open_breached ?? 0, count(c?.open_breached ?? 0)), ' breached'),
-      h('span', { class: 'chip' }, num('resolved', c?.resolved ?? 0, count(c?.resolved ?? 0)), ' resolved'),
+      { class: 'counts' },
+      h(
+        'div',
+        { class: 'chips', role: 'group', 'aria-label': `Resolved in ${currentPeriod}` },
+        h('span', { class: 'chips-label muted' }, `Resolved in ${currentPeriod}`),
+        h('span', { class: 'chip' }, num('resolved', c?.resolved ?? 0, count(c?.resolved ?? 0)), ' resolved'),
+        info('resolved', ctx),
+      ),
+      h(
+        'div',
+        { class: 'chips', role: 'group', 'aria-label': 'Open now' },
+        h('span', { class: 'chips-label muted' }, 'Open now'),
+        h('span', { class: 'chip chip-risk' }, num('open_at_risk', c?.open_at_risk ?? 0, count(c?.open_at_risk ?? 0)), ' at risk'),
+        info('open_at_risk', ctx),
+        h('span', { class: 'chip chip-breach' }, num('open_breached', c?.open_breached ?? 0, count(c?.open_breached ?? 0)), ' breached'),
+        info('open_breached', ctx),
+      ),
     ),
     trendChart(sc.trend, periods),
   );
@@ -117,7 +132,8 @@ export function configControls(
   teams: TeamsResponse,
   cfg: GadgetConfig,
   onChange: (cfg: GadgetConfig) => void,
-  team: 'required' | 'optional' | 'none' = 'required',
+  team: 'required' | 'optional' | 'worst' | 'none' = 'required',
+  withAll = false,
 ): HTMLElement {
   let current: GadgetConfig = { ...cfg }; // several selects change one configuration
   const select = (name: keyof GadgetConfig, label: string, options: string[], value: string | undefined, any: string | null) =>
@@ -141,9 +157,9 @@ export function configControls(
   return h(
     'div',
     { class: 'controls' },
-    team === 'none' ? null : select('team', 'Team', teams.teams, cfg.team, team === 'optional' ? 'All teams' : null),
+    team === 'none' ? null : select('team', 'Team', teams.teams, cfg.team, team === 'optional' ? 'All teams' : team === 'worst' ? 'Worst team' : null),
     select('process', 'Process', teams.processes, cfg.process, 'All processes'),
-    select('period', 'Period', ['week', 'month'], cfg.period ?? 'week', null),
+    select('period', 'Period', ['week', 'month', ...(withAll ? ['all'] : [])], cfg.period ?? 'week', null),
   );
 }
 
@@ -153,16 +169,21 @@ export async function renderScorecard(
   opts: { controls: boolean; onConfig?: (c: GadgetConfig) => void },
 ): Promise<HTMLElement> {
   const teams = await api.teams();
-  const effective: GadgetConfig = { ...cfg, team: cfg.team ?? teams.teams[0] };
+  const period = scorePeriod(cfg);
+  // no team chosen: the worst team of the overview (its first row), not the first in the configuration
+  const worst = cfg.team ? null : ((await api.overview({ ...cfg, period })).teams[0]?.team ?? teams.teams[0]);
+  const effective: GadgetConfig = { ...cfg, period, team: cfg.team ?? worst ?? undefined };
   const body = h('div', { class: 'gadget-body' });
   const root = card('Team scorecard', 'scorecard', body);
-  if (opts.controls && opts.onConfig) body.append(configControls(teams, effective, opts.onConfig));
+  if (opts.controls && opts.onConfig) body.append(configControls(teams, { ...cfg, period }, opts.onConfig, 'worst'));
   if (!effective.team) {
     body.append(message('No teams are configured yet.'));
     return root;
   }
   const data = await api.scorecards(effective);
   const sc = data.scorecards.find((s) => s.team === effective.team) ?? { team: effective.team, current: null, trend: [] };
-  body.append(teamBlock(sc, data.periods, data.current_period));
+  const ctx: Context = { teams, period: periodText(data.window, data.timezone), provider: effective.team, process: data.process };
+  if (worst) body.append(h('p', { class: 'note muted small', 'data-field': 'worst-team', 'data-value': JSON.stringify(worst) }, `No team chosen: showing the worst team of ${data.current_period}, ${worst}.`));
+  body.append(teamBlock(sc, data.periods, data.current_period, ctx), footer(ctx.period, data.as_of, data.timezone));
   return root;
 }

@@ -27,11 +27,20 @@ export interface TeamScorecard {
   trend: ScoreRow[];
 }
 
+/** The period containing `as_of`: its label and where it starts and ends (UTC instants). */
+export interface PeriodWindow {
+  label: string;
+  start: string;
+  end: string;
+}
+
 export interface ScorecardsResponse {
   site: string;
   period: 'week' | 'month';
   process: string | null;
   as_of: string;
+  timezone: string;
+  window: PeriodWindow;
   periods: string[];
   current_period: string;
   scorecards: TeamScorecard[];
@@ -58,6 +67,7 @@ export interface RequestRow {
 export interface RequestsResponse {
   site: string;
   as_of: string;
+  timezone: string;
   count: number;
   requests: RequestRow[];
 }
@@ -66,7 +76,8 @@ export interface MatrixCell {
   requester: string;
   provider: string;
   requests: number;
-  resolved?: number;
+  open: number;
+  resolved: number;
   timeliness: Ratio;
   rejection_rate: Ratio;
   rejected?: number;
@@ -76,6 +87,10 @@ export interface MatrixCell {
 export interface MatrixResponse {
   site: string;
   as_of: string;
+  timezone: string;
+  period: 'week' | 'month' | 'all';
+  process: string | null;
+  window: PeriodWindow | null;
   requesters: string[];
   providers: string[];
   cells: MatrixCell[];
@@ -102,6 +117,7 @@ export interface UnmatchedRow {
 export interface UnmappedResponse {
   site: string;
   as_of: string;
+  timezone: string;
   rows: UnmappedRow[];
   /** Stored issues that match no process (no request is derived from them), per project and issue type. */
   unmatched_issues?: { total: number; rows: UnmatchedRow[] };
@@ -112,11 +128,60 @@ export interface TeamsResponse {
   teams: string[];
   processes: string[];
   periods: string[];
+  timezone: string;
+  weights: { timeliness: number; quality: number };
+  small_sample: number;
+  goals: Goal[];
+}
+
+/** One SLA row of the configuration, in working seconds. */
+export interface Goal {
+  process: string;
+  provider: string;
+  requester: string | null;
+  priority: string[] | null;
+  issue_type: string[] | null;
+  response_s: number | null;
+  resolution_s: number | null;
+  rework_s: number | null;
+  at_risk: number;
+}
+
+export interface OverviewRow {
+  rank: number;
+  team: string;
+  period: string;
+  score: number | null;
+  timeliness: Ratio;
+  response_timeliness: Ratio;
+  quality: Ratio;
+  resolved: number;
+  delivered: number;
+  rejected: number;
+  open_at_risk: number;
+  open_breached: number;
+  small_sample: boolean;
+  previous_period: string;
+  previous_score: number | null;
+  score_change: number | null;
+}
+
+export interface OverviewResponse {
+  site: string;
+  period: 'week' | 'month';
+  process: string | null;
+  as_of: string;
+  timezone: string;
+  window: PeriodWindow;
+  previous_period: string;
+  small_sample: number;
+  teams: OverviewRow[];
 }
 
 export interface GadgetConfig {
   team?: string;
   process?: string;
-  period?: 'week' | 'month';
+  /** `all`: the matrix over all time (the scorecard and the overview take `week` then). */
+  period?: 'week' | 'month' | 'all';
   refresh?: number;
 }

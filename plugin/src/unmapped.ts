@@ -1,5 +1,6 @@
 import type { Api } from './api';
 import { card, h, message, num } from './dom';
+import { footer, info } from './explain';
 import { count, DASH, duration, STATE_LABEL } from './format';
 import type { GadgetConfig, UnmappedResponse, UnmatchedRow } from './types';
 
@@ -43,17 +44,19 @@ function unmatchedSection(data: UnmappedResponse): HTMLElement | null {
 }
 
 export async function renderUnmapped(api: Api, cfg: GadgetConfig): Promise<HTMLElement> {
-  const data = await api.unmapped(cfg);
+  const [teams, data] = await Promise.all([api.teams(), api.unmapped(cfg)]);
   const body = h('div', { class: 'gadget-body' });
   const root = card('Unmapped hand-offs', 'unmapped', body);
+  const period = 'All time';
   const unmatched = unmatchedSection(data);
   if (!data.rows.length) {
     body.append(message('Every hand-off seen so far is configured.'));
     if (unmatched) body.append(unmatched);
+    body.append(footer(period, data.as_of, data.timezone));
     return root;
   }
   body.append(
-    h('div', { class: 'legend muted' }, 'Team and status pairs seen in Jira but not configured as hand-offs.'),
+    h('div', { class: 'legend muted' }, 'Team and status pairs seen in Jira but not configured as hand-offs.', info('unmapped', { teams, period, process: cfg.process })),
     h(
       'div',
       { class: 'table-wrap' },
@@ -76,8 +79,9 @@ export async function renderUnmapped(api: Api, cfg: GadgetConfig): Promise<HTMLE
         ),
       ),
     ),
+    ...(unmatched ? [unmatched] : []),
+    footer(period, data.as_of, data.timezone),
   );
-  if (unmatched) body.append(unmatched);
   return root;
 }
 

@@ -22,6 +22,7 @@ import requests
 from baton.webhooks.http.gadget_registry import GADGET_NAMES
 from tests.integration.api.forge_support import APP_ID, SITE_MAP, Jwks, start_jwks
 from tests.integration.api.seeding import SITE_A, Seeded, seed
+from tests.npm_install import npm_install, npm_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium")
@@ -35,6 +36,8 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 SECRET = "browser-test-secret-key-0123456789abcdef"
+PLUGIN = ROOT / "plugin"
+AXE = PLUGIN / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def _in_ci() -> bool:
@@ -63,6 +66,7 @@ class Server:
     share: str
     seeded: Seeded
     jwks: Jwks
+    db_url: str
 
     def api(self, path: str) -> dict:
         resp = requests.get(f"{self.url}/api/v1{path}", headers={"X-Baton-Share": self.share}, timeout=30)
@@ -143,7 +147,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not start: {(tmp / 'gunicorn.log').read_text()[-3000:]}")
             time.sleep(0.2)
-        yield Server(base, make_share_token(SECRET.encode(), SITE_A, 3600), seeded, jwks)
+        yield Server(base, make_share_token(SECRET.encode(), SITE_A, 3600), seeded, jwks, url)
     finally:
         stop_jwks()
         os.killpg(proc.pid, signal.SIGTERM)
@@ -182,9 +186,12 @@ def screenshot_dir() -> Path:
 
 DOCS_SCREENSHOTS = {
     *GADGET_NAMES,
-    "standalone-900",
+    "standalone-1280",
     "scorecard-300-dark",
     "matrix-300-dark",
+    "overview-400-light",
+    "overview-400-dark",
+    "at-risk-400-light",
 }
 """The ones kept in docs/screenshots (README and docs/plugin.md); the rest stay in test-artifacts."""
 
@@ -201,3 +208,18 @@ def save_screenshot(page: object, screenshot_dir: Path, name: str) -> Path:
         docs.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target, docs / target.name)
     return target
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core (plugin/package.json devDependency), installed with the plugin's `npm ci` when missing."""
+    if not AXE.exists():
+        npm = npm_or_skip("CI must run axe-core in the browser tests")
+        npm_install(
+            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            cwd=PLUGIN,
+            node_modules=PLUGIN / "node_modules",
+            installed=AXE,
+            what="npm ci in plugin/",
+        )
+    return AXE.read_text()

@@ -1,6 +1,7 @@
-"""The gadgets in headless Chromium against real gunicorn: numbers on screen equal the JSON API
-(same rounding, no recomputation), 300 px and 900 px fit without horizontal overflow, light and dark
-themes, click-through from the matrix, links to Jira; screenshots saved."""
+"""The gadgets in headless Chromium against real gunicorn: numbers on screen equal the JSON API and
+the CLI's JSON (same rounding, no recomputation), 300, 400 and 1280 px fit without horizontal overflow,
+light and dark themes, axe-core finds no serious or critical violation, click-through from the matrix
+and the overview, keyboard (Esc, focus), links to Jira; screenshots saved."""
 
 from __future__ import annotations
 
@@ -8,17 +9,60 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from baton.webhooks.http.gadget_registry import GADGET_NAMES
-from tests.browser.conftest import Server, save_screenshot
-from tests.integration.api.seeding import UNMATCHED_A
+from tests.browser.conftest import ROOT, Server, save_screenshot
+from tests.integration.api.seeding import SITE_A, UNMATCHED_A
 
 # one worker, one gunicorn and one Chromium for the whole module (under `pytest -n --dist loadgroup`)
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-WIDTHS = (300, 900)
+WIDTHS = (300, 400, 1280)
 THEMES = ("light", "dark")
 DASH = "—"
+AXE_RESULTS = ROOT / "test-artifacts" / "axe"
+BLOCKING = {"serious", "critical"}
+
+
+def cli(*args: str, server: Server) -> object:
+    """`baton <args> --format json` against the database the server serves, at the same instant."""
+    from baton.webhooks.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [
+            *args,
+            "--format",
+            "json",
+            "--db",
+            server.db_url,
+            "--config",
+            str(server.seeded.config_path),
+            "--site",
+            SITE_A,
+            "--now",
+            server.seeded.now.isoformat(),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def assert_accessible(page, axe_source: str, name: str) -> list[dict]:
+    """Runs axe-core in the page; records every violation in test-artifacts/axe/<name>.json and fails on
+    a serious or critical one."""
+    page.add_script_tag(content=axe_source)
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5), count: v.nodes.length}))"""
+    )
+    AXE_RESULTS.mkdir(parents=True, exist_ok=True)
+    (AXE_RESULTS / f"{name}.json").write_text(json.dumps(violations, indent=2))
+    blocking = [v for v in violations if v["impact"] in BLOCKING]
+    assert not blocking, json.dumps(blocking, indent=2)
+    return violations
 
 
 def pct(v: float | None) -> str:
@@ -31,8 +75,9 @@ def score(v: float | None) -> str:
 
 def _open(browser, server: Server, path: str, width: int, scheme: str, **params: str):
     """`scheme`: the browser's prefers-color-scheme; `params`: the page's query (e.g. theme=dark)."""
+    # bypass_csp: axe-core is injected as an inline script (the page's CSP allows 'self' only)
     context = browser.new_context(
-        viewport={"width": width, "height": 900}, color_scheme=scheme, device_scale_factor=1
+        viewport={"width": width, "height": 900}, color_scheme=scheme, device_scale_factor=1, bypass_csp=True
     )
     page = context.new_page()
     errors: list[str] = []
@@ -71,7 +116,9 @@ def _assert_theme(page, theme: str) -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("theme", THEMES)
-def test_scorecard(browser, server: Server, screenshot_dir: Path, width: int, theme: str) -> None:
+def test_scorecard(
+    browser, server: Server, screenshot_dir: Path, axe_source: str, width: int, theme: str
+) -> None:
     api = server.api("/scorecards?team=dev&period=week&weeks=12")
     (card,) = api["scorecards"]
     current = card["current"]
@@ -100,12 +147,21 @@ def test_scorecard(browser, server: Server, screenshot_dir: Path, width: int, th
         by_period = {r["period"]: r["score"] for r in card["trend"]}
         assert [t["period"] for t in trend] == api["periods"] and len(trend) == 12
         assert [t["value"] for t in trend] == [by_period.get(p) for p in api["periods"]]
+        # the CLI prints the same numbers: `baton score --period week --last 1 --team dev`
+        (row,) = cli("score", "--period", "week", "--last", "1", "--team", "dev", server=server)
+        assert (_field(team, "score")["value"], _field(team, "timeliness")["value"]) == (
+            row["score"],
+            row["timeliness"],
+        )
+        assert _field(page, "as-of")["value"] == api["as_of"]
+        assert "times in Europe/Berlin" in _field(page, "as-of")["text"]
         box = page.locator("canvas").bounding_box()
         assert box is not None and box["width"] > 100 and box["height"] > 50
         _assert_fits(page, width)
         _assert_theme(page, theme)
+        assert_accessible(page, axe_source, f"scorecard-{width}-{theme}")
         save_screenshot(page, screenshot_dir, f"scorecard-{width}-{theme}")
-        if width == 900 and theme == "light":
+        if width == 1280 and theme == "light":
             save_screenshot(page, screenshot_dir, "scorecard")
         assert not errors, errors
     finally:
@@ -129,9 +185,11 @@ def test_scorecard_configuration_changes_team_and_period(browser, server: Server
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("theme", THEMES)
-def test_matrix(browser, server: Server, screenshot_dir: Path, width: int, theme: str) -> None:
-    api = server.api("/handoffs/matrix")
-    context, page, errors = _open(browser, server, "/gadgets/matrix", width, theme)
+def test_matrix(
+    browser, server: Server, screenshot_dir: Path, axe_source: str, width: int, theme: str
+) -> None:
+    api = server.api("/handoffs/matrix?period=month")
+    context, page, errors = _open(browser, server, "/gadgets/matrix", width, theme, period="month")
     try:
         assert page.locator("td.cell").count() == len(api["cells"])
         for cell in api["cells"]:
@@ -140,11 +198,27 @@ def test_matrix(browser, server: Server, screenshot_dir: Path, width: int, theme
                 ("timeliness", pct(cell["timeliness"])),
                 ("rejection_rate", pct(cell["rejection_rate"])),
                 ("requests", str(cell["requests"])),
+                ("open", str(cell["open"])),
+                ("resolved", str(cell["resolved"])),
             ):
                 got = _field(td, name)
                 assert got["value"] == cell[name] and got["text"] == text, (cell, name)
+        # the CLI prints the same cells: `baton handoffs --report matrix --period month`
+        for row in cli("handoffs", "--report", "matrix", "--period", "month", server=server):
+            td = page.locator(
+                f'td[data-requester="{row["requester"] or "intake"}"][data-provider="{row["provider"]}"]'
+            )
+            assert (_field(td, "timeliness")["value"], _field(td, "requests")["value"]) == (
+                row["timeliness"],
+                row["requests"],
+            )
+        assert page.locator("select[name=period]").input_value() == "month"
+        assert api["window"]["label"] in _field(page, "as-of")["text"]
+        swatches = page.eval_on_selector_all(".swatch", "els => els.map(e => e.dataset.heat)")
+        assert swatches == ["heat-4", "heat-3", "heat-2", "heat-1", "heat-none"]
         _assert_fits(page, width)
         _assert_theme(page, theme)
+        assert_accessible(page, axe_source, f"matrix-{width}-{theme}")
         # click-through: a cell lists its issues with links into Jira
         busiest = max(api["cells"], key=lambda c: c["requests"])
         page.locator(
@@ -161,7 +235,11 @@ def test_matrix(browser, server: Server, screenshot_dir: Path, width: int, theme
         assert jql.startswith("https://acme.atlassian.net/issues/?jql=key%20in%20(")
         _assert_fits(page, width)
         save_screenshot(page, screenshot_dir, f"matrix-{width}-{theme}")
-        if width == 900 and theme == "light":
+        # Esc closes the drill-down and gives the focus back to the cell that opened it
+        page.keyboard.press("Escape")
+        assert page.locator("[data-field=pair-count]").count() == 0
+        assert page.evaluate("() => document.activeElement.classList.contains('cell-btn')")
+        if width == 1280 and theme == "light":
             save_screenshot(page, screenshot_dir, "matrix")
         assert not errors, errors
     finally:
@@ -170,7 +248,9 @@ def test_matrix(browser, server: Server, screenshot_dir: Path, width: int, theme
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("theme", THEMES)
-def test_at_risk(browser, server: Server, screenshot_dir: Path, width: int, theme: str) -> None:
+def test_at_risk(
+    browser, server: Server, screenshot_dir: Path, axe_source: str, width: int, theme: str
+) -> None:
     api = server.api("/requests?state=at_risk,breached&open=1")
     assert api["count"] > 0
     context, page, errors = _open(browser, server, "/gadgets/at-risk", width, theme)
@@ -178,9 +258,9 @@ def test_at_risk(browser, server: Server, screenshot_dir: Path, width: int, them
         assert _field(page, "count")["value"] == api["count"]
         items = page.locator("li.risk")
         assert items.count() == len(api["requests"])
-        for i, req in enumerate(api["requests"]):
-            item = items.nth(i)
-            assert item.get_attribute("data-issue") == req["issue"]
+        for req in api["requests"]:
+            item = page.locator(f'li.risk[data-issue="{req["issue"]}"]')
+            assert item.count() == 1
             link = item.locator("a.issue-key")
             assert link.get_attribute("href") == req["issue_url"] and link.inner_text() == req["issue"]
             assert link.get_attribute("rel") == "noopener noreferrer"
@@ -190,10 +270,31 @@ def test_at_risk(browser, server: Server, screenshot_dir: Path, width: int, them
                 json.loads(item.locator("[data-field=due_at]").get_attribute("data-value")) == req["due_at"]
             )
             assert f"state-{req['state']}" in (item.get_attribute("class") or "")
+        # the CLI prints the same: `baton requests --open`, at risk or breached
+        risky = {
+            r["issue"]: r
+            for r in cli("requests", "--open", server=server)
+            if r["state"] in ("at_risk", "breached")  # type: ignore[index]
+        }
+        assert len(risky) == _field(page, "count")["value"]
+        for req in api["requests"]:
+            item = page.locator(f'li.risk[data-issue="{req["issue"]}"]')
+            assert _field(item, "remaining_s")["value"] == risky[req["issue"]]["remaining_s"]
+        # grouped by provider, with counts
+        groups = page.eval_on_selector_all(
+            "section.risk-group",
+            "els => els.map(e => [e.dataset.provider, e.querySelectorAll('li.risk').length])",
+        )
+        by_provider: dict[str, int] = {}
+        for req in api["requests"]:
+            by_provider[req["provider"]] = by_provider.get(req["provider"], 0) + 1
+        assert dict(groups) == by_provider
+        assert [n for _, n in groups] == sorted(by_provider.values(), reverse=True)
         _assert_fits(page, width)
         _assert_theme(page, theme)
+        assert_accessible(page, axe_source, f"at-risk-{width}-{theme}")
         save_screenshot(page, screenshot_dir, f"at-risk-{width}-{theme}")
-        if width == 900 and theme == "light":
+        if width == 1280 and theme == "light":
             save_screenshot(page, screenshot_dir, "at-risk")
         assert not errors, errors
     finally:
@@ -202,7 +303,9 @@ def test_at_risk(browser, server: Server, screenshot_dir: Path, width: int, them
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("theme", THEMES)
-def test_unmapped(browser, server: Server, screenshot_dir: Path, width: int, theme: str) -> None:
+def test_unmapped(
+    browser, server: Server, screenshot_dir: Path, axe_source: str, width: int, theme: str
+) -> None:
     api = server.api("/handoffs/unmapped")
     assert api["rows"]
     context, page, errors = _open(browser, server, "/gadgets/unmapped", width, theme)
@@ -216,6 +319,12 @@ def test_unmapped(browser, server: Server, screenshot_dir: Path, width: int, the
             got = _field(tr, "count")
             assert got["value"] == row["count"] and got["text"] == str(row["count"])
             assert row["from_status"] in tr.inner_text() and row["to_status"] in tr.inner_text()
+        # the CLI prints the same rows: `baton handoffs --report unmapped`
+        cli_rows = cli("handoffs", "--report", "unmapped", server=server)
+        assert [(r["requester"], r["provider"], r["count"]) for r in cli_rows] == [  # type: ignore[index]
+            (r["requester"], r["provider"], _field(rows.nth(i), "count")["value"])
+            for i, r in enumerate(api["rows"])
+        ]
         # issues that match no process (seeded: DevLake's K5 issues, one without fields.project)
         assert api["unmatched_issues"] == UNMATCHED_A
         section = page.locator("[data-section=unmatched]")
@@ -234,8 +343,9 @@ def test_unmapped(browser, server: Server, screenshot_dir: Path, width: int, the
         )
         _assert_fits(page, width)
         _assert_theme(page, theme)
+        assert_accessible(page, axe_source, f"unmapped-{width}-{theme}")
         save_screenshot(page, screenshot_dir, f"unmapped-{width}-{theme}")
-        if width == 900 and theme == "light":
+        if width == 1280 and theme == "light":
             save_screenshot(page, screenshot_dir, "unmapped")
         assert not errors, errors
     finally:
@@ -253,7 +363,7 @@ def test_jira_theme_attribute_wins_over_the_browser(browser, server: Server) -> 
         context.close()
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("width", (300, 1280))
 def test_standalone_view_shows_every_registered_gadget(
     browser, server: Server, screenshot_dir: Path, width: int
 ) -> None:

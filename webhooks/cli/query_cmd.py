@@ -244,19 +244,55 @@ def requests_cmd(**options: Any) -> None:
     default=None,
     help="Only the last N periods up to the one containing --now (the API's weeks=N). Default: all.",
 )
-def score_cmd(period: str, by: str | None, last: int | None, **options: Any) -> None:
-    """Scorecards per period and team (timeliness, quality, score, counts, ratios)."""
+@click.option(
+    "--process",
+    default=None,
+    help="Only requests of this process (the API's process=).",
+)
+@click.option(
+    "--rank",
+    is_flag=True,
+    help="The team overview: every provider team's row of the period containing --now, worst first, "
+    "with the previous period's score (the overview gadget's numbers).",
+)
+def score_cmd(
+    period: str, by: str | None, last: int | None, process: str | None, rank: bool, **options: Any
+) -> None:
+    """Scorecards per period and team (timeliness, quality, score, counts, ratios); with --rank, the
+    team overview (docs/semantics.md, "Team overview")."""
     from baton.scoring import engine as scoring_engine
-    from baton.webhooks.serialize import SCORE_FIELDS, score_records
+    from baton.webhooks.serialize import OVERVIEW_FIELDS, SCORE_FIELDS, overview_records, score_records
 
     fmt = options.pop("fmt")
-    view = _view("score", options, (by,) if by else ())
+    view = _view("overview" if rank else "score", options, (by,) if by and not rank else ())
     ctx = _Context(**options)
+    if process is not None and process not in ctx.config.processes:
+        known = ", ".join(ctx.config.processes)
+        raise click.BadParameter(
+            f"unknown process '{process}'; the configuration has: {known}", param_hint="--process"
+        )
     timezone = ctx.config.scoring.timezone
+    if rank:
+        if by is not None or last is not None:
+            raise click.UsageError("--rank shows the current period of every team: drop --by and --last")
+        start = scoring_engine.first_period_start(ctx.now, period, 2, timezone)  # type: ignore[arg-type]
+        ctx.since = max(ctx.since, start) if ctx.since else start
+        requests = ctx.requests()
+        if process is not None:
+            requests = requests[requests["process"] == process]
+        teams = scoring_engine.process_teams(ctx.config, process)
+        if ctx.team is not None:
+            teams = [t for t in teams if t == ctx.team]
+        table = scoring_engine.team_overview(requests, ctx.config, ctx.now, period, teams)  # type: ignore[arg-type]
+        _emit(overview_records(table), fmt, f"teams by {period}, worst first", OVERVIEW_FIELDS, view=view)
+        return
     if last is not None:
         start = scoring_engine.first_period_start(ctx.now, period, last, timezone)  # type: ignore[arg-type]
         ctx.since = max(ctx.since, start) if ctx.since else start
-    frame = scoring_engine.scorecards(ctx.requests(), ctx.config, ctx.now, period=period, by=by)  # type: ignore[arg-type]
+    requests = ctx.requests()
+    if process is not None:
+        requests = requests[requests["process"] == process]
+    frame = scoring_engine.scorecards(requests, ctx.config, ctx.now, period=period, by=by)  # type: ignore[arg-type]
     _warn_if_unmatched(ctx.unmatched, ctx.site)
     if last is not None:
         shown = scoring_engine.recent_period_labels(ctx.now, period, last, timezone)  # type: ignore[arg-type]
@@ -277,7 +313,14 @@ def score_cmd(period: str, by: str | None, last: int | None, **options: Any) -> 
     help="Which report (default: all three; with --format csv, choose one). `unmatched`: stored issues "
     "that match no process, per project and issue type, with example keys.",
 )
-def handoffs_cmd(report: str | None, **options: Any) -> None:
+@click.option(
+    "--period",
+    type=click.Choice(["week", "month", "all"]),
+    default="all",
+    show_default=True,
+    help="Matrix: only requests resolved in the week/month containing --now, and those open (the API's period=).",
+)
+def handoffs_cmd(report: str | None, period: str, **options: Any) -> None:
     """The hand-off matrix (requester x provider), the unmapped hand-off report for the PMO, and the
     stored issues that match no process (counted per project and issue type, with example keys: no
     request is derived from them).
@@ -298,7 +341,8 @@ def handoffs_cmd(report: str | None, **options: Any) -> None:
     report = report or "both"
     ctx = _Context(**options)
     requests = ctx.requests(unmatched_examples=True)
-    matrix = handoff_records(scoring_engine.handoff_matrix(requests, ctx.config, ctx.now))
+    window = None if period == "all" else period
+    matrix = handoff_records(scoring_engine.handoff_matrix(requests, ctx.config, ctx.now, window))  # type: ignore[arg-type]
     unmapped = unmapped_records(scoring_engine.unmapped_report(requests))
     unmatched = unmatched_summary(ctx.unmatched)
     if fmt == "json":

@@ -1,7 +1,7 @@
 """`baton serve` (the HTTP service) and `baton worker` (inbox processing for production).
 
-Embedded (default): SQLite, the database is upgraded automatically, deliveries are processed in the
-serving processes right after they are stored. Production (`--production`): gunicorn with several
+Embedded (default): SQLite, the database is upgraded automatically, and one processor process beside
+the serving processes processes deliveries right after they are stored. Production (`--production`): gunicorn with several
 workers that only receive; `baton worker` processes (any number, on any host) process the inbox.
 """
 
@@ -114,7 +114,7 @@ def register(group: click.Group) -> None:
         """Serve the Jira webhook endpoint, gadgets, JSON API, /healthz and /metrics.
 
         \b
-        Embedded (default): upgrades the database, processes deliveries in the server.
+        Embedded (default): upgrades the database, processes deliveries in one processor process.
         --production: gunicorn workers only receive; run `baton worker` processes next to it.
         The webhook secret comes from $BATON_WEBHOOK_SECRET (never from the command line).
         """

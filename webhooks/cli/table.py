@@ -29,6 +29,17 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
         "resolved",
         "rejected",
     ),
+    "overview": (
+        "rank",
+        "team",
+        "score",
+        "score_change",
+        "timeliness",
+        "response_timeliness",
+        "quality",
+        "resolved",
+        "small_sample",
+    ),
     "matrix": ("requester", "provider", "requests", "resolved", "timeliness", "rejected", "rejection_rate"),
     "unmapped": ("requester", "provider", "from_status", "to_status", "count", "examples"),
     "unmatched": ("project", "issue_type", "reason", "count", "examples"),
@@ -37,6 +48,8 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
 
 _HEADERS = {
     "response_timeliness": "response",
+    "score_change": "change",
+    "small_sample": "small",
     "rejection_rate": "rejection",
     "remaining_s": "remaining",
     "opened_at": "opened",

@@ -5,7 +5,8 @@
 | `GET /api/v1/teams` | teams, processes and periods of the configuration (edit views) |
 | `GET /api/v1/scorecards?team=&process=&period=week\\|month&weeks=12` | per team: the current period's row and the trend |
 | `GET /api/v1/requests?state=at_risk,breached&open=1&provider=&requester=&process=&issue=&limit=` | requests with live clocks |
-| `GET /api/v1/handoffs/matrix?process=` | requester x provider: volume, timeliness, rejection rate |
+| `GET /api/v1/overview?process=&period=week\\|month` | every provider team, worst first, with the change against the previous period |
+| `GET /api/v1/handoffs/matrix?process=&period=week\\|month\\|all` | requester x provider: volume (open, resolved), timeliness, rejection rate |
 | `GET /api/v1/handoffs/unmapped?process=` | unmapped hand-offs with counts; stored issues matching no process |
 
 Every endpoint authenticates (`baton.webhooks.http.auth.authenticate`) and reads only the principal's site.
@@ -117,6 +118,18 @@ def _clocked(
     return engine.evaluate_clocks(frame, config, now)
 
 
+def _window(config: Any, now: datetime, period: str | None) -> dict[str, Any] | None:
+    """The period containing `now` as the gadgets show it: label, start and end (UTC, ISO 8601)."""
+    from baton.scoring import engine
+
+    if period is None:
+        return None
+    tz = config.scoring.timezone
+    (label,) = engine.recent_period_labels(now, period, 1, tz)  # type: ignore[arg-type]
+    start, end = engine.period_bounds(label, period, tz)  # type: ignore[arg-type]
+    return {"label": label, "start": serialize.iso(start), "end": serialize.iso(end)}
+
+
 def _arg(name: str, choices: Iterable[str] | None = None) -> str | None:
     value = (request.args.get(name) or "").strip()
     if not value:
@@ -162,12 +175,18 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
 
     @bp.get("/teams")
     def teams() -> Response:
+        from baton.scoring import engine
+
         config = _config()
         return jsonify(
             site=principal().site,
             teams=list(config.teams),
             processes=list(config.processes),
             periods=list(config.scoring.periods),
+            timezone=config.scoring.timezone,
+            weights=config.scoring.weights.model_dump(),
+            small_sample=engine.SMALL_SAMPLE,
+            goals=serialize.goal_records(config),
         )
 
     @bp.get("/scorecards")
@@ -202,6 +221,8 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
             period=period,
             process=process,
             as_of=pd.Timestamp(now).isoformat(),
+            timezone=config.scoring.timezone,
+            window=_window(config, now, period),
             derivation=_derivation(p.site, config),
             periods=periods,
             current_period=current,
@@ -261,9 +282,44 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         return jsonify(
             site=p.site,
             as_of=pd.Timestamp(now).isoformat(),
+            timezone=config.scoring.timezone,
             derivation=_derivation(p.site, config),
             count=total,
             requests=out,
+        )
+
+    @bp.get("/overview")
+    def overview() -> Response:
+        from baton.scoring import engine
+
+        config = _config()
+        p = principal()
+        period = _arg("period", ("week", "month")) or "week"
+        process = _arg("process", config.processes)
+        now = _now()
+        since = engine.first_period_start(now, period, 2, config.scoring.timezone)  # type: ignore[arg-type]
+        frame = _clocked(p.site, config, now, since=since)
+        if process:
+            frame = frame[frame["process"] == process]
+        table = engine.team_overview(
+            frame,
+            config,
+            now,
+            period,  # type: ignore[arg-type]
+            engine.process_teams(config, process),
+        )
+        rows = serialize.overview_records(table)
+        return jsonify(
+            site=p.site,
+            period=period,
+            process=process,
+            as_of=pd.Timestamp(now).isoformat(),
+            timezone=config.scoring.timezone,
+            window=_window(config, now, period),
+            previous_period=engine.recent_period_labels(now, period, 2, config.scoring.timezone)[0],  # type: ignore[arg-type]
+            small_sample=engine.SMALL_SAMPLE,
+            derivation=_derivation(p.site, config),
+            teams=rows,
         )
 
     @bp.get("/handoffs/matrix")
@@ -273,11 +329,18 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         config = _config()
         p = principal()
         now = _now()
-        frame = _clocked(p.site, config, now)
+        chosen = _arg("period", ("week", "month", "all")) or "all"
+        period = None if chosen == "all" else chosen
+        since = (
+            engine.first_period_start(now, period, 1, config.scoring.timezone)  # type: ignore[arg-type]
+            if period
+            else None
+        )
+        frame = _clocked(p.site, config, now, since=since)
         process = _arg("process", config.processes)
         if process:
             frame = frame[frame["process"] == process]
-        table = engine.handoff_matrix(frame, config, now)
+        table = engine.handoff_matrix(frame, config, now, period)  # type: ignore[arg-type]
         cells = serialize.handoff_records(table)
         for c in cells:
             c["requester"] = c["requester"] if c["requester"] is not None else INTAKE
@@ -287,6 +350,9 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         return jsonify(
             site=p.site,
             as_of=pd.Timestamp(now).isoformat(),
+            timezone=config.scoring.timezone,
+            period=chosen,
+            window=_window(config, now, period),
             derivation=_derivation(p.site, config),
             process=process,
             requesters=requesters,
@@ -308,6 +374,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         return jsonify(
             site=p.site,
             as_of=pd.Timestamp(_now()).isoformat(),
+            timezone=config.scoring.timezone,
             derivation=_derivation(p.site, config),
             process=process,
             rows=serialize.unmapped_records(table),

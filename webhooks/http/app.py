@@ -27,6 +27,7 @@ from baton.webhooks.logging import configure_logging
 from baton.webhooks.metrics import metrics_blueprint
 from baton.webhooks.settings import DEFAULT_SITE, Clock, Settings
 from baton.webhooks.worker.loop import ConfigLoader, Drainer, load_config_lazily
+from baton.webhooks.worker.processor import separate_processor
 from baton.webhooks.worker.reconcile_schedule import HeldSchedule, start_reconcile_schedule
 
 log = logging.getLogger("baton.webhooks")
@@ -105,7 +106,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     pool_size = settings.serving.threads + 5
     engine = create_engine_for(resolve_database_url(settings.database_url), pool_size=pool_size)
     config = load_config_lazily(settings.config_path)
-    drainer = Drainer(engine, config, batch_bytes=settings.worker_batch_bytes) if settings.embedded else None
+    # Embedded under gunicorn, the master's processor process drains (baton.webhooks.worker.processor);
+    # elsewhere (the development server, a bare create_app()) a thread of this process does.
+    in_process = settings.embedded and not separate_processor()
+    drainer = Drainer(engine, config, batch_bytes=settings.worker_batch_bytes) if in_process else None
     baton = Baton(
         settings=settings,
         clock=settings.clock(),
@@ -119,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     if not settings.background_processing and drainer is not None:
         baton.drainer = None  # tests drain explicitly with `drain(app)`
         app.extensions["baton_drainer"] = drainer
-    if settings.embedded and settings.background_processing:
+    if in_process and settings.background_processing:
         baton.reconcile = start_reconcile_schedule(engine, settings, config)
         if drainer is not None:
             drainer.start()  # a restart's leftover deliveries must not wait for the next one

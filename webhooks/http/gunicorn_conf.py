@@ -57,6 +57,21 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 raw_env = [f"PROMETHEUS_MULTIPROC_DIR={os.environ['PROMETHEUS_MULTIPROC_DIR']}"]
 
 
+_PROCESSOR: Any = None
+"""Embedded mode: the master's one processing process (baton.webhooks.worker.processor)."""
+
+
+def when_ready(server: Any) -> None:
+    """Embedded mode: start the processor before the serving workers are forked, so they know
+    (`separate_processor()`) that they only receive."""
+    global _PROCESSOR
+    if _settings.embedded and _settings.background_processing:
+        from baton.webhooks.worker.processor import ProcessorSupervisor
+
+        _PROCESSOR = ProcessorSupervisor()
+        _PROCESSOR.start()
+
+
 def on_starting(server: Any) -> None:
     """Stale metric files from a previous run would be summed in: start from an empty directory."""
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
@@ -65,7 +80,10 @@ def on_starting(server: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
-    """A directory Baton made for itself goes when the server stops: one start, nothing left behind."""
+    """The processor stops with the server; a directory Baton made for itself goes when the server
+    stops: one start, nothing left behind."""
+    if _PROCESSOR is not None:
+        _PROCESSOR.stop()
     if _CREATED_METRICS_DIR is not None:
         shutil.rmtree(_CREATED_METRICS_DIR, ignore_errors=True)
 

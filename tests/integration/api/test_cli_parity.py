@@ -105,3 +105,51 @@ def test_live_clocks_and_period_window_match_the_cli(make_app, seeded_db) -> Non
         (r for card in api_weeks["scorecards"] for r in card["trend"]), key=lambda r: (r["period"], r["team"])
     )
     assert cli_weeks == api_rows
+
+
+def test_overview_matches_baton_score_rank(make_app, seeded_db) -> None:
+    url, seeded = seeded_db
+    client = make_app().test_client()
+    now, config = seeded.now.isoformat(), str(seeded.config_path)
+    for period in ("week", "month"):
+        for process in (None, "delivery", "support"):
+            args = ["score", "--rank", "--period", period, *(["--process", process] if process else [])]
+            cli = _cli(*args, url=url, config=config, now=now)
+            query = f"period={period}" + (f"&process={process}" if process else "")
+            api = client.get(f"/api/v1/overview?{query}", headers=_share()).get_json()
+            assert api["teams"] == cli, (period, process)
+            assert [r["rank"] for r in cli] == list(range(1, len(cli) + 1))
+            assert api["period"] == period and api["process"] == process
+            assert api["window"]["label"] == cli[0]["period"]
+            assert api["previous_period"] == cli[0]["previous_period"]
+    # the rows are `baton score`'s rows of the current and previous period
+    week = _cli("score", "--period", "week", "--last", "2", url=url, config=config, now=now)
+    rows = {(r["period"], r["team"]): r for r in week}
+    for team in _cli("score", "--rank", url=url, config=config, now=now):
+        current = rows.get((team["period"], team["team"]))
+        previous = rows.get((team["previous_period"], team["team"]))
+        assert team["score"] == (current["score"] if current else None)
+        assert team["timeliness"] == (current["timeliness"] if current else None)
+        assert team["previous_score"] == (previous["score"] if previous else None)
+
+
+def test_matrix_of_a_period_matches_baton_handoffs_period(make_app, seeded_db) -> None:
+    url, seeded = seeded_db
+    client = make_app().test_client()
+    now, config = seeded.now.isoformat(), str(seeded.config_path)
+    for period in ("week", "month", "all"):
+        cli = _cli("handoffs", "--report", "matrix", "--period", period, url=url, config=config, now=now)
+        api = client.get(f"/api/v1/handoffs/matrix?period={period}", headers=_share()).get_json()
+        assert api["period"] == period
+        assert api["cells"] == [{**c, "requester": c["requester"] or "intake"} for c in cli], period
+        for cell in api["cells"]:
+            assert cell["requests"] == cell["open"] + cell["resolved"]
+    week = client.get("/api/v1/handoffs/matrix?period=week", headers=_share()).get_json()
+    every = client.get("/api/v1/handoffs/matrix", headers=_share()).get_json()
+    assert every["period"] == "all" and every["window"] is None
+    assert sum(c["requests"] for c in week["cells"]) < sum(c["requests"] for c in every["cells"])
+    assert week["window"] == {
+        "label": "2026-W12",
+        "start": "2026-03-15T23:00:00+00:00",
+        "end": "2026-03-22T23:00:00+00:00",
+    }

@@ -28,7 +28,9 @@ def _install(npm: str) -> None:
         [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
         cwd=PLUGIN,
         node_modules=PLUGIN / "node_modules",
-        installed=PLUGIN / "node_modules" / "@forge" / "manifest",
+        # npm writes its hidden lockfile last: package folders appear long before their files do, so
+        # a folder would let a test run node against a half-extracted install (seen once in CI).
+        installed=PLUGIN / "node_modules" / ".package-lock.json",
         what="npm ci in plugin/",
     )
 
