@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from baton.webhooks.cli import main
+from baton.webhooks.http.gadget_registry import GADGET_NAMES
 from tests.contract.connector.contract import shared_contract
 from tests.contract.connector.standin import JiraStandIn, generate_issues
 from tests.contract.connector.standin_http import StandInServer, serving
@@ -56,7 +57,7 @@ def test_backfill_reconcile_writeback_and_dashboard(server: StandInServer, db_ur
     _run(["dashboard", "provision", *common], env)
     assert len(server.standin.dashboards) == 1
     (dash_id,) = server.standin.dashboards
-    assert len(server.standin.gadgets[dash_id]) == 4
+    assert len(server.standin.gadgets[dash_id]) == len(GADGET_NAMES)  # every registered gadget
 
 
 def test_bad_credentials_exit_with_advice(server: StandInServer, db_url: str) -> None:
