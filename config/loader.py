@@ -12,6 +12,7 @@ This module is the only place in `config/` that reads a file.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 import hashlib
@@ -35,7 +36,7 @@ from baton.config.errors import ConfigError, Problem, YamlPath
 from baton.config.schema import BatonConfig
 from baton.config.validate import validate_config
 
-__all__ = ["fingerprint", "load_config", "load_config_text", "locator"]
+__all__ = ["fingerprint", "load_config", "load_config_located", "load_config_text", "locator"]
 
 _NAMED_SECTIONS = ("calendars", "teams", "processes")
 _MISSING = object()
@@ -51,6 +52,12 @@ _BRANCH_WORDS = {
 
 def load_config(path: str | os.PathLike[str]) -> BatonConfig:
     """Read and validate a config file; raise `ConfigError` listing every problem."""
+    return load_config_located(path)[0]
+
+
+def load_config_located(path: str | os.PathLike[str]) -> tuple[BatonConfig, Callable[[YamlPath], int | None]]:
+    """`load_config`, and the function that finds the line of a YAML path in the file (for warnings and
+    checks made after loading, e.g. against the stored log or a Jira site)."""
     filename = os.fspath(path)
     try:
         with open(filename, encoding="utf-8") as handle:
@@ -60,11 +67,15 @@ def load_config(path: str | os.PathLike[str]) -> BatonConfig:
         raise ConfigError([Problem((), None, f"cannot read the file: {reason}")], filename) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError([Problem((), None, f"the file is not UTF-8 text: {exc.reason}")], filename) from exc
-    return load_config_text(text, filename)
+    return _load_text(text, filename)
 
 
 def load_config_text(text: str, filename: str = "<text>") -> BatonConfig:
     """Validate config text (as if read from `filename`); raise `ConfigError` listing every problem."""
+    return _load_text(text, filename)[0]
+
+
+def _load_text(text: str, filename: str) -> tuple[BatonConfig, Callable[[YamlPath], int | None]]:
     doc = _parse_yaml(text, filename)
     _refuse_alias_expansion(text, filename)
     locate = locator(doc)
@@ -86,7 +97,7 @@ def load_config_text(text: str, filename: str = "<text>") -> BatonConfig:
     problems = validate_config(config, locate)
     if problems:
         raise ConfigError(problems, filename)
-    return config
+    return config, locate
 
 
 def fingerprint(config: BatonConfig) -> str:
@@ -419,31 +430,119 @@ def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
 # --- semantic checks on the parts whose shape is right ----------------------------------------
 
 
+MAX_PRUNING_ROUNDS = 200
+"""Validation rounds `_semantic_problems_despite` may spend taking broken parts out (each round takes
+out at least one; a file with more broken parts than this is checked for shape problems only)."""
+
+
 def _semantic_problems_despite(
     data: Any, exc: ValidationError, locate: Callable[[YamlPath], int | None]
 ) -> list[Problem]:
-    """Drop the named entries (a calendar, team or process) that failed the schema, validate the
-    rest, and run the semantic checks on it; names of dropped entries still count as known."""
+    """Cross-reference problems of a file that also has shape problems, so both come in one run.
+
+    The parts the schema rejected are taken out, as small as they come, and the rest is validated
+    again until it passes: a bad field of a calendar, team or process is removed (its default applies),
+    a bad item of a list goes with the whole item (an SLA row with a bad goal, a status of the wrong
+    type), a `scoring` section with any problem goes whole (its checks compare its fields), and a named
+    entry goes whole only when it lacks what it needs (a team without a calendar, a process without
+    stages). The semantic checks then run on what is left; names of entries taken out still count as
+    known, and every problem's path and line are those of the file as written."""
+    pruned = copy.deepcopy(data)
+    origin: dict[int, list[int]] = {}  # id(list) -> original index of each remaining item
     broken: dict[str, set[str]] = {section: set() for section in _NAMED_SECTIONS}
-    for err in exc.errors():
-        loc = err["loc"]
-        if len(loc) >= 2 and loc[0] in _NAMED_SECTIONS and isinstance(data.get(loc[0]), dict):
-            broken[str(loc[0])].add(str(loc[1]))
-        elif len(loc) >= 1 and loc[0] == "scoring":
-            continue
-        else:
-            return []  # the file's top level is wrong: nothing reliable to cross-check
-    pruned = dict(data)
-    for section, names in broken.items():
-        if names:
-            pruned[section] = {k: v for k, v in data[section].items() if k not in names}
-    if any(err["loc"][:1] == ("scoring",) for err in exc.errors()):
-        pruned.pop("scoring", None)
-    try:
-        config = BatonConfig.model_validate(pruned)
-    except ValidationError:
+    error: ValidationError | None = exc
+    config: BatonConfig | None = None
+    for _ in range(MAX_PRUNING_ROUNDS):
+        if error is None:
+            break
+        targets = sorted(
+            {_prune_target(pruned, err["loc"]) for err in error.errors()},
+            key=lambda path: (len(path), tuple((0, p) if isinstance(p, int) else (1, str(p)) for p in path)),
+            reverse=True,  # deepest first; in one list, the last item first (earlier indexes stay valid)
+        )
+        removed: set[YamlPath] = set()
+        under_removed: set[YamlPath] = set()  # every ancestor of a path removed this round
+        for path in targets:
+            if not path or (len(path) == 1 and path[0] in _NAMED_SECTIONS):
+                return []  # the top level itself is wrong: nothing reliable to cross-check
+            if path in under_removed or any(path[:depth] in removed for depth in range(1, len(path) + 1)):
+                continue  # an ancestor or a part of it goes this round already; look again next round
+            if len(path) == 2 and path[0] in _NAMED_SECTIONS:
+                broken[str(path[0])].add(str(path[1]))
+            _remove(pruned, path, origin)
+            removed.add(path)
+            under_removed.update(path[:depth] for depth in range(1, len(path)))
+        if not removed:
+            return []
+        try:
+            config = BatonConfig.model_validate(pruned)
+            error = None
+        except ValidationError as again:
+            error = again
+    if config is None:
         return []
-    return validate_config(config, locate, known_calendars=broken["calendars"], known_teams=broken["teams"])
+
+    def original(path: YamlPath) -> YamlPath:
+        out: list[str | int] = []
+        node: Any = pruned
+        for part in path:
+            if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+                kept = origin.get(id(node))
+                out.append(kept[part] if kept is not None else part)
+                node = node[part]
+            else:
+                out.append(part)
+                node = node.get(part) if isinstance(node, dict) else None
+        return tuple(out)
+
+    problems = validate_config(
+        config,
+        lambda path: locate(original(path)),
+        known_calendars=broken["calendars"],
+        known_teams=broken["teams"],
+    )
+    return [Problem(original(p.path), p.line, p.message) for p in problems]
+
+
+def _prune_target(data: Any, loc: tuple[str | int, ...]) -> YamlPath:
+    """What to take out for one schema error at `loc`: the deepest part of `loc` present in `data` (the
+    rest of `loc` names a missing key or a union branch), cut after the first list index below a named
+    entry (the whole list item goes), or the whole `scoring` section."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        node = _child(node, part)
+        if node is _MISSING:
+            break
+        path.append(part)
+    if path[:1] == ["scoring"]:
+        return ("scoring",)
+    for index in range(2, len(path)):
+        if isinstance(path[index], int):
+            return tuple(path[: index + 1])
+    return tuple(path)
+
+
+def _child(node: Any, part: str | int) -> Any:
+    """`node[part]` of a plain mapping or list, `_MISSING` when there is none."""
+    if isinstance(node, dict):
+        return node.get(part, _MISSING)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _MISSING
+
+
+def _remove(data: Any, path: YamlPath, origin: dict[int, list[int]]) -> None:
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]
+    last = path[-1]
+    if isinstance(parent, list) and isinstance(last, int):
+        kept = origin.setdefault(id(parent), list(range(len(parent))))
+        del kept[last]
+        del parent[last]
+    elif isinstance(parent, dict):
+        parent.pop(last, None)
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

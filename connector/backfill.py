@@ -140,6 +140,8 @@ class BackfillReport:
     retries: int = 0
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
+    issue_ids: set[str] = field(default_factory=set, repr=False)
+    """Every issue this run read (the summary says which of them match no process)."""
 
     def summary(self) -> str:
         took = (self.finished_at or datetime.now(UTC)) - self.started_at
@@ -485,6 +487,7 @@ class Backfill:
                     upcoming = searcher.submit(self._search, jql, page.next_cursor)
                 histories = self._histories(pool, issues)
                 extractions = [_extract(i, histories.get(str(i["id"]), [])) for i in issues]
+                report.issue_ids.update(str(i["id"]) for i in issues)
                 checkpoint = replace(
                     checkpoint,
                     cursor=page.next_cursor,

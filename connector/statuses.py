@@ -1,6 +1,7 @@
 """The statuses a Jira site has (`GET /rest/api/3/status`, Data Center `/rest/api/2/status`), for the
-admin page's "Teams and statuses" section: every status by id, name and category, so the page can show
-which are owned by a team (queue or active), which are pause or done statuses, and which nobody owns.
+admin page's "Teams and statuses" section (every status by id, name and category, so the page can show
+which are owned by a team, which are pause or done statuses, and which nobody owns) and for
+`baton config check --jira` (`baton.config.checks.statuses_missing_on_site`).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from baton.config.checks import SiteStatus
 from baton.connector.client import JiraClient
 
 MAX_STATUSES = 5000
@@ -40,3 +42,8 @@ def fetch_statuses(client: JiraClient) -> list[JiraStatus]:
         if len(seen) >= MAX_STATUSES:
             break
     return sorted(seen.values(), key=lambda s: (s.name.casefold(), s.id))
+
+
+def site_statuses(client: JiraClient) -> list[SiteStatus]:
+    """`fetch_statuses` as `baton config check --jira` compares them (`baton.config.checks`)."""
+    return [SiteStatus(status.id, status.name) for status in fetch_statuses(client)]

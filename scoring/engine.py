@@ -106,6 +106,15 @@ def unmapped_report(requests: pd.DataFrame) -> pd.DataFrame:
     return _handoffs.unmapped_report(requests)
 
 
+def unmatched_issues(issues: pd.DataFrame, config: BatonConfig) -> pd.DataFrame:
+    """Stored issues that match no process, so that no request is derived from them
+    (`baton.scoring.handoffs.UNMATCHED_COLUMNS`): per (project, issue type): `reason` (`no_project`,
+    `project`: no process lists it, `issue_type`: the processes of its project do not list its type),
+    `count`, `examples` (up to three issue keys, oldest first); most frequent first. `issues` is the
+    issues frame (`ISSUE_COLUMNS`), or a grouped one with a `count` column."""
+    return _handoffs.unmatched_issues(issues, config)
+
+
 def live_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
     """`evaluate_clocks`' frame plus what a reader of one request sees (`baton.scoring.live.LIVE_COLUMNS`):
     `state` (the resolution clock's, else the response clock's), `remaining_s` (working seconds left,

@@ -1,4 +1,5 @@
-"""The hand-off matrix (requester x provider) and the PMO's unmapped hand-off report."""
+"""The hand-off matrix (requester x provider), the PMO's unmapped hand-off report, and the issues that
+match no process (nothing is dropped without a word)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 from baton.config.schema import BatonConfig
 from baton.scoring.clocks import evaluate_clocks
 from baton.scoring.periods import Period, period_labels
+from baton.scoring.rules import rules_for
 
 MATRIX_COLUMNS: tuple[str, ...] = (
     "requester",
@@ -108,3 +110,80 @@ def unmapped_report(requests: pd.DataFrame) -> pd.DataFrame:
     out["last_seen"] = pd.to_datetime(out["last_seen"], utc=True)
     out = out.sort_values(["count", "requester", "provider"], ascending=[False, True, True], kind="stable")
     return out[list(UNMAPPED_COLUMNS)].reset_index(drop=True)
+
+
+UNMATCHED_COLUMNS: tuple[str, ...] = ("project", "issue_type", "reason", "count", "examples")
+"""Columns of `unmatched_issues`: one row per (project, issue type) of issues that match no process."""
+
+UNMATCHED_REASONS: tuple[str, ...] = ("no_project", "project", "issue_type")
+"""Why an issue matches no process: it has no project (e.g. exported without `fields.project`); no
+process lists its project; or the processes that list its project do not list its issue type."""
+
+UNMATCHED_EXAMPLES = 3
+"""Example issue keys per row of `unmatched_issues`."""
+
+
+def _issue_order(issue_id: object) -> tuple[int, str]:
+    """Jira issue ids are numbers (creation order); order them numerically, any other text after."""
+    text = str(issue_id)
+    return (len(text), text) if text.isdigit() else (1_000_000, text)
+
+
+def unmatched_issues(
+    issues: pd.DataFrame, config: BatonConfig, examples: int = UNMATCHED_EXAMPLES
+) -> pd.DataFrame:
+    """Issues that match no process (so no request is derived from them), per (project, issue type):
+    `reason` (`UNMATCHED_REASONS`), `count`, and up to `examples` issue keys (the issue id when the key
+    is unknown), oldest issue first. Most frequent first.
+
+    `issues` has `issue_id`, `issue_key`, `project`, `issue_type` (`ISSUE_COLUMNS`), one row per issue;
+    or it is already grouped: then a `count` column says how many issues each row stands for, and the
+    examples are taken from the rows' keys where present."""
+    if len(issues) == 0:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in UNMATCHED_COLUMNS})
+    rules = rules_for(config)
+    covered = {p for process in rules.processes for p in process.projects}
+    n = len(issues)
+    projects = issues["project"].to_numpy(dtype=object)
+    types = issues["issue_type"].to_numpy(dtype=object)
+    counts = issues["count"].to_numpy(dtype=np.int64) if "count" in issues else np.ones(n, dtype=np.int64)
+    ids = issues["issue_id"].to_numpy(dtype=object) if "issue_id" in issues else np.full(n, None)
+    keys = issues["issue_key"].to_numpy(dtype=object) if "issue_key" in issues else np.full(n, None)
+    groups: dict[tuple[str | None, str | None], tuple[str, int, list[tuple[tuple[int, str], str]]]] = {}
+    verdicts: dict[tuple[object, object], str | None] = {}
+    for i in range(n):
+        project = str(projects[i]) if projects[i] is not None and projects[i] == projects[i] else None
+        itype = str(types[i]) if types[i] is not None and types[i] == types[i] else None
+        pair = (project, itype)
+        if pair not in verdicts:
+            if rules.process_for(project, itype) >= 0:
+                verdicts[pair] = None
+            elif not project:
+                verdicts[pair] = "no_project"
+            elif project.casefold() not in covered:
+                verdicts[pair] = "project"
+            else:
+                verdicts[pair] = "issue_type"
+        reason = verdicts[pair]
+        if reason is None:
+            continue
+        _, total, found = groups.get(pair, (reason, 0, []))
+        key = keys[i] if keys[i] is not None and keys[i] == keys[i] else ids[i]
+        if key is not None:
+            found.append((_issue_order(ids[i] if ids[i] is not None else key), str(key)))
+        groups[pair] = (reason, total + int(counts[i]), found)
+    if not groups:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in UNMATCHED_COLUMNS})
+    order = sorted(groups, key=lambda p: (-groups[p][1], p[0] is None, p[0] or "", p[1] or ""))
+    return pd.DataFrame(
+        {
+            "project": pd.Series([p[0] for p in order], dtype=object),
+            "issue_type": pd.Series([p[1] for p in order], dtype=object),
+            "reason": pd.Series([groups[p][0] for p in order], dtype=object),
+            "count": pd.Series([groups[p][1] for p in order], dtype=np.int64),
+            "examples": pd.Series(
+                [[key for _, key in sorted(groups[p][2])[:examples]] for p in order], dtype=object
+            ),
+        },
+        columns=list(UNMATCHED_COLUMNS),
+    )

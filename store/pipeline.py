@@ -43,6 +43,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from baton.config.schema import BatonConfig
+from baton.scoring import engine as scoring_engine
 from baton.scoring.model import Extraction
 from baton.store import inbox
 from baton.store.live_config import SiteConfigs, as_site_configs
@@ -51,6 +52,7 @@ from baton.store.requests import delete_requests, replace_requests
 from baton.store.sqlutil import FileLock, chunks, dialect_name, sqlite_write_lock_path, unique
 from baton.store.transitions import (
     list_issue_ids,
+    load_issue_groups,
     load_issues_frame,
     load_status_categories,
     load_transitions_frame,
@@ -231,6 +233,22 @@ def derivation_of(session: Session, site_id: str, config: BatonConfig) -> Deriva
     their numbers were derived under another configuration)."""
     stored = session.execute(select(Site.config_fingerprint).where(Site.id == site_id)).scalar_one_or_none()
     return Derivation(site_id, stored, config_fingerprint(config))
+
+
+def unmatched_report(
+    session: Session,
+    site_id: str,
+    config: BatonConfig,
+    issue_ids: Iterable[str] | None = None,
+    *,
+    examples: bool = True,
+) -> pd.DataFrame:
+    """The site's stored issues (or those of `issue_ids`) that match no process, per project and issue
+    type (`baton.scoring.engine.unmatched_issues`). `examples=False` counts in the database and gives
+    no example keys (for /metrics and one-line warnings)."""
+    if not examples and issue_ids is None:
+        return scoring_engine.unmatched_issues(load_issue_groups(session, site_id), config)
+    return scoring_engine.unmatched_issues(load_issues_frame(session, site_id, issue_ids), config)
 
 
 def _log_progress(site_id: str) -> Callable[[int, int], None]:

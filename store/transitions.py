@@ -389,6 +389,34 @@ def load_issues_frame(session: Session, site_id: str, issue_ids: Iterable[str] |
     return _frame(rows, ISSUE_COLUMNS)
 
 
+def load_issue_groups(session: Session, site_id: str) -> pd.DataFrame:
+    """The site's issues counted per (project, issue type): columns `project`, `issue_type`, `count`
+    (what `baton.scoring.engine.unmatched_issues` needs for counts alone, without reading every issue)."""
+    stmt = (
+        select(IssueRow.project, IssueRow.issue_type, func.count())
+        .where(IssueRow.site_id == site_id)
+        .group_by(IssueRow.project, IssueRow.issue_type)
+        .order_by(IssueRow.project, IssueRow.issue_type)
+    )
+    frame = _frame([tuple(r) for r in session.execute(stmt)], ("project", "issue_type", "count"))
+    frame["count"] = frame["count"].astype("int64")
+    return frame
+
+
+def logged_status_keys(session: Session, site_id: str) -> set[str]:
+    """The keys (`baton.config.ownership.keys_of`: `id:<id>` and `name:<normalised name>`) of every status
+    a transition of the site's log comes from or goes to."""
+    seen: set[str] = set()
+    for id_column, name_column in (
+        (TransitionRow.from_id, TransitionRow.from_name),
+        (TransitionRow.to_id, TransitionRow.to_name),
+    ):
+        stmt = select(id_column, name_column).where(TransitionRow.site_id == site_id).distinct()
+        for status_id, name in session.execute(stmt):
+            seen.update(keys_of(status_id, name))
+    return seen
+
+
 def list_issue_ids(session: Session, site_id: str) -> list[str]:
     """Every issue of the site that has a fact row (every issue with transitions has one)."""
     stmt = select(IssueRow.issue_id).where(IssueRow.site_id == site_id).order_by(IssueRow.issue_id)
@@ -428,10 +456,12 @@ __all__ = [
     "RecordResult",
     "issues_with_log",
     "list_issue_ids",
+    "load_issue_groups",
     "load_issues_frame",
     "load_status_categories",
     "load_statuses",
     "load_transitions_frame",
+    "logged_status_keys",
     "record_extraction",
     "record_many",
     "record_statuses",

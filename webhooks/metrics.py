@@ -1,4 +1,5 @@
-"""Prometheus metrics: deliveries by outcome, processing latency, inbox backlog, alerts sent and failed.
+"""Prometheus metrics: deliveries by outcome, processing latency, inbox backlog, alerts sent and failed,
+issues matching no process.
 
 Under gunicorn several processes serve; with `PROMETHEUS_MULTIPROC_DIR` set (before this module is
 imported; `baton serve --production` does it) counters and histograms are written to files there and
@@ -92,7 +93,43 @@ class BacklogCollector(Collector):
         yield age
 
 
-def _registry(read_backlog: BacklogReader) -> CollectorRegistry:
+UnmatchedReader = Callable[[], list[tuple[str, str, int]]]
+"""Returns (site, reason, issues) for every site's stored issues that match no process."""
+
+UNMATCHED_REASONS = ("no_project", "project", "issue_type")
+
+
+class UnmatchedCollector(Collector):
+    """`baton_unmatched_issues{site, reason}`: stored issues that match no process (no request is derived
+    from them), read at scrape time. Labelled by site and reason only (three reasons), so the series stay
+    few whatever the projects and issue types; `baton handoffs --report unmatched` names them."""
+
+    def __init__(self, read: UnmatchedReader) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Any]:
+        try:
+            rows = self._read()
+        except Exception:  # no configuration, or the database down: baton_database_up says the latter
+            return
+        family = GaugeMetricFamily(
+            "baton_unmatched_issues",
+            "Stored issues that match no process, so no request is derived from them, by site and reason "
+            "(no_project, project: no process lists it, issue_type: its project's processes do not list it).",
+            labels=["site", "reason"],
+        )
+        counts: dict[tuple[str, str], int] = {}
+        for site, reason, issues in rows:
+            counts[(site, reason)] = counts.get((site, reason), 0) + issues
+        for site in sorted({site for site, _, _ in rows}):
+            for reason in UNMATCHED_REASONS:
+                family.add_metric([site, reason], counts.get((site, reason), 0))
+        yield family
+
+
+def _registry(
+    read_backlog: BacklogReader, read_unmatched: UnmatchedReader | None = None
+) -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
@@ -102,6 +139,8 @@ def _registry(read_backlog: BacklogReader) -> CollectorRegistry:
         registry = CollectorRegistry()
         registry.register(_ProcessLocal())
     registry.register(BacklogCollector(read_backlog))
+    if read_unmatched is not None:
+        registry.register(UnmatchedCollector(read_unmatched))
     return registry
 
 
@@ -114,12 +153,15 @@ class _ProcessLocal(Collector):
         yield from REGISTRY.collect()
 
 
-def metrics_blueprint(read_backlog: BacklogReader) -> Blueprint:
+def metrics_blueprint(
+    read_backlog: BacklogReader, read_unmatched: UnmatchedReader | None = None
+) -> Blueprint:
     bp = Blueprint("metrics", __name__)
 
     @bp.get("/metrics")
     def metrics() -> Response:
-        return Response(generate_latest(_registry(read_backlog)), mimetype=CONTENT_TYPE_LATEST)
+        registry = _registry(read_backlog, read_unmatched)
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
     return bp
 

@@ -27,7 +27,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from baton.scoring.handoffs import UNMAPPED_COLUMNS
+from baton.scoring.handoffs import UNMAPPED_COLUMNS, UNMATCHED_COLUMNS
 from baton.scoring.overview import OVERVIEW_COLUMNS
 from baton.scoring.scores import SCORE_COLUMNS
 
@@ -37,6 +37,7 @@ __all__ = [
     "REQUEST_FIELDS",
     "SCORE_FIELDS",
     "UNMAPPED_FIELDS",
+    "UNMATCHED_FIELDS",
     "handoff_records",
     "iso",
     "iso_second",
@@ -49,6 +50,8 @@ __all__ = [
     "score_records",
     "seconds",
     "unmapped_records",
+    "unmatched_records",
+    "unmatched_summary",
 ]
 
 REQUEST_FIELDS: tuple[str, ...] = (
@@ -108,6 +111,10 @@ scorecard figures, `small_sample`, and the previous period's score with the chan
 HANDOFF_FIELDS: tuple[str, ...] = ("requester", "provider")
 UNMAPPED_FIELDS: tuple[str, ...] = UNMAPPED_COLUMNS
 """Unmapped hand-off report: team pair (`requester` hands to `provider`), status pair, count, examples."""
+
+UNMATCHED_FIELDS: tuple[str, ...] = UNMATCHED_COLUMNS
+"""Issues matching no process: project, issue type, reason (`no_project`, `project`, `issue_type`), count,
+examples (issue keys)."""
 
 
 def _missing(value: object) -> bool:
@@ -295,6 +302,18 @@ def unmapped_records(report: pd.DataFrame) -> list[dict[str, Any]]:
     """`baton.scoring.engine.unmapped_report` rows -> objects (counts per team pair and status pair)."""
     frame = report.reset_index() if not isinstance(report.index, pd.RangeIndex) else report
     return [_ordered(row, UNMAPPED_FIELDS) for row in _records(frame)]
+
+
+def unmatched_records(report: pd.DataFrame) -> list[dict[str, Any]]:
+    """`baton.scoring.engine.unmatched_issues` rows -> objects (issues matching no process, per project and
+    issue type)."""
+    return [_ordered(row, UNMATCHED_FIELDS) for row in _records(report)]
+
+
+def unmatched_summary(report: pd.DataFrame) -> dict[str, Any]:
+    """`{"total": N, "rows": [...]}`: how many issues match no process, and `unmatched_records`."""
+    rows = unmatched_records(report)
+    return {"total": sum(r["count"] for r in rows), "rows": rows}
 
 
 def overview_records(overview: pd.DataFrame) -> list[dict[str, Any]]:

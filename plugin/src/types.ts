@@ -106,11 +106,21 @@ export interface UnmappedRow {
   last_seen?: string | null;
 }
 
+export interface UnmatchedRow {
+  project: string | null;
+  issue_type: string | null;
+  reason: 'no_project' | 'project' | 'issue_type';
+  count: number;
+  examples: string[];
+}
+
 export interface UnmappedResponse {
   site: string;
   as_of: string;
   timezone: string;
   rows: UnmappedRow[];
+  /** Stored issues that match no process (no request is derived from them), per project and issue type. */
+  unmatched_issues?: { total: number; rows: UnmatchedRow[] };
 }
 
 export interface TeamsResponse {

@@ -2,15 +2,57 @@ import type { Api } from './api';
 import { card, h, message, num } from './dom';
 import { footer, info } from './explain';
 import { count, DASH, duration, STATE_LABEL } from './format';
-import type { GadgetConfig } from './types';
+import type { GadgetConfig, UnmappedResponse, UnmatchedRow } from './types';
+
+const REASON: Record<UnmatchedRow['reason'], string> = {
+  no_project: 'no project in the data',
+  project: 'no process lists the project',
+  issue_type: "the project's processes do not list this type",
+};
+
+function unmatchedSection(data: UnmappedResponse): HTMLElement | null {
+  const unmatched = data.unmatched_issues;
+  if (!unmatched || !unmatched.total) return null;
+  const noun = unmatched.total === 1 ? 'issue matches' : 'issues match';
+  return h(
+    'div',
+    { class: 'unmatched', 'data-section': 'unmatched' },
+    h('h3', { class: 'gadget-subtitle' }, 'Issues matching no process'),
+    h('div', { class: 'legend muted' }, num('unmatched_total', unmatched.total, count(unmatched.total)), ` stored ${noun} no process: no request is derived from them.`),
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { class: 'plain', 'data-report': 'unmatched' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Project / type'), h('th', { class: 'r' }, 'Issues'))),
+        h(
+          'tbody',
+          {},
+          ...unmatched.rows.map((r) =>
+            h(
+              'tr',
+              { 'data-project': r.project ?? '', 'data-type': r.issue_type ?? '', 'data-reason': r.reason },
+              h('td', {}, h('strong', {}, `${r.project ?? '(no project)'} / ${r.issue_type ?? '(no type)'}`), h('div', { class: 'muted small' }, REASON[r.reason] ?? r.reason)),
+              h('td', { class: 'r' }, num('count', r.count, count(r.count)), r.examples.length ? h('div', { class: 'muted small' }, r.examples.slice(0, 3).join(', ')) : null),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
 
 export async function renderUnmapped(api: Api, cfg: GadgetConfig): Promise<HTMLElement> {
   const [teams, data] = await Promise.all([api.teams(), api.unmapped(cfg)]);
   const body = h('div', { class: 'gadget-body' });
   const root = card('Unmapped hand-offs', 'unmapped', body);
   const period = 'All time';
+  const unmatched = unmatchedSection(data);
   if (!data.rows.length) {
-    body.append(message('Every hand-off seen so far is configured.'), footer(period, data.as_of, data.timezone));
+    body.append(message('Every hand-off seen so far is configured.'));
+    if (unmatched) body.append(unmatched);
+    body.append(footer(period, data.as_of, data.timezone));
     return root;
   }
   body.append(
@@ -20,7 +62,7 @@ export async function renderUnmapped(api: Api, cfg: GadgetConfig): Promise<HTMLE
       { class: 'table-wrap' },
       h(
         'table',
-        { class: 'plain' },
+        { class: 'plain', 'data-report': 'unmapped' },
         h('thead', {}, h('tr', {}, h('th', {}, 'From'), h('th', {}, 'To'), h('th', { class: 'r' }, 'Count'))),
         h(
           'tbody',
@@ -37,6 +79,7 @@ export async function renderUnmapped(api: Api, cfg: GadgetConfig): Promise<HTMLE
         ),
       ),
     ),
+    ...(unmatched ? [unmatched] : []),
     footer(period, data.as_of, data.timezone),
   );
   return root;

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from baton.webhooks.http.gadget_registry import GADGET_NAMES
 from tests.browser.conftest import ROOT, Server, save_screenshot
-from tests.integration.api.seeding import SITE_A
+from tests.integration.api.seeding import SITE_A, UNMATCHED_A
 
 # one worker, one gunicorn and one Chromium for the whole module (under `pytest -n --dist loadgroup`)
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -310,7 +310,7 @@ def test_unmapped(
     assert api["rows"]
     context, page, errors = _open(browser, server, "/gadgets/unmapped", width, theme)
     try:
-        rows = page.locator("tbody tr")
+        rows = page.locator("table[data-report=unmapped] tbody tr")
         assert rows.count() == len(api["rows"])
         for i, row in enumerate(api["rows"]):
             tr = rows.nth(i)
@@ -325,6 +325,22 @@ def test_unmapped(
             (r["requester"], r["provider"], _field(rows.nth(i), "count")["value"])
             for i, r in enumerate(api["rows"])
         ]
+        # issues that match no process (seeded: DevLake's K5 issues, one without fields.project)
+        assert api["unmatched_issues"] == UNMATCHED_A
+        section = page.locator("[data-section=unmatched]")
+        assert _field(section, "unmatched_total")["value"] == 3
+        unmatched = section.locator("tbody tr")
+        assert unmatched.count() == len(UNMATCHED_A["rows"])
+        for i, row in enumerate(UNMATCHED_A["rows"]):
+            tr = unmatched.nth(i)
+            assert tr.get_attribute("data-project") == (row["project"] or "")
+            assert tr.get_attribute("data-type") == row["issue_type"]
+            assert tr.get_attribute("data-reason") == row["reason"]
+            assert _field(tr, "count")["value"] == row["count"]
+            assert ", ".join(row["examples"]) in tr.inner_text()
+        assert (
+            "(no project) / Epic" in section.inner_text() and "no project in the data" in section.inner_text()
+        )
         _assert_fits(page, width)
         _assert_theme(page, theme)
         assert_accessible(page, axe_source, f"unmapped-{width}-{theme}")

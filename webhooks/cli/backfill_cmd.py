@@ -84,6 +84,27 @@ def _progress(quiet: bool, label: str) -> Any:
     return NoProgress() if quiet else RichProgress(label=label)
 
 
+def report_unmatched(engine: Any, site: str, config: Any, issue_ids: set[str]) -> None:
+    """After a backfill or reconcile run: the issues it read that match no process (stored, but no request
+    is derived from them), counted per project and issue type with example keys."""
+    from sqlalchemy.orm import Session
+
+    from baton.store.pipeline import unmatched_report
+    from baton.webhooks.cli.common import unmatched_line
+    from baton.webhooks.serialize import unmatched_summary
+
+    if not issue_ids:
+        return
+    with Session(engine) as session:
+        summary = unmatched_summary(unmatched_report(session, site, config, issue_ids))
+    line = unmatched_line(summary, site)
+    if line:
+        click.echo(f"warning: {line}")
+        for r in summary["rows"]:
+            project, itype = r["project"] or "(no project)", r["issue_type"] or "(no type)"
+            click.echo(f"  {project}/{itype}: {r['count']} ({r['reason']}), e.g. {', '.join(r['examples'])}")
+
+
 def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
     for decorator in reversed(
         [
@@ -154,6 +175,7 @@ def register(group: click.Group) -> None:
                 progress=_progress(quiet, f"backfill {site}"),
             ).run()
         click.echo(report.summary())
+        report_unmatched(engine, site, config, report.issue_ids)
 
     @group.command("reconcile")
     @_common
@@ -181,6 +203,7 @@ def register(group: click.Group) -> None:
                 progress=_progress(quiet, f"reconcile {site}"),
             )
         click.echo(report.summary())
+        report_unmatched(engine, site, config, report.backfill.issue_ids)
 
     @group.command("writeback")
     @config_option()

@@ -153,3 +153,47 @@ def config_for_site(config_path: str | None, db_url: str | None, site: str) -> A
             f"give --config FILE (or set ${CONFIG_ENV}): site '{site}' has no published configuration"
         )
     return file_config
+
+
+def unmatched_line(summary: dict[str, Any], site: str) -> str:
+    """One line about a site's issues that match no process (`baton.webhooks.serialize.unmatched_summary`):
+    how many, and the largest groups; "" when there are none."""
+    total = summary["total"]
+    if not total:
+        return ""
+    groups = [
+        f"{r['project'] or '(no project)'}/{r['issue_type'] or '(no type)'} {r['count']}"
+        + (f" ({', '.join(r['examples'])})" if r.get("examples") else "")
+        for r in summary["rows"][:3]
+    ]
+    more = len(summary["rows"]) - len(groups)
+    listed = "; ".join(groups) + (f"; {more} more" if more > 0 else "")
+    noun = "issue matches" if total == 1 else "issues match"
+    return f"{total} stored {noun} no process on site '{site}', so no request is derived from them: {listed}"
+
+
+def unmatched_table(rows: list[dict[str, Any]]) -> Any:
+    """A rich table of issues matching no process (`unmatched_records`), for the replay and backfill
+    summaries."""
+    from rich.table import Table
+
+    table = Table(title=f"issues matching no process ({sum(r['count'] for r in rows)})")
+    for name in ("project", "issue type", "reason", "count", "examples"):
+        table.add_column(name, justify="right" if name == "count" else "left", overflow="fold")
+    for r in rows:
+        table.add_row(
+            r["project"] or "(none)",
+            r["issue_type"] or "(none)",
+            UNMATCHED_REASON_TEXT.get(r["reason"], r["reason"]),
+            str(r["count"]),
+            " ".join(r["examples"]),
+        )
+    return table
+
+
+UNMATCHED_REASON_TEXT = {
+    "no_project": "no project in the data",
+    "project": "no process lists the project",
+    "issue_type": "the project's processes do not list this type",
+}
+"""How each reason of `baton.scoring.handoffs.UNMATCHED_REASONS` reads on a terminal."""

@@ -18,6 +18,7 @@ import click
 
 from baton.webhooks.cli.common import config_option, db_option, settings, site_option
 from baton.webhooks.cli.table import DEFAULT_WIDTH, WIDE_WIDTH, choose_columns, header, human
+from baton.webhooks.serialize import UNMATCHED_FIELDS
 
 FORMATS = ("table", "json", "csv")
 
@@ -98,14 +99,16 @@ class _Context:
         self.since = _parse_instant(since, "--since")
         self.until = _parse_instant(until, "--until")
         self.open_only = open_only
+        self.unmatched: Any = None
         self.now = _parse_instant(now_text, "--now") or settings().clock()()  # BATON_NOW pins it
 
-    def requests(self) -> Any:
-        """Stored requests (filtered) with clocks evaluated as of `now`."""
+    def requests(self, *, unmatched_examples: bool = False) -> Any:
+        """Stored requests (filtered) with clocks evaluated as of `now`; the site's issues that match no
+        process are kept in `self.unmatched` (with example keys when `unmatched_examples`)."""
         from sqlalchemy.orm import Session
 
         from baton.scoring import engine as scoring_engine
-        from baton.store.pipeline import derivation_of
+        from baton.store.pipeline import derivation_of, unmatched_report
         from baton.store.requests import load_requests_frame
         from baton.webhooks.cli.common import open_database
 
@@ -121,6 +124,9 @@ class _Context:
                     until=self.until,
                 )
                 _warn_if_stale(derivation_of(session, self.site, self.config))
+                self.unmatched = unmatched_report(
+                    session, self.site, self.config, examples=unmatched_examples
+                )
         finally:
             db.dispose()
         return scoring_engine.evaluate_clocks(frame, self.config, self.now)
@@ -137,6 +143,16 @@ def _warn_if_stale(derivation: Any) -> None:
         "`baton rederive --config FILE` applies it",
         err=True,
     )
+
+
+def _warn_if_unmatched(unmatched: Any, site: str) -> None:
+    """Issues no process covers yield no requests: a read command says so in one line on stderr."""
+    from baton.webhooks.cli.common import unmatched_line
+    from baton.webhooks.serialize import unmatched_summary
+
+    line = unmatched_line(unmatched_summary(unmatched), site)
+    if line:
+        click.echo(f"warning: {line}; `baton handoffs --report unmatched` lists them", err=True)
 
 
 def _cell(value: Any) -> str:
@@ -209,6 +225,7 @@ def requests_cmd(**options: Any) -> None:
     view = _view("requests", options)
     ctx = _Context(**options)
     records = request_records(scoring_engine.live_clocks(ctx.requests(), ctx.config, ctx.now), ctx.site)
+    _warn_if_unmatched(ctx.unmatched, ctx.site)
     _emit(records, fmt, "requests", REQUEST_FIELDS, view=view)
 
 
@@ -276,6 +293,7 @@ def score_cmd(
     if process is not None:
         requests = requests[requests["process"] == process]
     frame = scoring_engine.scorecards(requests, ctx.config, ctx.now, period=period, by=by)  # type: ignore[arg-type]
+    _warn_if_unmatched(ctx.unmatched, ctx.site)
     if last is not None:
         shown = scoring_engine.recent_period_labels(ctx.now, period, last, timezone)  # type: ignore[arg-type]
         frame = frame[frame["period"].isin(shown)]
@@ -290,9 +308,10 @@ def score_cmd(
 @query_options
 @click.option(
     "--report",
-    type=click.Choice(["both", "matrix", "unmapped"]),
+    type=click.Choice(["both", "matrix", "unmapped", "unmatched"]),
     default=None,
-    help="Which report (default: both; with --format csv, choose one).",
+    help="Which report (default: all three; with --format csv, choose one). `unmatched`: stored issues "
+    "that match no process, per project and issue type, with example keys.",
 )
 @click.option(
     "--period",
@@ -302,34 +321,50 @@ def score_cmd(
     help="Matrix: only requests resolved in the week/month containing --now, and those open (the API's period=).",
 )
 def handoffs_cmd(report: str | None, period: str, **options: Any) -> None:
-    """The hand-off matrix (requester x provider) and the unmapped hand-off report for the PMO.
+    """The hand-off matrix (requester x provider), the unmapped hand-off report for the PMO, and the
+    stored issues that match no process (counted per project and issue type, with example keys: no
+    request is derived from them).
 
-    JSON: `{"matrix": [...], "unmapped": [...]}` (or just the chosen list with --report).
-    CSV holds one table: `--report matrix` or `--report unmapped`.
+    JSON: `{"matrix": [...], "unmapped": [...], "unmatched_issues": {"total": N, "rows": [...]}}` (or just
+    the chosen list with --report). CSV holds one table: `--report matrix`, `unmapped` or `unmatched`.
+    The table of unmatched issues is shown when there are any.
     """
     from baton.scoring import engine as scoring_engine
-    from baton.webhooks.serialize import handoff_records, unmapped_records
+    from baton.webhooks.serialize import handoff_records, unmapped_records, unmatched_summary
 
     fmt = options.pop("fmt")
     view = _view("matrix", options)
     if fmt == "csv" and report in (None, "both"):
-        raise click.UsageError("a CSV file holds one table: add --report matrix or --report unmapped")
+        raise click.UsageError(
+            "a CSV file holds one table: add --report matrix, --report unmapped or --report unmatched"
+        )
     report = report or "both"
     ctx = _Context(**options)
-    requests = ctx.requests()
+    requests = ctx.requests(unmatched_examples=True)
     window = None if period == "all" else period
     matrix = handoff_records(scoring_engine.handoff_matrix(requests, ctx.config, ctx.now, window))  # type: ignore[arg-type]
     unmapped = unmapped_records(scoring_engine.unmapped_report(requests))
+    unmatched = unmatched_summary(ctx.unmatched)
     if fmt == "json":
         if report == "both":
-            click.echo(json.dumps({"matrix": matrix, "unmapped": unmapped}, indent=2, ensure_ascii=False))
+            both = {"matrix": matrix, "unmapped": unmapped, "unmatched_issues": unmatched}
+            click.echo(json.dumps(both, indent=2, ensure_ascii=False))
         else:
-            _emit(matrix if report == "matrix" else unmapped, fmt, report)
+            chosen = {"matrix": matrix, "unmapped": unmapped, "unmatched": unmatched["rows"]}[report]
+            _emit(chosen, fmt, report)
         return
     if report in ("both", "matrix"):
         _emit(matrix, fmt, "hand-off matrix", view=TableView("matrix", view.pick, view.wide))
     if report in ("both", "unmapped"):
         _emit(unmapped, fmt, "unmapped hand-offs", view=TableView("unmapped", view.pick, view.wide))
+    if report == "unmatched" or (report == "both" and unmatched["rows"]):
+        _emit(
+            unmatched["rows"],
+            fmt,
+            "issues matching no process",
+            UNMATCHED_FIELDS,
+            view=TableView("unmatched", view.pick, view.wide),
+        )
 
 
 def register(group: click.Group) -> None:

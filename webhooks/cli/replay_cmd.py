@@ -76,6 +76,9 @@ class ReplayReport:
     skipped: int = 0
     """Deliveries without a status change (comments, worklogs, other field edits...)."""
     errors: list[tuple[str, str]] = field(default_factory=list)
+    unmatched: dict[str, Any] | None = None
+    """Issues touched that match no process (`baton.webhooks.serialize.unmatched_summary`): stored, but no
+    request is derived from them. Known only with a configuration (None without one)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,7 @@ class ReplayReport:
             "duplicate_transitions": self.duplicate_transitions,
             "skipped": self.skipped,
             "errors": [{"where": where, "error": message} for where, message in self.errors],
+            "unmatched_issues": self.unmatched,
         }
 
 
@@ -226,6 +230,18 @@ def replay_items(
                 report.errors.append((item.origin, f"{type(error).__name__}: {error}"))
             advance(1)
         flush()
+        if config is not None and issues:
+            from baton.store.pipeline import unmatched_report
+            from baton.webhooks.serialize import unmatched_summary
+
+            found = unmatched_summary(unmatched_report(session, site, config, issues))
+            before = report.unmatched or {"total": 0, "rows": []}
+            report.unmatched = {
+                "total": before["total"] + found["total"],
+                "rows": [*before["rows"], *found["rows"]],
+            }
+        elif config is not None and report.unmatched is None:
+            report.unmatched = {"total": 0, "rows": []}
     report.issues += len(issues)
     return report
 
@@ -303,6 +319,7 @@ def _print_report(report: ReplayReport, fmt: str, config_given: bool) -> None:
         ("  skipped: no status change", report.skipped),
         ("REST export documents", report.exports),
         ("issues touched", report.issues),
+        ("  matching no process (no requests)", report.unmatched["total"] if report.unmatched else "-"),
         ("transitions added", report.transitions),
         ("transitions already in the log", report.duplicate_transitions),
         ("errors", len(report.errors)),
@@ -315,6 +332,10 @@ def _print_report(report: ReplayReport, fmt: str, config_given: bool) -> None:
             "[yellow]no --config: transitions are stored; requests are derived when a configuration "
             "is given (baton serve / worker, or replay again with --config)[/yellow]"
         )
+    if report.unmatched and report.unmatched["total"]:
+        from baton.webhooks.cli.common import unmatched_table
+
+        console.print(unmatched_table(report.unmatched["rows"]))
     for where, message in report.errors:
         click.echo(f"error: {where}: {message}", err=True)
 

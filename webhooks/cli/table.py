@@ -42,6 +42,7 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "matrix": ("requester", "provider", "requests", "resolved", "timeliness", "rejected", "rejection_rate"),
     "unmapped": ("requester", "provider", "from_status", "to_status", "count", "examples"),
+    "unmatched": ("project", "issue_type", "reason", "count", "examples"),
 }
 """What a default table shows per report; the breakdown key of `score --by` follows `team`."""
 

@@ -7,7 +7,7 @@
 | `GET /api/v1/requests?state=at_risk,breached&open=1&provider=&requester=&process=&issue=&limit=` | requests with live clocks |
 | `GET /api/v1/overview?process=&period=week\\|month` | every provider team, worst first, with the change against the previous period |
 | `GET /api/v1/handoffs/matrix?process=&period=week\\|month\\|all` | requester x provider: volume (open, resolved), timeliness, rejection rate |
-| `GET /api/v1/handoffs/unmapped?process=` | unmapped hand-offs with counts |
+| `GET /api/v1/handoffs/unmapped?process=` | unmapped hand-offs with counts; stored issues matching no process |
 
 Every endpoint authenticates (`baton.webhooks.http.auth.authenticate`) and reads only the principal's site.
 Every number comes from `baton.scoring.engine` over `baton.store.requests.load_requests_frame` and is shaped and
@@ -76,6 +76,16 @@ def _config() -> Any:
             "no PMO configuration is loaded", "start the service with --config FILE or BATON_CONFIG"
         )
     return config
+
+
+def _unmatched(site: str, config: Any) -> dict[str, Any]:
+    """The site's stored issues that match no process (`{total, rows}`; whatever `process` is asked for:
+    these issues belong to none)."""
+    engine, _ = _engine_and_settings()
+    from baton.store.pipeline import unmatched_report
+
+    with Session(engine) as session:
+        return serialize.unmatched_summary(unmatched_report(session, site, config))
 
 
 def _load_requests(site: str, *, open_only: bool = False, since: datetime | None = None) -> pd.DataFrame:
@@ -376,6 +386,7 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
             derivation=_derivation(p.site, config),
             process=process,
             rows=serialize.unmapped_records(table),
+            unmatched_issues=_unmatched(p.site, config),
         )
 
     return bp

@@ -22,7 +22,7 @@ from baton.webhooks.http.admin import admin_api_blueprint, admin_pages_blueprint
 from baton.webhooks.http.api import api_blueprint
 from baton.webhooks.http.errors import register_error_handlers
 from baton.webhooks.http.gadgets import gadgets_blueprint
-from baton.webhooks.http.health import health_blueprint, inbox_api_blueprint, read_backlog
+from baton.webhooks.http.health import health_blueprint, inbox_api_blueprint, read_backlog, read_unmatched
 from baton.webhooks.http.receiver import SiteDirectory, noop_blueprint, receiver_blueprint
 from baton.webhooks.logging import configure_logging
 from baton.webhooks.metrics import metrics_blueprint
@@ -99,7 +99,11 @@ def register_blueprints(app: Flask, baton: Baton) -> None:
     wake = baton.drainer.wake if baton.drainer is not None else (lambda: None)
     app.register_blueprint(receiver_blueprint(settings, baton.sites, _inbox_accept(baton.writer), wake))
     app.register_blueprint(health_blueprint(baton.engine, lambda: {"mode": settings.mode}))
-    app.register_blueprint(metrics_blueprint(lambda: read_backlog(baton.engine)))
+    app.register_blueprint(
+        metrics_blueprint(
+            lambda: read_backlog(baton.engine), lambda: read_unmatched(baton.engine, baton.config())
+        )
+    )
     app.register_blueprint(inbox_api_blueprint(baton.engine, settings.secret("admin_token")))
     if settings.bench_noop:
         app.register_blueprint(noop_blueprint())

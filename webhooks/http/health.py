@@ -40,6 +40,23 @@ def read_backlog(engine: Engine) -> tuple[int, float | None]:
     return stats.pending + stats.processing, stats.oldest_unprocessed_age_s
 
 
+def read_unmatched(engine: Engine, config: Any) -> list[tuple[str, str, int]]:
+    """(site, reason, issues) of every site's stored issues that match no process (`/metrics`), counted
+    in the database per project and issue type, then matched by `baton.scoring.engine.unmatched_issues`."""
+    from baton.store.models import Site
+    from baton.store.pipeline import unmatched_report
+
+    if config is None:
+        return []
+    out: list[tuple[str, str, int]] = []
+    with Session(engine) as session:
+        for site in session.execute(select(Site.id).order_by(Site.id)).scalars():
+            report = unmatched_report(session, site, config, examples=False)
+            out.append((site, "", 0))  # every site gets its series, at zero when nothing is unmatched
+            out.extend((site, str(r), int(n)) for r, n in zip(report["reason"], report["count"], strict=True))
+    return out
+
+
 def health_blueprint(engine: Engine, describe: Callable[[], dict[str, Any]]) -> Blueprint:
     bp = Blueprint("health", __name__)
 

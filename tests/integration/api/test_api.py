@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from baton.webhooks.http.auth import AuthError, make_share_token, verify_share_token
 from baton.webhooks.http.gadget_registry import GADGET_NAMES
-from tests.integration.api.seeding import SITE_A, SITE_B
+from tests.integration.api.seeding import SITE_A, SITE_B, UNMATCHED_A
 
 SECRET = b"test-secret-key-that-is-long-enough-0123456789"
 
@@ -327,3 +327,24 @@ def test_every_number_says_which_configuration_it_was_derived_under(make_app, pa
         with Session(engine) as session:
             session.execute(update(Site).where(Site.id == SITE_A).values(config_fingerprint=before))
             session.commit()
+
+
+def test_unmapped_and_metrics_report_issues_matching_no_process(make_app) -> None:
+    """Issues no process covers are stored but yield no request: the unmapped endpoint lists them per
+    project and issue type with example keys (whatever process is asked for), /metrics counts them per
+    site and reason (issue 16, item 3). Fails on the old code: neither said a word."""
+    client = make_app().test_client()
+    body = client.get("/api/v1/handoffs/unmapped", headers=_share()).get_json()
+    assert body["unmatched_issues"] == UNMATCHED_A
+    filtered = client.get("/api/v1/handoffs/unmapped?process=support", headers=_share()).get_json()
+    assert filtered["unmatched_issues"] == UNMATCHED_A
+    metrics = client.get("/metrics").get_data(as_text=True)
+    lines = {line for line in metrics.splitlines() if line.startswith("baton_unmatched_issues{")}
+    assert lines == {
+        'baton_unmatched_issues{reason="no_project",site="acme"} 1.0',
+        'baton_unmatched_issues{reason="project",site="acme"} 2.0',
+        'baton_unmatched_issues{reason="issue_type",site="acme"} 0.0',
+        'baton_unmatched_issues{reason="no_project",site="globex"} 0.0',
+        'baton_unmatched_issues{reason="project",site="globex"} 0.0',
+        'baton_unmatched_issues{reason="issue_type",site="globex"} 0.0',
+    }

@@ -71,7 +71,8 @@ def test_demo_load_is_idempotent_and_queries_have_design_fields(db_url: str) -> 
     assert dev_processes == {"delivery", "support"}  # dev serves both processes
 
     handoffs = baton_json("handoffs", *query, "--format", "json")
-    assert set(handoffs) == {"matrix", "unmapped"}
+    assert set(handoffs) == {"matrix", "unmapped", "unmatched_issues"}
+    assert handoffs["unmatched_issues"] == {"total": 0, "rows": []}  # the demo's issues all match
     assert all({"requester", "provider"} <= set(r) for r in handoffs["matrix"])
 
     csv_out = baton("score", *query, "--period", "week", "--format", "csv")
@@ -85,7 +86,10 @@ def test_handoffs_csv_is_one_table_per_file(tmp_path: Path) -> None:
     query = (*common, "--config", str(DEMO_CONFIG), "--format", "csv")
     both = baton("handoffs", *query)
     assert both.exit_code == 2
-    assert "a CSV file holds one table: add --report matrix or --report unmapped" in both.output
+    assert (
+        "a CSV file holds one table: add --report matrix, --report unmapped or --report unmatched"
+        in both.output
+    )
     for report, first_columns in (
         ("matrix", ["requester", "provider"]),
         ("unmapped", ["requester", "provider"]),

@@ -127,6 +127,21 @@ EXPECTED: dict[str, list[tuple[int, str, str]]] = {
         (12, "processes.delivery.match.issue_types", "no issue types: the process would match no issue"),
         (14, "processes.delivery.done", "an empty list means no status finishes the work; omit `done`"),
     ],
+    # issue 16 item 7: shape problems no longer hide the cross-reference ones (the old loader dropped the
+    # whole process, so the unknown stage and the status owned twice showed only after the 3 were fixed)
+    "schema_and_semantic.yaml": [
+        (11, "teams.qa.statuses.active[1]", "status 'review' is owned twice in process 'delivery'"),
+        (16, "processes.delivery.stages[2]", "unknown team 'opz'; did you mean 'ops'?"),
+        (17, "processes.delivery.reopen_window", "'two weeks' is not a duration"),
+        (18, "processes.delivery.at_risk", "must be less than or equal to 1 (got 1.5)"),
+        (20, "processes.delivery.sla[0].response", "'4x' is not a duration"),
+    ],
+    "schema_in_list_items.yaml": [
+        (7, "teams.dev.statuses.active[1]", "expected a status name or {id:"),
+        (14, "processes.delivery.sla[0].response", "'soon' is not a duration"),
+        (15, "processes.delivery.sla[1].requester", "unknown team 'devs'; did you mean 'dev'?"),
+        (17, "processes.delivery.sla[3].provider", "unknown team 'qz'; known teams: dev, qa"),
+    ],
     "mixed.yaml": [
         (9, "calendars.broken.hours.mon-fri[0]", "'9am-5pm' is not a time range"),
         (13, "teams.ops.calendar", "unknown calendar 'nowhere'; known calendars: berlin, broken"),

@@ -95,9 +95,14 @@ def test_no_file_is_a_usage_error() -> None:
     assert "give a config FILE or set $BATON_CONFIG" in out
 
 
-def test_quiet_prints_nothing_when_valid() -> None:
+def test_quiet_prints_only_warnings_when_valid() -> None:
     code, out = _run("--quiet", str(EXAMPLES / "multi.yaml"))
-    assert (code, out) == (0, "")
+    assert code == 0
+    assert [line.split(": ")[2] for line in out.splitlines()] == [
+        "processes.support",
+        "processes.support.handoffs[0].from",
+    ]
+    assert all(line.startswith("warning: ") for line in out.splitlines())
 
 
 @pytest.mark.parametrize("args", [["config", "--help"], ["config", "check", "--help"]])
