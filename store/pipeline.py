@@ -38,7 +38,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from baton.config.schema import BatonConfig
-from baton.scoring.model import Extraction
+from baton.scoring.model import Extraction, Verdict
 from baton.store import inbox
 from baton.store.models import DELIVERY_SOURCES, Delivery, IssueRow, Site
 from baton.store.requests import replace_requests
@@ -50,6 +50,7 @@ from baton.store.transitions import (
     load_transitions_frame,
     record_many,
 )
+from baton.store.verdicts import load_verdicts
 
 log = logging.getLogger("baton.store.pipeline")
 
@@ -111,13 +112,14 @@ def _derive(
     issues: pd.DataFrame,
     config: BatonConfig,
     categories: Mapping[str, str],
+    verdicts: Sequence[Verdict] = (),
 ) -> pd.DataFrame:
     from baton.scoring.engine import derive_requests
 
-    return derive_requests(transitions, issues, config, categories)
+    return derive_requests(transitions, issues, config, categories, verdicts)
 
 
-def _lock_issues(session: Session, site_id: str, issue_ids: list[str]) -> None:
+def lock_issues(session: Session, site_id: str, issue_ids: list[str]) -> None:
     """Serialise re-derivation of the same issue by concurrent workers (PostgreSQL row locks, in a
     fixed order so two workers can never deadlock). SQLite serialises writers anyway."""
     if dialect_name(session) != "postgresql":
@@ -139,18 +141,18 @@ def rederive_issues(
     *,
     status_categories: Mapping[str, str] | None = None,
 ) -> int:
-    """Recompute the derived requests of some issues from their full transition log; returns the
-    number of requests stored. Does not commit."""
+    """Recompute the derived requests of some issues from their full transition log and their
+    verdicts; returns the number of requests stored. Does not commit."""
     ids = unique(str(i) for i in issue_ids)
     if not ids:
         return 0
-    _lock_issues(session, site_id, ids)
+    lock_issues(session, site_id, ids)
     categories = (
         status_categories if status_categories is not None else load_status_categories(session, site_id)
     )
     transitions = load_transitions_frame(session, site_id, ids)
     issues = load_issues_frame(session, site_id, ids)
-    requests = _derive(transitions, issues, config, categories)
+    requests = _derive(transitions, issues, config, categories, load_verdicts(session, site_id, ids))
     return replace_requests(session, site_id, ids, requests)
 
 

@@ -32,6 +32,7 @@ from baton.scoring.scores import SCORE_COLUMNS
 
 __all__ = [
     "HANDOFF_FIELDS",
+    "REASON_FIELDS",
     "REQUEST_FIELDS",
     "SCORE_FIELDS",
     "UNMAPPED_FIELDS",
@@ -40,6 +41,7 @@ __all__ = [
     "iso_second",
     "number",
     "ratio",
+    "reason_records",
     "request_records",
     "score",
     "score_records",
@@ -69,16 +71,31 @@ REQUEST_FIELDS: tuple[str, ...] = (
     "remaining_s",
     "due_at",
     "paused",
+    "customer",
+    "verdict",
+    "rating",
+    "verdict_reason",
+    "verdict_by",
+    "verdict_at",
+    "verdict_due_at",
 )
-"""`baton requests --format json` fields, in order (docs/semantics.md, "Output fields"); the last four are the live clock
-(`baton.scoring.engine.live_clocks`). The JSON API adds `issue_id` and `issue_url`."""
+"""`baton requests --format json` fields, in order (docs/semantics.md, "Output fields"); `state` to `paused` are the live
+clock (`baton.scoring.engine.live_clocks`), then the customer's verdict (docs/semantics.md "Verdicts"). The JSON API adds `issue_id` and `issue_url`."""
 
 SCORE_FIELDS: tuple[str, ...] = ("period", "team", *SCORE_COLUMNS)
 """`baton score --format json` fields; the breakdown key (`process`, `pair`, `issue_type`) follows `team`."""
 
 BREAKDOWN_KEYS: tuple[str, ...] = ("process", "pair", "issue_type")
 RATIO_FIELDS = frozenset(
-    {"timeliness", "response_timeliness", "quality", "ratio_p50", "ratio_p90", "rejection_rate"}
+    {
+        "timeliness",
+        "response_timeliness",
+        "quality",
+        "ratio_p50",
+        "ratio_p90",
+        "rejection_rate",
+        "satisfaction",
+    }
 )
 COUNT_FIELDS = frozenset(
     {
@@ -242,6 +259,13 @@ def request_records(requests: pd.DataFrame, site: str) -> list[dict[str, Any]]:
                 "remaining_s": seconds(row.get("remaining_s")),
                 "due_at": iso_second(row.get("due_at")),
                 "paused": boolean(row.get("paused")),
+                "customer": text(row.get("customer")),
+                "verdict": text(row.get("verdict")),
+                "rating": None if _missing(row.get("rating")) else int(row["rating"]),
+                "verdict_reason": text(row.get("verdict_reason")),
+                "verdict_by": text(row.get("verdict_by")),
+                "verdict_at": iso(row.get("verdict_at")),
+                "verdict_due_at": iso(row.get("verdict_due_at")),
             }
         )
     return out
@@ -285,3 +309,15 @@ def unmapped_records(report: pd.DataFrame) -> list[dict[str, Any]]:
     """`baton.scoring.engine.unmapped_report` rows -> objects (counts per team pair and status pair)."""
     frame = report.reset_index() if not isinstance(report.index, pd.RangeIndex) else report
     return [_ordered(row, UNMAPPED_FIELDS) for row in _records(frame)]
+
+
+REASON_FIELDS: tuple[str, ...] = ("provider", "reason", "count")
+"""`baton verdicts --report reasons`: rejection reasons per provider, most frequent first."""
+
+
+def reason_records(report: pd.DataFrame) -> list[dict[str, Any]]:
+    """`baton.scoring.engine.rejection_reasons` rows -> objects with `REASON_FIELDS`."""
+    return [
+        {"provider": text(row["provider"]), "reason": text(row["reason"]), "count": count(row["count"])}
+        for row in _records(report)
+    ]

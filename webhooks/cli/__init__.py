@@ -14,6 +14,7 @@ from baton.webhooks.cli import (
     rederive_cmd,
     replay_cmd,
     serve_cmd,
+    verdict_cmd,
 )
 from baton.webhooks.cli.errors import BatonGroup
 
@@ -47,5 +48,6 @@ for _module in (
     inbox_cmd,
     backfill_cmd,
     dashboard_cmd,
+    verdict_cmd,
 ):
     _module.register(main)

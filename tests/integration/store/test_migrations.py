@@ -36,6 +36,7 @@ TABLES = {
     "score_snapshots",
     "sync_checkpoints",
     "writeback_state",
+    "verdicts",
 }
 
 
