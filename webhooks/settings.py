@@ -23,6 +23,7 @@ built from it and the PMO configuration loaded with it down to what needs them.
 | `BATON_PLUGIN_DIST` | a gadget bundle to serve instead of the packaged one | the packaged bundle |
 | `BATON_RECONCILE_INTERVAL` | reconcile with Jira every `15m`, `1h`... | off |
 | `BATON_JIRA_*` | Jira sites and credentials (docs/jira-connector.md) | none |
+| `BATON_MEMBERSHIP_TTL` | how long a user's Jira groups are cached for verdict permissions (seconds) | 300 |
 | `BATON_LOG_LEVEL` | log level | `info` |
 | `BATON_BIND`, `BATON_WORKERS`, `BATON_WORKER_CLASS`, `BATON_THREADS`, `BATON_WORKER_CONNECTIONS`, `BATON_TIMEOUT`, `BATON_ACCESS_LOG` | gunicorn (`webhooks/http/gunicorn_conf.py`) | see docs/operations.md |
 
@@ -206,6 +207,8 @@ class Settings:
     plugin_dist: str | None = None
     reconcile_interval_s: float = 0.0
     jira: JiraEnvironment = field(default_factory=lambda: JiraEnvironment({}))
+    membership_ttl_s: int = 300
+    """How long a user's Jira groups are cached when checking who may give a team's verdict."""
     log_level: str = "INFO"
     serving: ServingSettings = field(default_factory=ServingSettings)
 
@@ -256,6 +259,7 @@ class Settings:
             plugin_dist=_optional(env.get("BATON_PLUGIN_DIST")),
             reconcile_interval_s=parse_interval(interval),
             jira=JiraEnvironment(env),
+            membership_ttl_s=_integer(env, "BATON_MEMBERSHIP_TTL", 300),
             log_level=(_optional(env.get("BATON_LOG_LEVEL")) or "INFO").upper(),
             serving=ServingSettings(
                 bind=_optional(env.get("BATON_BIND")) or DEFAULT_BIND,

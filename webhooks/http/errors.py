@@ -63,6 +63,26 @@ class Forbidden(ServiceError):
     hint = "this credential may not read anything here; check BATON_FORGE_SITES (docs/plugin.md)"
 
 
+class ReadOnly(Forbidden):
+    code = "read_only"
+    hint = "share links and Data Center gadgets only read; give verdicts in Jira Cloud's Hand-offs panel"
+
+
+class NotAMember(Forbidden):
+    code = "not_a_member"
+    hint = "only members of the judging team may give its verdict (`teams.<team>.members`, docs/configuration.md)"
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+    hint = "check the issue key; Baton knows an issue once a transition of it has arrived"
+
+
+class VerdictRefused(ServiceError):
+    code = "verdict_refused"
+    hint = 'nothing was recorded (docs/semantics.md, "Verdicts")'
+
+
 class UnknownSite(ServiceError):
     code = "unknown_site"
     hint = "register the site in Baton first, or post to /webhooks/jira for the default site"
@@ -90,6 +110,8 @@ HTTP_STATUS: dict[type[BaseException], int] = {
     SignatureError: 401,
     Forbidden: 403,
     UnknownSite: 404,
+    NotFound: 404,
+    VerdictRefused: 409,
     PayloadTooLarge: 413,
     RequestEntityTooLarge: 413,
     UnsupportedContentType: 415,
