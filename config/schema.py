@@ -165,9 +165,26 @@ class StatusSet(_Strict):
     """Statuses where the team works on the issue."""
 
 
+class GroupMember(_Strict):
+    """Every member of a Jira group (`{group: jira-qa}`), checked against the site's groups over REST."""
+
+    group: str
+
+
+class AccountMember(_Strict):
+    """One Atlassian account (`{account: 5b10ac8d82e05b22cc7d4ef5}`)."""
+
+    account: str
+
+
+Member = GroupMember | AccountMember
+
+
 class Team(_Strict):
     calendar: str
     statuses: StatusSet = Field(default_factory=StatusSet)
+    members: list[Member] = Field(default_factory=list)
+    """Who may give the team's verdicts in Jira (docs/semantics.md "Verdicts"); the CLI does not check it."""
 
 
 class Match(_Strict):
@@ -217,6 +234,17 @@ class Process(_Strict):
     unmapped_goal: Goal | None = None
     """Goals for unmapped (non-routine) hand-offs; without it they are not clocked against a goal."""
     sla: list[SlaRow] = Field(default_factory=list)
+    customer: str | None = None
+    """The team that judges deliveries into a done status; without it nobody judges them."""
+    acceptance_window: Seconds | None = None
+    """How long after a delivery its customer may give a verdict; default: `reopen_window`."""
+    rejection_reasons: list[str] = Field(default_factory=list)
+    """The reasons a customer may give when it sends a delivery back (the PMO's list)."""
+
+    @property
+    def verdict_window(self) -> int:
+        """The acceptance window in seconds (`acceptance_window`, else `reopen_window`)."""
+        return self.reopen_window if self.acceptance_window is None else self.acceptance_window
 
     @model_validator(mode="after")
     def _one_flow(self) -> Process:
@@ -238,6 +266,8 @@ class Process(_Strict):
 class Weights(_Strict):
     timeliness: float = Field(default=0.5, ge=0, le=1)
     quality: float = Field(default=0.5, ge=0, le=1)
+    satisfaction: float | None = Field(default=None, ge=0, le=1)
+    """Weight of the customers' ratings; none (absent) leaves satisfaction out of the score."""
 
 
 Period = Literal["week", "month"]

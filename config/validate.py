@@ -174,6 +174,18 @@ class _Checks:
         for team, path in _process_team_refs(base, process):
             if team not in self.teams:
                 yield self.problem(path, f"unknown team '{team}'{_suggest(team, self.teams, 'teams')}")
+        if process.customer is not None and process.customer not in self.teams:
+            yield self.problem(
+                (*base, "customer"),
+                f"unknown team '{process.customer}'{_suggest(process.customer, self.teams, 'teams')}",
+            )
+        seen_reasons: set[str] = set()
+        for index, reason in enumerate(process.rejection_reasons):
+            if not reason.strip():
+                yield self.problem((*base, "rejection_reasons", index), "an empty rejection reason")
+            elif reason.casefold() in seen_reasons:
+                yield self.problem((*base, "rejection_reasons", index), f"reason '{reason}' is listed twice")
+            seen_reasons.add(reason.strip().casefold())
         for index, row in enumerate(process.sla):
             row_path: YamlPath = (*base, "sla", index)
             if row.provider not in self.teams:
@@ -282,12 +294,15 @@ class _Checks:
 
     def scoring(self) -> Iterator[Problem]:
         scoring = self.config.scoring
-        total = scoring.weights.timeliness + scoring.weights.quality
+        satisfaction = scoring.weights.satisfaction
+        total = scoring.weights.timeliness + scoring.weights.quality + (satisfaction or 0.0)
         if abs(total - 1.0) > WEIGHT_TOLERANCE:
+            shown = "" if satisfaction is None else f" + satisfaction {satisfaction:g}"
             yield self.problem(
                 ("scoring", "weights"),
                 f"weights must add up to 1: timeliness {scoring.weights.timeliness:g} + quality "
-                f"{scoring.weights.quality:g} = {total:g} (an omitted weight counts as 0.5)",
+                f"{scoring.weights.quality:g}{shown} = {total:g} (an omitted "
+                f"{'weight' if satisfaction is None else 'timeliness or quality weight'} counts as 0.5)",
             )
         if not _known_timezone(scoring.timezone):
             yield self.problem(("scoring", "timezone"), _timezone_message(scoring.timezone))

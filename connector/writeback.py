@@ -3,7 +3,8 @@
 `PUT /rest/api/3/issue/{id}/properties/baton.sla` (Data Center: `/rest/api/2/...`) with a small JSON
 document (docs/jira-connector.md: <= 32 KB; needs Browse projects + Edit issues). The Forge app indexes its
 top-level fields for JQL (`plugin/manifest.yml`: state, provider, requester, process, due, breached,
-elapsedRatio, rejections), e.g. `batonSlaState = breached` or `issue.property[baton.sla].state = at_risk`.
+elapsedRatio, rejections, awaitingVerdict, lastVerdict.verdict), e.g. `batonSlaState = breached`,
+`issue.property[baton.sla].state = at_risk` or `batonAwaitingVerdict = qa` (issues awaiting qa's verdict).
 
 "Only when changed": the document holds nothing that moves with the wall clock except through state
 changes: the due time is fixed while the clock runs, a running clock's `elapsedRatio` is rounded down
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -99,6 +101,11 @@ def sla_documents(requests: pd.DataFrame, config: BatonConfig, now: datetime) ->
     open_mask = frame["resolved_at"].isna()
     due = due_times(frame[open_mask], config, now)
     rejections = frame.groupby("issue_id")["rejected"].sum()
+    awaiting = (
+        scoring_engine.awaiting_verdict(frame, now)
+        if "verdict_due_at" in frame
+        else pd.Series(False, index=frame.index)
+    )
     docs: dict[str, dict[str, Any]] = {}
     for issue_id, group in frame.groupby("issue_id", sort=False):
         open_rows = group[group["resolved_at"].isna()]
@@ -154,8 +161,33 @@ def sla_documents(requests: pd.DataFrame, config: BatonConfig, now: datetime) ->
                 "toStatus": _text(row["to_status"]),
             },
             "clocks": clocks,
+            **_verdict_fields(group, awaiting.loc[group.index]),
         }
     return docs
+
+
+def _verdict_fields(group: pd.DataFrame, awaiting: pd.Series) -> dict[str, Any]:
+    """`awaitingVerdict`: the teams (sorted) whose verdict on a delivery of this issue is awaited;
+    `lastVerdict`: the latest explicit verdict on the issue (`verdict`, `team`, `provider`, `at`, and
+    `rating` or `reason`), or None. Both change only with a verdict, a delivery or a window's end."""
+    teams = sorted(
+        {str(t) for t in group.loc[awaiting.to_numpy(dtype=bool), "customer"] if isinstance(t, str)}
+    )
+    last: dict[str, Any] | None = None
+    if "verdict_at" in group:
+        judged = group[group["verdict_at"].notna()]
+        if len(judged):
+            latest = int(np.argmax(pd.to_datetime(judged["verdict_at"], utc=True).to_numpy()))
+            row = judged.iloc[latest]
+            last = {
+                "verdict": _text(row["verdict"]),
+                "team": _text(row["customer"]),
+                "provider": _text(row["provider"]),
+                "at": _iso(row["verdict_at"]),
+                "rating": None if pd.isna(row["rating"]) else int(row["rating"]),
+                "reason": _text(row["verdict_reason"]),
+            }
+    return {"awaitingVerdict": teams, "lastVerdict": last}
 
 
 def fit(doc: dict[str, Any]) -> dict[str, Any]:

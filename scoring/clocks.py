@@ -11,6 +11,7 @@ import pandas as pd
 
 from baton.config.schema import BatonConfig, SlaRow
 from baton.scoring.calendar import business_calendar
+from baton.scoring.verdicts import evaluate_verdicts
 
 if TYPE_CHECKING:
     from baton.scoring.rules import CompiledRules, ProcessRules
@@ -179,4 +180,6 @@ def evaluate_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) 
     out["resolution_state"] = _state(
         res_el, out["resolution_goal_s"].to_numpy(dtype=np.float64), ratio, res_open
     )
+    if "verdict_due_at" in out:
+        out["verdict"] = evaluate_verdicts(out, now)
     return out

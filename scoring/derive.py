@@ -15,7 +15,9 @@ The hot path has no per-transition Python loop:
    request per issue); first responses, paused time and rejections are array operations
    (`np.searchsorted` over sorted keys) (`_request_spans`, `_first_responses`, `_rejections`,
    `_elapsed`); goals are looked up once per distinct key (`_goals`) and the frame is built last
-   (`_assemble`).
+   (`_assemble`), each delivery with its customer (`_customers`);
+6. the internal customers' verdicts are applied to the deliveries they judge
+   (`baton.scoring.verdicts.apply_verdicts`: a loop over the few issues that have verdicts).
 
 Each stage takes and returns arrays aligned on one axis: the ordered log's rows (`_Log`, `_Statuses`,
 `_Rows`) or the requests (`_Spans` and what follows), so a stage's contract is its dataclass.
@@ -23,7 +25,7 @@ Each stage takes and returns arrays aligned on one axis: the ordered log's rows 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cmp_to_key
 from typing import Any
@@ -35,8 +37,9 @@ import pandas as pd
 from baton.config.schema import BatonConfig
 from baton.scoring.calendar import business_calendar
 from baton.scoring.clocks import goal_of
-from baton.scoring.model import CREATION_CHANGE_ID, DONE_REQUESTER, REQUEST_COLUMNS
+from baton.scoring.model import CREATION_CHANGE_ID, DONE_REQUESTER, REQUEST_COLUMNS, Verdict
 from baton.scoring.rules import DONE, NONE, OWNED, PAUSE, UNOWNED, CompiledRules, rules_for
+from baton.scoring.verdicts import apply_verdicts
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -741,6 +744,21 @@ def _goals(
     return table[inverse, 0], table[inverse, 1], table[inverse, 2]
 
 
+def _customers(rows: _Rows, spans: _Spans, team_names: ObjArray, config: BatonConfig) -> ObjArray:
+    """Per request: the team that judges its delivery: the team its closing transition opened a request
+    at (a forward hand-off), or the process's `customer` for a delivery into a done status; None for
+    every other request."""
+    close = np.clip(spans.close_row, 0, None)
+    action = np.where(spans.closed, rows.action[close], -1)
+    customer = np.full(len(spans.open_rows), None, dtype=object)
+    forward = action == A_FORWARD
+    customer[forward] = team_names[rows.b_team[close[forward]]]
+    done_customer = np.array([p.customer for p in config.processes.values()], dtype=object)
+    to_done = action == A_TO_DONE
+    customer[to_done] = done_customer[spans.r_proc[to_done]]
+    return customer
+
+
 def _assemble(
     log: _Log,
     facts: _Issues,
@@ -750,6 +768,7 @@ def _assemble(
     clocks: _Clocks,
     rejections: tuple[IntArray, BoolArray, IntArray],
     rules: CompiledRules,
+    config: BatonConfig,
 ) -> pd.DataFrame:
     """The requests frame (`REQUEST_COLUMNS`), one row per request in (issue id, opening) order."""
     open_rows, r_issue = spans.open_rows, spans.r_issue
@@ -792,6 +811,7 @@ def _assemble(
             "resolution_elapsed_s": clocks.resolution_elapsed,
             "clock_at": _timestamps(np.where(spans.closed, NAT, clocks.clock_at_ns)),
             "paused": clocks.paused_now,
+            "customer": _col(_customers(rows, spans, team_names, config), index),
         },
         index=index,
         columns=list(REQUEST_COLUMNS),
@@ -803,8 +823,10 @@ def derive(
     issues: pd.DataFrame,
     config: BatonConfig,
     status_categories: Mapping[str, str] | None = None,
+    verdicts: Sequence[Verdict] = (),
 ) -> pd.DataFrame:
-    """Transitions -> requests (`REQUEST_COLUMNS`), through the stages of the module docstring."""
+    """Transitions (+ verdicts) -> requests (`REQUEST_COLUMNS`), through the stages of the module
+    docstring."""
     rules = rules_for(config)
     if len(transitions) == 0 or len(issues) == 0 or not rules.processes:
         return empty_requests()
@@ -819,4 +841,7 @@ def derive(
         return empty_requests()
     fr_row, opens_active = _first_responses(rows, spans)
     clocks = _elapsed(log, rows, spans, fr_row, opens_active, rules)
-    return _assemble(log, facts, statuses, rows, spans, clocks, _rejections(log, rows, spans, rules), rules)
+    frame = _assemble(
+        log, facts, statuses, rows, spans, clocks, _rejections(log, rows, spans, rules), rules, config
+    )
+    return apply_verdicts(frame, verdicts, config)

@@ -6,7 +6,7 @@ through these functions so that all of them compute the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -22,6 +22,8 @@ from baton.scoring import overview as _overview
 from baton.scoring import periods as _periods
 from baton.scoring import preview as _preview
 from baton.scoring import scores as _scores
+from baton.scoring import verdicts as _verdicts
+from baton.scoring.model import Verdict
 
 Period = Literal["week", "month"]
 Breakdown = Literal["process", "pair", "issue_type"]
@@ -32,19 +34,42 @@ def derive_requests(
     issues: pd.DataFrame,
     config: BatonConfig,
     status_categories: Mapping[str, str] | None = None,
+    verdicts: Sequence[Verdict] = (),
 ) -> pd.DataFrame:
-    """Derive internal service requests from transition logs (docs/semantics.md).
+    """Derive internal service requests from transition logs and verdicts (docs/semantics.md).
 
     `transitions` has `baton.scoring.model.TRANSITION_COLUMNS` (any order of rows, duplicates allowed);
     `issues` has `ISSUE_COLUMNS`; `status_categories` maps status keys (`baton.config.ownership.keys_of`:
     `id:<id>` and `name:<normalised name>`) to Jira's category key (`new`/`indeterminate`/`done`) for processes without explicit done statuses.
+    `verdicts` are the internal customers' verdict events (any order; ties keep their given order).
     Returns a frame with `REQUEST_COLUMNS`; a pure function of its inputs.
     """
-    return _derive.derive(transitions, issues, config, status_categories)
+    return _derive.derive(transitions, issues, config, status_categories, verdicts)
+
+
+def judge_verdict(
+    requests: pd.DataFrame, prior: Iterable[Verdict], verdict: Verdict, config: BatonConfig
+) -> _verdicts.Judgement:
+    """Where a new verdict lands (the delivery's `seq`, provider, process, window end), given the issue's
+    requests derived without verdicts and its earlier verdicts; raises `VerdictRefused` with the message
+    a refused caller sees (no delivery, outside the window, an accept after a rejection, bad input)."""
+    return _verdicts.judge(requests, prior, verdict, config)
+
+
+def rejection_reasons(requests: pd.DataFrame) -> pd.DataFrame:
+    """Rejection reasons by verdict per provider (`provider`, `reason`, `count`): providers by name,
+    most frequent reason first."""
+    return _verdicts.rejection_reasons(requests)
+
+
+def awaiting_verdict(requests: pd.DataFrame, now: datetime) -> pd.Series:
+    """Judged deliveries still awaiting their customer's verdict at `now` (window open, no verdict)."""
+    return _verdicts.awaiting_verdict(requests, now)
 
 
 def evaluate_clocks(requests: pd.DataFrame, config: BatonConfig, now: datetime) -> pd.DataFrame:
-    """Add `response_state`/`resolution_state` and bring running clocks' elapsed time up to `now`.
+    """Add `response_state`/`resolution_state` and bring running clocks' elapsed time up to `now`; a
+    judged delivery whose acceptance window ended without a verdict gets `verdict` `implicit`.
 
     Running clocks (not paused) are measured from `clock_at`, which is set to `now` for them, so an
     evaluated frame can be evaluated again at a later `now`. Pass `derive_requests`' frame (or a

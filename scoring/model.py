@@ -92,6 +92,38 @@ class ClockState(StrEnum):
     NONE = "none"
 
 
+class VerdictAction(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+class VerdictOutcome(StrEnum):
+    """A delivery's `verdict` (docs/semantics.md "Verdicts")."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    IMPLICIT = "implicit"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One verdict event of the internal customer (append-only; the latest valid one counts)."""
+
+    issue_id: str
+    team: str
+    """The judging team (the customer of the delivery)."""
+    at: datetime
+    """When the verdict was given (timezone-aware, UTC)."""
+    by: str
+    """Who gave it (an Atlassian account id, or what the CLI's `--by` said)."""
+    action: VerdictAction
+    rating: int | None = None
+    """1-5 with an accept, else None."""
+    reason: str | None = None
+    """One of the process's `rejection_reasons` with a reject, else None."""
+    comment: str | None = None
+
+
 DONE_REQUESTER = "done"
 """Requester of rework opened by reopening a done issue."""
 
@@ -137,5 +169,12 @@ REQUEST_COLUMNS: tuple[str, ...] = (
     "resolution_elapsed_s",
     "clock_at",  # instant the open clocks were measured to (last event of the issue)
     "paused",  # bool: the issue sat in a pause status at `clock_at` (open clocks stopped)
+    "customer",  # the team that judges a delivery (None: not a delivery, or nobody judges it)
+    "verdict_due_at",  # end of the acceptance window of a judged delivery
+    "verdict",  # VerdictOutcome of the latest valid verdict ("implicit" is added as of `now`)
+    "rating",  # float 1-5 or NaN
+    "verdict_reason",
+    "verdict_by",
+    "verdict_at",
 )
 """Columns of the derived requests frame. States are computed as of `now` by `baton.scoring.clocks`."""

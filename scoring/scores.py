@@ -29,6 +29,7 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "rework_hours",
     "open_at_risk",
     "open_breached",
+    "satisfaction",
 )
 _MISSING = "\x00missing"
 INTAKE_LABEL = "intake"
@@ -49,9 +50,18 @@ def breakdown_key(requests: pd.DataFrame, by: Breakdown) -> npt.NDArray[np.objec
     return out
 
 
-def score_of(timeliness: float | None, quality: float | None, config: BatonConfig) -> float | None:
+def score_of(
+    timeliness: float | None,
+    quality: float | None,
+    config: BatonConfig,
+    satisfaction: float | None = None,
+) -> float | None:
+    """100 x the weighted mean of the present parts (weights renormalised); satisfaction takes part
+    only when `scoring.weights.satisfaction` is set."""
     w = config.scoring.weights
     parts = [(w.timeliness, timeliness), (w.quality, quality)]
+    if w.satisfaction is not None:
+        parts.append((w.satisfaction, satisfaction))
     used = [(weight, value) for weight, value in parts if value is not None and not np.isnan(value)]
     total = sum(weight for weight, _ in used)
     if not used or total == 0:
@@ -72,6 +82,8 @@ _SUMMED = (
     "with_resp_goal",
     "resp_met",
     "rework_hours",
+    "rated",
+    "rating_sum",
 )
 
 
@@ -102,6 +114,9 @@ def _resolved_totals(
     delivered = req["outcome"].to_numpy(dtype=object) == "delivered"
     rejected = req["rejected"].to_numpy(dtype=bool) & delivered
     kind = req["kind"].to_numpy(dtype=object)
+    rating = req["rating"].to_numpy(dtype=np.float64) if "rating" in req else np.full(len(req), np.nan)
+    # a rated delivery: its latest valid verdict accepted it with a rating, and it was not rejected
+    rated = delivered & ~rejected & ~np.isnan(rating)
     has_res_goal = ~np.isnan(res_goal)
     has_resp_goal = ~np.isnan(resp_goal)
     frame = pd.DataFrame(
@@ -116,6 +131,8 @@ def _resolved_totals(
             "with_resp_goal": (has_resp_goal & resolved_mask).astype(np.int64),
             "resp_met": (has_resp_goal & resolved_mask & (resp_state == "met")).astype(np.int64),
             "rework_hours": np.where(resolved_mask & (kind == "rework"), res_el / 3600.0, 0.0),
+            "rated": (rated & resolved_mask).astype(np.int64),
+            "rating_sum": np.where(rated & resolved_mask, rating, 0.0),
             "ratio": np.where(
                 has_res_goal & resolved_mask, res_el / np.where(has_res_goal, res_goal, 1.0), np.nan
             ),
@@ -173,6 +190,7 @@ def _score_rows(table: pd.DataFrame, config: BatonConfig, by: Breakdown | None) 
         timeliness = _ratio(num("met"), num("with_goal"))
         response = _ratio(num("resp_met"), num("with_resp_goal"))
         quality = 1.0 - num("rejected") / num("delivered") if num("delivered") else None
+        satisfaction = num("rating_sum") / (5.0 * num("rated")) if num("rated") else None
         p50, p90 = rec.get(0.5), rec.get(0.9)
         row: dict[str, object] = {"period": rec["period"], "team": rec["team"]}
         if by:
@@ -182,7 +200,8 @@ def _score_rows(table: pd.DataFrame, config: BatonConfig, by: Breakdown | None) 
             timeliness=timeliness,
             response_timeliness=response,
             quality=quality,
-            score=score_of(timeliness, quality, config),
+            satisfaction=satisfaction,
+            score=score_of(timeliness, quality, config, satisfaction),
             resolved=int(num("resolved")),
             delivered=int(num("delivered")),
             rejected=int(num("rejected")),
@@ -199,7 +218,15 @@ def _score_rows(table: pd.DataFrame, config: BatonConfig, by: Breakdown | None) 
 def _ordered_frame(rows: list[dict[str, object]], columns: list[str], by: Breakdown | None) -> pd.DataFrame:
     """The rows as a frame with `columns`, missing ratios as None, sorted by period, team[, key]."""
     out = pd.DataFrame(rows, columns=columns)
-    for c in ("timeliness", "response_timeliness", "quality", "score", "ratio_p50", "ratio_p90"):
+    for c in (
+        "timeliness",
+        "response_timeliness",
+        "quality",
+        "satisfaction",
+        "score",
+        "ratio_p50",
+        "ratio_p90",
+    ):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out.sort_values(_group_columns(by), kind="stable", na_position="last").reset_index(drop=True)
 

@@ -235,6 +235,36 @@ class RequestRow(Base):
     resolution_elapsed_s: Mapped[float | None] = mapped_column(Float)
     clock_at: Mapped[datetime | None]
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer: Mapped[str | None] = mapped_column(String(100))
+    verdict_due_at: Mapped[datetime | None]
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    rating: Mapped[float | None] = mapped_column(Float)
+    verdict_reason: Mapped[str | None] = mapped_column(String(200))
+    verdict_by: Mapped[str | None] = mapped_column(String(128))
+    verdict_at: Mapped[datetime | None]
+
+
+class VerdictRow(Base):
+    """One verdict of an internal customer on a delivery (`baton.scoring.model.Verdict`): append-only.
+
+    Only verdicts that were valid when given are recorded; re-derivation checks them again."""
+
+    __tablename__ = "verdicts"
+    __table_args__ = (Index("ix_verdicts_site_id_issue_id", "site_id", "issue_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(SiteId, _site_fk())
+    issue_id: Mapped[str] = mapped_column(String(64))
+    team: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+    account: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    """`cli` or `api`."""
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class StagedRequestRow(Base):
@@ -271,6 +301,13 @@ class StagedRequestRow(Base):
     resolution_elapsed_s: Mapped[float | None] = mapped_column(Float)
     clock_at: Mapped[datetime | None]
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer: Mapped[str | None] = mapped_column(String(100))
+    verdict_due_at: Mapped[datetime | None]
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    rating: Mapped[float | None] = mapped_column(Float)
+    verdict_reason: Mapped[str | None] = mapped_column(String(200))
+    verdict_by: Mapped[str | None] = mapped_column(String(128))
+    verdict_at: Mapped[datetime | None]
 
 
 class ConfigVersionRow(Base):

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from baton.config.schema import BatonConfig
 from baton.scoring import engine as scoring_engine
-from baton.scoring.model import Extraction
+from baton.scoring.model import Extraction, Verdict
 from baton.store import inbox
 from baton.store.live_config import SiteConfigs, as_site_configs
 from baton.store.models import DELIVERY_SOURCES, Delivery, IssueRow, Site
@@ -58,6 +58,7 @@ from baton.store.transitions import (
     load_transitions_frame,
     record_many,
 )
+from baton.store.verdicts import load_verdicts
 
 log = logging.getLogger("baton.store.pipeline")
 
@@ -123,13 +124,14 @@ def _derive(
     issues: pd.DataFrame,
     config: BatonConfig,
     categories: Mapping[str, str],
+    verdicts: Sequence[Verdict] = (),
 ) -> pd.DataFrame:
     from baton.scoring.engine import derive_requests
 
-    return derive_requests(transitions, issues, config, categories)
+    return derive_requests(transitions, issues, config, categories, verdicts)
 
 
-def _lock_issues(session: Session, site_id: str, issue_ids: list[str]) -> None:
+def lock_issues(session: Session, site_id: str, issue_ids: list[str]) -> None:
     """Serialise re-derivation of the same issue by concurrent workers (PostgreSQL row locks, in a
     fixed order so two workers can never deadlock). SQLite serialises writers anyway."""
     if dialect_name(session) != "postgresql":
@@ -151,18 +153,18 @@ def rederive_issues(
     *,
     status_categories: Mapping[str, str] | None = None,
 ) -> int:
-    """Recompute the derived requests of some issues from their full transition log; returns the
-    number of requests stored. Does not commit."""
+    """Recompute the derived requests of some issues from their full transition log and their
+    verdicts; returns the number of requests stored. Does not commit."""
     ids = unique(str(i) for i in issue_ids)
     if not ids:
         return 0
-    _lock_issues(session, site_id, ids)
+    lock_issues(session, site_id, ids)
     categories = (
         status_categories if status_categories is not None else load_status_categories(session, site_id)
     )
     transitions = load_transitions_frame(session, site_id, ids)
     issues = load_issues_frame(session, site_id, ids)
-    requests = _derive(transitions, issues, config, categories)
+    requests = _derive(transitions, issues, config, categories, load_verdicts(session, site_id, ids))
     return replace_requests(session, site_id, ids, requests)
 
 
@@ -553,10 +555,12 @@ class _LogSnapshot:
     transitions: pd.DataFrame
     issues: pd.DataFrame
     categories: dict[str, str]
+    verdicts: list[Verdict]
 
     def same_as(self, other: _LogSnapshot) -> bool:
         return (
             self.categories == other.categories
+            and self.verdicts == other.verdicts
             and self.transitions.equals(other.transitions)
             and self.issues.equals(other.issues)
         )
@@ -567,6 +571,7 @@ def _snapshot(session: Session, site_id: str, issue_ids: list[str]) -> _LogSnaps
         load_transitions_frame(session, site_id, issue_ids),
         load_issues_frame(session, site_id, issue_ids),
         dict(load_status_categories(session, site_id)),
+        load_verdicts(session, site_id, issue_ids),
     )
 
 
@@ -581,7 +586,7 @@ def _derive_outside_the_write_lock(
         snapshot = _snapshot(session, site_id, issue_ids)
         derived[site_id] = (
             snapshot,
-            _derive(snapshot.transitions, snapshot.issues, config, snapshot.categories),
+            _derive(snapshot.transitions, snapshot.issues, config, snapshot.categories, snapshot.verdicts),
         )
     session.commit()  # end the read transaction (PostgreSQL): the write transaction starts afresh
     return derived
@@ -602,7 +607,7 @@ def _finish(
     for site_id, (snapshot, frame) in derived.items():
         issue_ids = recorded.to_derive[site_id]
         lock_site_shared(session, site_id)  # PostgreSQL: not while the site's numbers are swapped
-        _lock_issues(session, site_id, issue_ids)  # PostgreSQL: row locks in a fixed order
+        lock_issues(session, site_id, issue_ids)  # PostgreSQL: row locks in a fixed order
         delete_requests(session, site_id, issue_ids)  # SQLite: the first write takes the write lock
         config = recorded.resolver.for_site(session, site_id)
         if config is None:
@@ -612,7 +617,7 @@ def _finish(
         used = recorded.configs[site_id]
         same_config = config is used or config_fingerprint(config) == config_fingerprint(used)
         if not (same_config and current.same_as(snapshot)):
-            frame = _derive(current.transitions, current.issues, config, current.categories)
+            frame = _derive(current.transitions, current.issues, config, current.categories, current.verdicts)
         requests_per_site[site_id] = replace_requests(session, site_id, issue_ids, frame)
     for delivery_id, _site_id, _state, event, extraction in recorded.parsed:
         result = recorded.results[delivery_id]

@@ -21,6 +21,7 @@ from baton.scoring import engine
 from baton.scoring.preview import Preview
 from baton.store.chunked import DEFAULT_CHUNK, issue_chunks
 from baton.store.transitions import load_status_categories
+from baton.store.verdicts import load_verdicts
 
 log = logging.getLogger("baton.store.preview")
 
@@ -51,8 +52,9 @@ def run_preview(
         draft_fingerprint=fingerprint(draft),
     )
     for chunk in issue_chunks(session, site, chunk_size):
-        before = engine.derive_requests(chunk.transitions, chunk.issues, live, categories)
-        after = engine.derive_requests(chunk.transitions, chunk.issues, draft, categories)
+        verdicts = load_verdicts(session, site, chunk.issue_ids)
+        before = engine.derive_requests(chunk.transitions, chunk.issues, live, categories, verdicts)
+        after = engine.derive_requests(chunk.transitions, chunk.issues, draft, categories, verdicts)
         acc.add(before, after, issues=len(chunk.issue_ids), transitions=len(chunk.transitions))
     result = acc.result()
     log.info(

@@ -42,6 +42,7 @@ from baton.store.models import IssueRow, RequestRow, Site, SiteConfigState, Stag
 from baton.store.requests import frame_to_rows
 from baton.store.sqlutil import chunks, dialect_name, unique
 from baton.store.transitions import load_issues_frame, load_status_categories, load_transitions_frame
+from baton.store.verdicts import load_verdicts
 
 log = logging.getLogger("baton.store.rederive")
 
@@ -113,6 +114,7 @@ def _swap(
             load_issues_frame(session, site, batch),
             config,
             categories,
+            load_verdicts(session, site, batch),
         )
         _stage(session, site, frame)
     columns = ["site_id", *REQUEST_COLUMNS]
@@ -157,7 +159,8 @@ def rederive_staged(
     session.commit()
     done = 0
     for chunk in issue_chunks(session, site, chunk_size):
-        frame = scoring_engine.derive_requests(chunk.transitions, chunk.issues, config, categories)
+        verdicts = load_verdicts(session, site, chunk.issue_ids)
+        frame = scoring_engine.derive_requests(chunk.transitions, chunk.issues, config, categories, verdicts)
         _stage(session, site, frame)
         done += len(chunk.issue_ids)
         session.commit()

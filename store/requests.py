@@ -27,6 +27,8 @@ DATETIME_COLUMNS: tuple[str, ...] = (
     "resolved_at",
     "rejected_at",
     "clock_at",
+    "verdict_due_at",
+    "verdict_at",
 )
 FLOAT_COLUMNS: tuple[str, ...] = (
     "response_goal_s",
@@ -34,6 +36,7 @@ FLOAT_COLUMNS: tuple[str, ...] = (
     "at_risk_ratio",
     "response_elapsed_s",
     "resolution_elapsed_s",
+    "rating",
 )
 BOOL_COLUMNS: tuple[str, ...] = ("rejected", "paused")
 

@@ -34,6 +34,7 @@ from baton.scoring.scores import SCORE_COLUMNS
 __all__ = [
     "HANDOFF_FIELDS",
     "OVERVIEW_FIELDS",
+    "REASON_FIELDS",
     "REQUEST_FIELDS",
     "SCORE_FIELDS",
     "UNMAPPED_FIELDS",
@@ -45,6 +46,7 @@ __all__ = [
     "overview_records",
     "preview_record",
     "ratio",
+    "reason_records",
     "request_records",
     "score",
     "score_records",
@@ -76,16 +78,31 @@ REQUEST_FIELDS: tuple[str, ...] = (
     "remaining_s",
     "due_at",
     "paused",
+    "customer",
+    "verdict",
+    "rating",
+    "verdict_reason",
+    "verdict_by",
+    "verdict_at",
+    "verdict_due_at",
 )
-"""`baton requests --format json` fields, in order (docs/semantics.md, "Output fields"); the last four are the live clock
-(`baton.scoring.engine.live_clocks`). The JSON API adds `issue_id` and `issue_url`."""
+"""`baton requests --format json` fields, in order (docs/semantics.md, "Output fields"); `state` to `paused` are the live
+clock (`baton.scoring.engine.live_clocks`), then the customer's verdict (docs/semantics.md "Verdicts"). The JSON API adds `issue_id` and `issue_url`."""
 
 SCORE_FIELDS: tuple[str, ...] = ("period", "team", *SCORE_COLUMNS)
 """`baton score --format json` fields; the breakdown key (`process`, `pair`, `issue_type`) follows `team`."""
 
 BREAKDOWN_KEYS: tuple[str, ...] = ("process", "pair", "issue_type")
 RATIO_FIELDS = frozenset(
-    {"timeliness", "response_timeliness", "quality", "ratio_p50", "ratio_p90", "rejection_rate"}
+    {
+        "timeliness",
+        "response_timeliness",
+        "quality",
+        "ratio_p50",
+        "ratio_p90",
+        "rejection_rate",
+        "satisfaction",
+    }
 )
 COUNT_FIELDS = frozenset(
     {
@@ -259,6 +276,13 @@ def request_records(requests: pd.DataFrame, site: str) -> list[dict[str, Any]]:
                 "remaining_s": seconds(row.get("remaining_s")),
                 "due_at": iso_second(row.get("due_at")),
                 "paused": boolean(row.get("paused")),
+                "customer": text(row.get("customer")),
+                "verdict": text(row.get("verdict")),
+                "rating": None if _missing(row.get("rating")) else int(row["rating"]),
+                "verdict_reason": text(row.get("verdict_reason")),
+                "verdict_by": text(row.get("verdict_by")),
+                "verdict_at": iso(row.get("verdict_at")),
+                "verdict_due_at": iso(row.get("verdict_due_at")),
             }
         )
     return out
@@ -361,3 +385,15 @@ def preview_record(preview: Any) -> dict[str, Any]:
     admin API): every `before`/`after` row shaped by `score_records`, so an `after` row is exactly the
     row `baton score --by process --format json` prints once the draft is published and applied."""
     return cast(dict[str, Any], preview.to_json(score_records))
+
+
+REASON_FIELDS: tuple[str, ...] = ("provider", "reason", "count")
+"""`baton verdicts --report reasons`: rejection reasons per provider, most frequent first."""
+
+
+def reason_records(report: pd.DataFrame) -> list[dict[str, Any]]:
+    """`baton.scoring.engine.rejection_reasons` rows -> objects with `REASON_FIELDS`."""
+    return [
+        {"provider": text(row["provider"]), "reason": text(row["reason"]), "count": count(row["count"])}
+        for row in _records(report)
+    ]

@@ -15,6 +15,7 @@ from baton.webhooks.cli import (
     rederive_cmd,
     replay_cmd,
     serve_cmd,
+    verdict_cmd,
 )
 from baton.webhooks.cli.errors import BatonGroup
 
@@ -49,5 +50,6 @@ for _module in (
     backfill_cmd,
     dashboard_cmd,
     alerts_cmd,
+    verdict_cmd,
 ):
     _module.register(main)

@@ -24,6 +24,7 @@ from baton.webhooks.http.errors import register_error_handlers
 from baton.webhooks.http.gadgets import gadgets_blueprint
 from baton.webhooks.http.health import health_blueprint, inbox_api_blueprint, read_backlog, read_unmatched
 from baton.webhooks.http.receiver import SiteDirectory, noop_blueprint, receiver_blueprint
+from baton.webhooks.http.verdicts_api import verdicts_blueprint
 from baton.webhooks.logging import configure_logging
 from baton.webhooks.metrics import metrics_blueprint
 from baton.webhooks.settings import DEFAULT_SITE, Clock, Settings
@@ -109,6 +110,7 @@ def register_blueprints(app: Flask, baton: Baton) -> None:
         app.register_blueprint(noop_blueprint())
 
     app.register_blueprint(api_blueprint(baton))
+    app.register_blueprint(verdicts_blueprint())
     app.register_blueprint(gadgets_blueprint(baton))
     app.register_blueprint(admin_pages_blueprint(baton))
     app.register_blueprint(admin_api_blueprint(baton))

@@ -82,6 +82,9 @@ class Principal:
     method: Method
     site_url: str | None = None
     """Jira base URL known from the credential (Forge `context.siteUrl`)."""
+    account: str | None = None
+    """The Atlassian account id of the user (Forge `principal`); None for share links and demo mode,
+    which only read."""
 
 
 # --- share links ---------------------------------------------------------------------------------
@@ -215,7 +218,9 @@ def authenticate(request: Request, app: Flask | None = None) -> Principal:
                     else "reinstall the Forge app or check BATON_FORGE_APP_ID / BATON_FORGE_SITES (docs/plugin.md)"
                 ),
             ) from exc
-        return Principal(site=site, method="forge", site_url=invocation.site_url)
+        return Principal(
+            site=site, method="forge", site_url=invocation.site_url, account=invocation.principal
+        )
 
     share = request.headers.get(SHARE_HEADER) or request.args.get(SHARE_PARAM)
     if share:

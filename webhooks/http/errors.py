@@ -65,7 +65,7 @@ class Forbidden(ServiceError):
 
 class NotFound(ServiceError):
     code = "not_found"
-    hint = "check the name or number; the admin page's history lists what exists"
+    hint = "check the issue key, or the configuration version (the admin page's history lists them)"
 
 
 class Conflict(ServiceError):
@@ -87,6 +87,21 @@ class InvalidDraft(ServiceError):
 
     code = "config_invalid"
     hint = "fix each problem at its YAML path and line (`baton config check FILE` prints the same list)"
+
+
+class ReadOnly(Forbidden):
+    code = "read_only"
+    hint = "share links and Data Center gadgets only read; give verdicts in Jira Cloud's Hand-offs panel"
+
+
+class NotAMember(Forbidden):
+    code = "not_a_member"
+    hint = "only members of the judging team may give its verdict (`teams.<team>.members`, docs/configuration.md)"
+
+
+class VerdictRefused(ServiceError):
+    code = "verdict_refused"
+    hint = 'nothing was recorded (docs/semantics.md, "Verdicts")'
 
 
 class UnknownSite(ServiceError):
@@ -118,6 +133,7 @@ HTTP_STATUS: dict[type[BaseException], int] = {
     NotFound: 404,
     UnknownSite: 404,
     Conflict: 409,
+    VerdictRefused: 409,
     PayloadTooLarge: 413,
     RequestEntityTooLarge: 413,
     UnsupportedContentType: 415,

@@ -180,6 +180,8 @@ class JiraStandIn:
     keep_log: bool = True
     statuses: list[tuple[str, str, str]] = field(default_factory=lambda: list(WORKFLOW))
     """(id, name, category key) of every status `GET /rest/api/{3,2}/status` lists."""
+    user_groups: dict[str, list[str]] = field(default_factory=dict)
+    """accountId -> names of the Jira groups the user is in (`GET /rest/api/3/user/groups`)."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -276,6 +278,7 @@ class JiraStandIn:
             (r"/rest/api/3/filter/(?P<fid>\d+)", "PUT", self.update_filter),
             (r"/rest/api/3/myself", "GET", self.myself),
             (r"/rest/api/[23]/status", "GET", self.all_statuses),
+            (r"/rest/api/3/user/groups", "GET", self.groups_of_user),
             (r"/rest/api/2/search", "POST", self.dc_search),
             (r"/rest/api/2/issue/(?P<issue>[^/]+)/changelog", "GET", self.dc_changelog),
         ]
@@ -669,6 +672,23 @@ class JiraStandIn:
             {k: v for k, v in body.items() if k in ("name", "jql", "description", "sharePermissions")}
         )
         return 200, {}, self._filter_json(self.filters[fid])
+
+    def groups_of_user(self, query: Mapping[str, list[str]], body: Any) -> tuple[int, dict[str, str], Any]:
+        account = (query.get("accountId") or [""])[0]
+        if account not in self.user_groups:
+            return (
+                404,
+                {},
+                {"errorMessages": [f"The user with account ID '{account}' does not exist"], "errors": {}},
+            )
+        return (
+            200,
+            {},
+            [
+                {"name": name, "groupId": f"g-{n}", "self": f"{self.base}/rest/api/3/group?groupId=g-{n}"}
+                for n, name in enumerate(self.user_groups[account])
+            ],
+        )
 
     def myself(self, query: Any, body: Any) -> tuple[int, dict[str, str], Any]:
         return (

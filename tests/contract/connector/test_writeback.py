@@ -137,3 +137,31 @@ def test_an_hour_without_transitions_rewrites_only_what_jql_can_tell_apart(jira:
     puts = len(jira.calls("PUT", "/rest/api/3/issue/"))
     quiet = writeback(jira.client(), ledger, CONFIG, requests, weekend + timedelta(hours=1))
     assert quiet.written == 0 and len(jira.calls("PUT", "/rest/api/3/issue/")) == puts
+
+
+def test_awaiting_verdict_and_last_verdict() -> None:
+    """`awaitingVerdict` lists the teams whose verdict is awaited (one JQL filter:
+    `batonAwaitingVerdict = ops`); `lastVerdict` is the latest explicit verdict."""
+    from tests.unit.oracle.histories import issue_frame, transition_frame
+    from tests.unit.oracle.worked_example import ACCEPT_D2, FACTS, REJECT_Q2, TRANSITIONS, berlin
+
+    transitions, issues = transition_frame(TRANSITIONS[:7]), issue_frame([FACTS])  # up to Q2's delivery
+    now = berlin(5, 9)
+    plain = evaluate_clocks(derive_requests(transitions, issues, CONFIG), CONFIG, now)
+    doc = sla_documents(plain, CONFIG, now)[FACTS.issue_id]
+    assert (doc["awaitingVerdict"], doc["lastVerdict"]) == (["ops", "qa"], None)  # D2 by qa, Q2 by ops
+    judged = derive_requests(transitions, issues, CONFIG, None, [ACCEPT_D2])
+    doc = sla_documents(evaluate_clocks(judged, CONFIG, now), CONFIG, now)[FACTS.issue_id]
+    assert doc["awaitingVerdict"] == ["ops"]
+    assert doc["lastVerdict"] == {
+        "verdict": "accepted", "team": "qa", "provider": "dev", "at": "2026-03-04T09:00:00Z", "rating": 4,
+        "reason": None,
+    }  # fmt: skip
+    friday = berlin(6, 10)
+    rejected = derive_requests(transitions, issues, CONFIG, None, [ACCEPT_D2, REJECT_Q2])
+    doc = sla_documents(evaluate_clocks(rejected, CONFIG, friday), CONFIG, friday)[FACTS.issue_id]
+    assert doc["awaitingVerdict"] == []
+    assert (doc["lastVerdict"]["verdict"], doc["lastVerdict"]["reason"]) == ("rejected", "incomplete")
+    late = berlin(20, 10)  # D2's and Q2's windows have ended
+    doc = sla_documents(evaluate_clocks(plain, CONFIG, late), CONFIG, late)[FACTS.issue_id]
+    assert doc["awaitingVerdict"] == []

@@ -40,6 +40,7 @@ TABLES = {
     "config_versions",
     "site_config_state",
     "requests_staging",
+    "verdicts",
 }
 
 

@@ -27,8 +27,11 @@ def test_delivery_is_the_worked_example() -> None:
     week = berlin.weekly_intervals()
     assert all(week[day] == [(9 * 3600, 17 * 3600)] for day in ("mon", "tue", "wed", "thu", "fri"))
     assert week["sat"] == week["sun"] == []
-    assert list(config.teams) == ["dev", "qa", "ops"]
+    assert list(config.teams) == ["dev", "qa", "ops", "pm"]
     process = config.processes["delivery"]
+    assert process.customer == "pm" and process.verdict_window == 14 * 86400
+    assert process.rejection_reasons == ["incomplete", "defects", "undocumented"]
+    assert config.scoring.weights.satisfaction is None
     assert process.match.projects == ["PROJ"]
     assert process.forward_rules() == [("dev", "qa"), ("qa", "ops")]
     assert process.done == ["Done"] and process.pause == ["Blocked"]

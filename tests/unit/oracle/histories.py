@@ -19,7 +19,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from baton.config.schema import BatonConfig
-from baton.scoring.model import CREATION_CHANGE_ID, ISSUE_COLUMNS, TRANSITION_COLUMNS, IssueFacts, Transition
+from baton.scoring.model import (
+    CREATION_CHANGE_ID,
+    ISSUE_COLUMNS,
+    TRANSITION_COLUMNS,
+    IssueFacts,
+    Transition,
+    Verdict,
+    VerdictAction,
+)
 from tests.unit.oracle.worked_example import CONFIG as WORKED_CONFIG
 
 PROFILE = os.environ.get("BATON_HYPOTHESIS_PROFILE", "default")
@@ -469,3 +477,63 @@ def plain(value: object) -> object:
 def engine_rows(frame: pd.DataFrame) -> list[dict[str, object]]:
     rows = [{k: plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
     return sorted(rows, key=lambda r: (str(r["issue_id"]), int(r["seq"])))  # type: ignore[call-overload]
+
+
+# -- verdicts ----------------------------------------------------------------------------------------
+
+
+def verdict_config(config: BatonConfig, draw: st.DrawFn) -> BatonConfig:
+    """`config` with a customer for done deliveries, an acceptance window and rejection reasons per
+    process (drawn), and sometimes a satisfaction weight."""
+    data = config.model_dump(by_alias=True, exclude_none=True)
+    teams = sorted(data["teams"])
+    for process in data["processes"].values():
+        process["customer"] = draw(st.one_of(st.none(), st.sampled_from(teams)))
+        if process["customer"] is None:
+            del process["customer"]
+        window = draw(st.sampled_from([None, 3600, 86400, 2 * 86400]))
+        if window is not None:
+            process["acceptance_window"] = window
+        process["rejection_reasons"] = ["incomplete", "defects"]
+    if draw(st.booleans()):
+        data["scoring"]["weights"] = {"timeliness": 0.4, "quality": 0.4, "satisfaction": 0.2}
+    return BatonConfig.model_validate(data)
+
+
+_VERDICT_OFFSET = st.one_of(
+    st.just(0),
+    st.integers(-86400, 3 * 86400),
+    st.sampled_from([3600, 86400, 2 * 86400, 3 * 86400, 10 * 86400, 14 * 86400]),  # windows' ends
+    st.sampled_from([3601, 86401, 2 * 86400 + 1, 14 * 86400 + 1]),  # just past them
+)
+
+
+@st.composite
+def verdict_scenarios(
+    draw: st.DrawFn, spec: Spec, max_issues: int = 3
+) -> tuple[Scenario, tuple[Verdict, ...], BatonConfig]:
+    scenario = draw(scenarios(spec, max_issues=max_issues))
+    config = verdict_config(spec.config, draw)
+    teams = sorted(config.teams)
+    verdicts: list[Verdict] = []
+    for _ in range(draw(st.integers(0, 8))):
+        base = draw(st.sampled_from(scenario.transitions))
+        at = base.at + timedelta(seconds=draw(_VERDICT_OFFSET))
+        if draw(st.booleans()):
+            verdict = Verdict(
+                base.issue_id, draw(st.sampled_from(teams)), at, draw(st.sampled_from(["a", "b"])),
+                VerdictAction.ACCEPT, rating=draw(st.one_of(st.none(), st.integers(1, 5))),
+            )  # fmt: skip
+        else:
+            verdict = Verdict(
+                base.issue_id, draw(st.sampled_from(teams)), at, draw(st.sampled_from(["a", "b"])),
+                VerdictAction.REJECT, reason=draw(st.sampled_from(["incomplete", "defects"])),
+            )  # fmt: skip
+        verdicts.append(verdict)
+    last = max([scenario.now, *(v.at for v in verdicts)])
+    now = last + timedelta(seconds=draw(st.sampled_from([0, 3600, 86400, 3 * 86400, 15 * 86400])))
+    return (
+        Scenario(scenario.spec_name, scenario.issues, scenario.transitions, now),
+        tuple(verdicts),
+        config,
+    )

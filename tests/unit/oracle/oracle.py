@@ -19,7 +19,7 @@ import holidays as holidays_pkg
 
 from baton.config.ownership import Owner, keys_of, ownership_map, status_key
 from baton.config.schema import WEEKDAYS, BatonConfig, Calendar, Process, SlaRow
-from baton.scoring.model import CREATION_CHANGE_ID, DONE_REQUESTER, IssueFacts, Transition
+from baton.scoring.model import CREATION_CHANGE_ID, DONE_REQUESTER, IssueFacts, Transition, Verdict
 
 SLOT = 15 * 60
 """Step of the brute-force working-time count, in seconds."""
@@ -122,10 +122,23 @@ class Request:
     resolution_elapsed_s: float = 0.0
     response_state: str = "none"
     resolution_state: str = "none"
+    customer: str | None = None
+    """The team judging this delivery (None: not a delivery, or nobody judges it)."""
+    verdict_due_at: float | None = None
+    verdict: str | None = None
+    rating: float | None = None
+    verdict_reason: str | None = None
+    verdict_by: str | None = None
+    verdict_at: float | None = None
+    returned_rejection_at: float | None = None
+    """When a return rejected it (before verdicts are applied)."""
 
     def as_dict(self) -> dict[str, object]:
         out = {k: getattr(self, k) for k in REQUEST_FIELDS}
-        for k in ("opened_at", "first_response_at", "resolved_at", "rejected_at", "clock_at"):
+        for k in (
+            "opened_at", "first_response_at", "resolved_at", "rejected_at", "clock_at", "verdict_due_at",
+            "verdict_at",
+        ):  # fmt: skip
             value = out[k]
             out[k] = None if value is None else datetime.fromtimestamp(value, UTC)  # type: ignore[arg-type]
         return out
@@ -136,6 +149,7 @@ REQUEST_FIELDS = (
     "first_response_at", "resolved_at", "outcome", "rejected", "rejected_at", "from_status", "to_status",
     "issue_type", "priority", "response_goal_s", "resolution_goal_s", "at_risk_ratio",
     "response_elapsed_s", "resolution_elapsed_s", "clock_at", "paused", "response_state", "resolution_state",
+    "customer", "verdict_due_at", "verdict", "rating", "verdict_reason", "verdict_by", "verdict_at",
 )  # fmt: skip
 
 
@@ -346,6 +360,8 @@ def derive_issue(
         if team_a is not None and team_a == team_b:
             continue  # progress inside a team
         if team_a is not None and team_b is not None and (team_a, team_b) in view.rules:
+            if open_request is not None:
+                open_request.customer = team_b  # the team this delivery opens a request at judges it
             resolve("delivered", at)
             open_request = open_new(team_b, team_a, "new", t, to)
             continue
@@ -364,6 +380,8 @@ def derive_issue(
             open_request = open_new(team_b, requester, "rework", t, to)
             continue
         if to.what == "done":
+            if open_request is not None:
+                open_request.customer = view.process.customer  # the process's customer, if any
             resolve("delivered", at)
             continue
         if team_a is not None and team_b is not None:
@@ -382,7 +400,14 @@ def derive_issue(
         # Remaining combinations (e.g. no status -> done, done -> done) change nothing.
 
     last_event = _epoch(transitions[-1].at) if transitions else None
+    window = view.process.reopen_window
+    if view.process.acceptance_window is not None:
+        window = view.process.acceptance_window
     for request in requests:
+        request.returned_rejection_at = request.rejected_at
+        if request.outcome == "delivered" and request.customer is not None:
+            assert request.resolved_at is not None
+            request.verdict_due_at = request.resolved_at + window
         if request.resolved_at is None:
             request.clock_at = last_event
             request.paused = in_pause
@@ -429,8 +454,13 @@ class Oracle:
         transitions: Iterable[Transition],
         issues: Iterable[IssueFacts],
         now: datetime | None = None,
+        verdicts: Iterable[Verdict] = (),
     ) -> list[Request]:
-        """Requests of every issue, ordered by (issue_id, seq); clocks as of `now` (or the last event)."""
+        """Requests of every issue, ordered by (issue_id, seq); clocks as of `now` (or the last event);
+        verdicts applied, `implicit` as of `now` (when given)."""
+        verdicts_of: dict[str, list[Verdict]] = {}
+        for v in verdicts:
+            verdicts_of.setdefault(v.issue_id, []).append(v)
         facts_by_id = {f.issue_id: f for f in issues}
         by_issue: dict[str, list[Transition]] = {}
         for t in transitions:
@@ -444,10 +474,43 @@ class Oracle:
             requests = derive_issue(
                 self.config, self.views[process], facts, sort_transitions(by_issue[issue_id])
             )
+            for verdict in sorted(verdicts_of.get(issue_id, []), key=lambda v: v.at):  # stable: ties in order
+                target = self.verdict_target(requests, verdict)
+                if isinstance(target, Request):
+                    record_verdict(target, verdict)
             for request in requests:
                 self.measure(request, None if now is None else _epoch(now))
+                if (
+                    now is not None
+                    and request.verdict is None
+                    and request.verdict_due_at is not None
+                    and _epoch(now) > request.verdict_due_at
+                    and not request.rejected
+                ):
+                    request.verdict = "implicit"  # silence is acceptance
             out.extend(requests)
         return out
+
+    def verdict_target(self, requests: list[Request], verdict: Verdict) -> Request | str:
+        """The delivery a verdict applies to, or why it is refused: "no delivery", "window", "rejected"."""
+        at = _epoch(verdict.at)
+        latest: Request | None = None
+        for r in requests:  # opening order; a later delivery resolved at the same instant wins
+            if r.outcome != "delivered" or r.customer != verdict.team:
+                continue
+            assert r.resolved_at is not None
+            if r.resolved_at <= at and (latest is None or r.resolved_at >= latest.resolved_at):  # type: ignore[operator]
+                latest = r
+        if latest is None:
+            return "no delivery"
+        assert latest.verdict_due_at is not None
+        if at > latest.verdict_due_at:
+            return "window"
+        if verdict.action == "accept":
+            for when in (latest.returned_rejection_at, latest.rejected_at):
+                if when is not None and when <= at:
+                    return "rejected"
+        return latest
 
     def measure(self, request: Request, now: float | None) -> None:
         """Elapsed working seconds and states; open clocks run to `now` (or to `clock_at`)."""
@@ -535,7 +598,11 @@ class Oracle:
                 sum(r.response_state == "met" for r in with_response_goal), len(with_response_goal)
             )
             quality = None if not delivered else 1 - len(rejected) / len(delivered)
+            rated = [r.rating for r in delivered if r.rating is not None and not r.rejected]
+            satisfaction = None if not rated else sum(rated) / len(rated) / 5  # type: ignore[arg-type]
             parts = [(weights.timeliness, timeliness), (weights.quality, quality)]
+            if weights.satisfaction is not None:
+                parts.append((weights.satisfaction, satisfaction))
             parts = [(w, v) for w, v in parts if v is not None]
             score = None  # no data, or only parts that weigh nothing: nothing to renormalise
             if sum(w for w, _ in parts) > 0:
@@ -555,8 +622,27 @@ class Oracle:
                 "rework_hours": sum(r.resolution_elapsed_s for r in resolved if r.kind == "rework") / 3600,
                 "open_at_risk": sum(_headline_state(r) == "at_risk" for r in open_here),
                 "open_breached": sum(_headline_state(r) == "breached" for r in open_here),
+                "satisfaction": satisfaction,
             }
         return out
+
+
+def record_verdict(request: Request, verdict: Verdict) -> None:
+    """A valid verdict becomes the latest; a reject rejects (the earliest rejection's time stays)."""
+    at = _epoch(verdict.at)
+    request.verdict_by = verdict.by
+    request.verdict_at = at
+    if verdict.action == "accept":
+        request.verdict = "accepted"
+        request.rating = None if verdict.rating is None else float(verdict.rating)
+        request.verdict_reason = None
+    else:
+        request.verdict = "rejected"
+        request.rating = None
+        request.verdict_reason = verdict.reason
+        if not request.rejected or (request.rejected_at is not None and at < request.rejected_at):
+            request.rejected = True
+            request.rejected_at = at
 
 
 def _headline_state(request: Request) -> str:

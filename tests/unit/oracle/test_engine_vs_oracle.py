@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from baton.config.schema import BatonConfig
 from baton.scoring import engine
-from baton.scoring.model import IssueFacts, Transition
+from baton.scoring.model import IssueFacts, Transition, Verdict
 from tests.unit.oracle.histories import (
     SPECS,
     Scenario,
@@ -26,20 +27,29 @@ from tests.unit.oracle.histories import (
     plain,
     scenarios,
     transition_frame,
+    verdict_scenarios,
 )
 from tests.unit.oracle.oracle import Oracle, Request
-from tests.unit.oracle.worked_example import FACTS, REOPEN, TRANSITIONS, berlin
+from tests.unit.oracle.worked_example import (
+    ALL_VERDICTS,
+    FACTS,
+    REOPEN,
+    TRANSITIONS,
+    WEIGHTED,
+    berlin,
+)
 
 EXACT_FIELDS = (
     "issue_id", "issue_key", "seq", "process", "provider", "requester", "kind", "opened_at",
     "first_response_at", "resolved_at", "outcome", "rejected", "rejected_at", "from_status", "to_status",
-    "issue_type", "priority", "response_goal_s", "resolution_goal_s",
+    "issue_type", "priority", "response_goal_s", "resolution_goal_s", "customer", "verdict_due_at", "verdict",
+    "rating", "verdict_reason", "verdict_by", "verdict_at",
 )  # fmt: skip
 ELAPSED_FIELDS = ("response_elapsed_s", "resolution_elapsed_s")
 STATE_FIELDS = ("response_state", "resolution_state")
 SCORE_FIELDS = (
     "timeliness", "response_timeliness", "quality", "score", "resolved", "delivered", "rejected",
-    "ratio_p50", "ratio_p90", "rework_hours", "open_at_risk", "open_breached",
+    "ratio_p50", "ratio_p90", "rework_hours", "open_at_risk", "open_breached", "satisfaction",
 )  # fmt: skip
 
 
@@ -125,20 +135,28 @@ BREAKDOWNS = (
 ANY_BREAKDOWN = st.sampled_from(BREAKDOWNS)
 
 
-def compare(scenario: Scenario, extra: tuple[str, str | None] = ("month", None)) -> None:
+def compare(
+    scenario: Scenario,
+    extra: tuple[str, str | None] = ("month", None),
+    verdicts: tuple[Verdict, ...] = (),
+    config: BatonConfig | None = None,
+) -> None:
     spec = SPECS[scenario.spec_name]
-    oracle = Oracle(spec.config, spec.categories)
+    config = config or spec.config
+    oracle = Oracle(config, spec.categories)
     transitions = transition_frame(scenario.transitions)
     issues = issue_frame(scenario.issues)
 
-    derived = engine.derive_requests(transitions, issues, spec.config, spec.categories)
+    derived = engine.derive_requests(transitions, issues, config, spec.categories, verdicts)
     problems = _diff_requests(
-        oracle.derive(scenario.transitions, scenario.issues), engine_rows(derived), evaluated=False
+        oracle.derive(scenario.transitions, scenario.issues, None, verdicts),
+        engine_rows(derived),
+        evaluated=False,
     )
     assert not problems, "derive_requests disagrees with the oracle:\n" + "\n".join(problems)
 
-    expected = oracle.derive(scenario.transitions, scenario.issues, scenario.now)
-    evaluated = engine.evaluate_clocks(derived, spec.config, scenario.now)
+    expected = oracle.derive(scenario.transitions, scenario.issues, scenario.now, verdicts)
+    evaluated = engine.evaluate_clocks(derived, config, scenario.now)
     problems = _diff_requests(expected, engine_rows(evaluated), evaluated=True)
     assert not problems, "evaluate_clocks disagrees with the oracle:\n" + "\n".join(problems)
 
@@ -153,7 +171,7 @@ def compare(scenario: Scenario, extra: tuple[str, str | None] = ("month", None))
     assert got == dict(want), f"unmapped_report: expected {dict(want)}, engine {got}"
 
     for period, by in (("week", None), extra):
-        cards = engine.scorecards(evaluated, spec.config, scenario.now, period, by)  # type: ignore[arg-type]
+        cards = engine.scorecards(evaluated, config, scenario.now, period, by)  # type: ignore[arg-type]
         problems = _diff_cards(oracle.scorecards(expected, scenario.now, period, by), cards, by)
         assert not problems, f"scorecards({period}, by={by}) disagree with the oracle:\n" + "\n".join(
             problems
@@ -165,6 +183,16 @@ def test_worked_example_through_the_engine() -> None:
     for extra in BREAKDOWNS:
         compare(Scenario("worked", (FACTS,), tuple(TRANSITIONS), berlin(6, 12)), extra)
         compare(Scenario("worked", (FACTS,), (*TRANSITIONS, REOPEN), berlin(9, 12)), extra)
+        for now in (berlin(6, 12), berlin(23, 12)):
+            for config in (WEIGHTED, None):
+                scenario = Scenario("worked", (FACTS,), tuple(TRANSITIONS), now)
+                compare(scenario, extra, tuple(ALL_VERDICTS), config)
+                compare(
+                    Scenario("worked", (FACTS,), (*TRANSITIONS, REOPEN), now),
+                    extra,
+                    tuple(ALL_VERDICTS),
+                    config,
+                )
 
 
 def test_request_closed_by_a_reopen_across_a_gap_stops_its_clocks() -> None:
@@ -234,3 +262,23 @@ def test_issue_without_a_type_keeps_its_ratios_in_the_issue_type_breakdown() -> 
     for issue_type in ("Task", None):
         facts = IssueFacts("1", "ALPHA-1", "ALPHA", issue_type, "P1")
         compare(Scenario("handoffs", (facts,), transitions, now), ("month", "issue_type"))
+
+
+# -- verdicts ----------------------------------------------------------------------------------------
+
+
+@budget(150)
+@given(
+    st.sampled_from(["relay", "handoffs", "dst", "worked"]).flatmap(
+        lambda name: verdict_scenarios(SPECS[name], max_issues=3)
+    ),
+    ANY_BREAKDOWN,
+)
+def test_random_verdicts_on_random_logs(
+    drawn: tuple[Scenario, tuple[Verdict, ...], BatonConfig], extra: tuple[str, str | None]
+) -> None:
+    """Random verdicts (accept with or without a rating, reject with a reason, by any team, at instants
+    around deliveries and their windows' ends) on random logs, with customers and windows per process
+    and a satisfaction weight: the engine and the oracle agree field by field and card by card."""
+    scenario, verdicts, config = drawn
+    compare(scenario, extra, verdicts, config)

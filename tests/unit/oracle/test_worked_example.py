@@ -7,7 +7,20 @@ from datetime import timedelta
 import pytest
 
 from tests.unit.oracle.oracle import Oracle, Request
-from tests.unit.oracle.worked_example import CONFIG, FACTS, REOPEN, TRANSITIONS, berlin
+from tests.unit.oracle.worked_example import (
+    ACCEPT_D2,
+    ACCEPT_Q2_AGAIN,
+    AFTER,
+    ALL_VERDICTS,
+    BEFORE,
+    CONFIG,
+    FACTS,
+    LATE_ACCEPT_D2,
+    REOPEN,
+    TRANSITIONS,
+    WEIGHTED,
+    berlin,
+)
 
 H = 3600.0
 NOW = berlin(6, 12)  # Friday noon, after the issue is done
@@ -147,3 +160,94 @@ def test_open_clock_states_as_time_passes() -> None:
 
 def _fields(t: object) -> dict[str, object]:
     return {name: getattr(t, name) for name in t.__slots__}  # type: ignore[attr-defined]
+
+
+# -- verdicts (docs/semantics.md "Verdicts", worked example) -----------------------------------------
+
+
+def test_deliveries_and_their_customers(requests: list[Request]) -> None:
+    got = [(r.provider, r.outcome, r.customer) for r in requests]
+    assert got == [
+        ("dev", "delivered", "qa"),
+        ("qa", "returned", None),
+        ("dev", "delivered", "qa"),
+        ("qa", "delivered", "ops"),
+        ("ops", "delivered", "pm"),  # into Done: the process's customer judges it
+    ]
+    r = by_name(requests)
+    assert r["D2"].verdict_due_at == berlin(17, 16).timestamp()  # 14 days after Tue 16:00
+    assert all(x.verdict is None for x in requests)  # no verdict yet, no window has ended
+
+
+def test_verdicts_before_the_rejection() -> None:
+    oracle = Oracle(CONFIG)
+    r = by_name(oracle.derive(TRANSITIONS, [FACTS], NOW, BEFORE))
+    assert (r["D2"].verdict, r["D2"].rating, r["D2"].verdict_by) == ("accepted", 4.0, "qa-lead")
+    assert r["D2"].verdict_at == berlin(4, 10).timestamp()
+    assert (r["Q2"].verdict, r["Q2"].rating, r["Q2"].rejected) == ("accepted", 5.0, False)
+    assert r["O1"].verdict is None  # pm has not judged; its window runs to 20 March
+    cards = oracle.scorecards(list(r.values()), NOW, "week")
+    dev, qa, ops = (cards[("2026-W10", t)] for t in ("dev", "qa", "ops"))
+    assert (dev["satisfaction"], dev["score"]) == (0.8, 50.0)  # default weights: scores unchanged
+    assert (qa["satisfaction"], qa["quality"], qa["score"]) == (1.0, 1.0, 100.0)
+    assert (ops["satisfaction"], ops["score"]) == (None, 100.0)
+    weighted = Oracle(WEIGHTED)
+    cards = weighted.scorecards(weighted.derive(TRANSITIONS, [FACTS], NOW, BEFORE), NOW, "week")
+    assert cards[("2026-W10", "dev")]["score"] == 60.0  # (0.4 x 0.5 + 0.2 x 0.8) / 0.6
+    assert cards[("2026-W10", "qa")]["score"] == 100.0
+    assert cards[("2026-W10", "ops")]["score"] == 100.0  # nothing rated: weights renormalise
+
+
+def test_a_rejection_by_verdict() -> None:
+    oracle = Oracle(CONFIG)
+    r = by_name(oracle.derive(TRANSITIONS, [FACTS], NOW, AFTER))
+    q2 = r["Q2"]
+    assert (q2.verdict, q2.rating, q2.verdict_reason, q2.verdict_by) == (
+        "rejected",
+        None,
+        "incomplete",
+        "ops-lead",
+    )
+    assert q2.rejected and q2.rejected_at == berlin(6, 9).timestamp()
+    assert len(r) == 5  # no status moved: no request opens
+    cards = oracle.scorecards(list(r.values()), NOW, "week")
+    qa = cards[("2026-W10", "qa")]
+    assert (qa["quality"], qa["delivered"], qa["rejected"], qa["satisfaction"], qa["score"]) == (
+        0.0, 1, 1, None, 50.0,
+    )  # fmt: skip
+    assert cards[("2026-W10", "dev")]["score"] == 50.0
+    weighted = Oracle(WEIGHTED)
+    cards = weighted.scorecards(weighted.derive(TRANSITIONS, [FACTS], NOW, AFTER), NOW, "week")
+    assert cards[("2026-W10", "qa")]["score"] == 50.0  # (0.4 x 1.0 + 0.4 x 0.0) / 0.8
+    assert cards[("2026-W10", "dev")]["score"] == 60.0
+
+
+def test_refused_verdicts_change_nothing() -> None:
+    oracle = Oracle(CONFIG)
+    requests = oracle.derive(TRANSITIONS, [FACTS], NOW)
+    assert oracle.verdict_target(requests, ACCEPT_D2) is requests[2]
+    after = oracle.derive(TRANSITIONS, [FACTS], NOW, AFTER)
+    assert oracle.verdict_target(after, ACCEPT_Q2_AGAIN) == "rejected"
+    assert oracle.verdict_target(after, LATE_ACCEPT_D2) == "window"
+    early = ACCEPT_D2.__class__(FACTS.issue_id, "ops", berlin(2, 12), "x", ACCEPT_D2.action)
+    assert oracle.verdict_target(after, early) == "no delivery"  # nothing delivered to ops by Monday
+    every = oracle.derive(TRANSITIONS, [FACTS], NOW, ALL_VERDICTS)
+    assert [x.as_dict() for x in every] == [x.as_dict() for x in after]
+
+
+def test_silence_is_acceptance_when_the_window_ends() -> None:
+    late_now = berlin(23, 12)
+    r = by_name(Oracle(CONFIG).derive(TRANSITIONS, [FACTS], late_now, AFTER))
+    assert r["O1"].verdict == "implicit"  # pm never judged; its window ended Fri 20 March 11:00
+    assert r["D1"].verdict is None  # returned: rejected, not silently accepted
+    assert (r["D2"].verdict, r["Q2"].verdict) == ("accepted", "rejected")
+
+
+def test_a_return_always_rejects_an_accepted_delivery() -> None:
+    accept_d2 = ACCEPT_D2
+    requests = Oracle(CONFIG).derive([*TRANSITIONS, REOPEN], [FACTS], LATER, [accept_d2])
+    d2 = requests[2]
+    assert (d2.verdict, d2.rating, d2.rejected) == ("accepted", 4.0, True)
+    assert d2.rejected_at == berlin(9, 10).timestamp()
+    cards = Oracle(CONFIG).scorecards(requests, LATER, "week")
+    assert cards[("2026-W10", "dev")]["satisfaction"] is None  # a rejected delivery's rating does not count

@@ -8,8 +8,18 @@ import pandas as pd
 import pytest
 
 from baton.scoring import engine
-from baton.scoring.model import REQUEST_COLUMNS
-from tests.unit.scoring.worked import CONFIG, REOPEN, STEPS, berlin, issues, transitions
+from baton.scoring.model import REQUEST_COLUMNS, Verdict, VerdictAction
+from baton.scoring.verdicts import VerdictRefused
+from tests.unit.scoring.worked import (
+    CONFIG,
+    REOPEN,
+    STEPS,
+    WORKED_YAML,
+    berlin,
+    issues,
+    load_config,
+    transitions,
+)
 
 H = 3600.0
 NOW = berlin(6, 12)  # Friday noon, after Done
@@ -112,6 +122,7 @@ def test_weekly_scores(derived: pd.DataFrame) -> None:
     assert list(cards.columns) == [
         "period", "team", "timeliness", "response_timeliness", "quality", "score", "resolved", "delivered",
         "rejected", "ratio_p50", "ratio_p90", "rework_hours", "open_at_risk", "open_breached",
+        "satisfaction",
     ]  # fmt: skip
     assert sorted(cards["team"]) == ["dev", "ops", "qa"]
     qa = card(cards, "2026-W10", "qa")
@@ -240,3 +251,122 @@ def test_unmapped_and_release() -> None:
 
 def test_other_projects_yield_nothing() -> None:
     assert engine.derive_requests(transitions(STEPS), issues(project="OTHER"), CONFIG).empty
+
+
+# -- verdicts (docs/semantics.md "Verdicts", worked example) -----------------------------------------
+
+WEIGHTED = load_config(
+    WORKED_YAML.replace(
+        "{timeliness: 0.5, quality: 0.5}", "{timeliness: 0.4, quality: 0.4, satisfaction: 0.2}"
+    )
+)
+ACCEPT_D2 = Verdict("10001", "qa", berlin(4, 10), "qa-lead", VerdictAction.ACCEPT, rating=4)
+ACCEPT_Q2 = Verdict("10001", "ops", berlin(5, 10), "ops-lead", VerdictAction.ACCEPT, rating=5)
+REJECT_Q2 = Verdict("10001", "ops", berlin(6, 9), "ops-lead", VerdictAction.REJECT, reason="incomplete")
+BEFORE = [ACCEPT_D2, ACCEPT_Q2]
+AFTER = [*BEFORE, REJECT_Q2]
+
+
+def _scores(config: object, verdicts: list[Verdict]) -> dict[str, tuple[object, ...]]:
+    frame = engine.derive_requests(transitions(STEPS), issues(), config, None, verdicts)  # type: ignore[arg-type]
+    cards = engine.scorecards(frame, config, NOW)  # type: ignore[arg-type]
+    return {
+        r["team"]: (r["quality"], r["satisfaction"], r["score"])
+        for r in cards.to_dict("records")
+        if r["period"] == "2026-W10"
+    }
+
+
+def test_customers_and_windows(derived: pd.DataFrame) -> None:
+    assert list(derived["customer"]) == ["qa", None, "qa", "ops", "pm"]
+    r = by_name(derived)
+    assert ts(r["D2"]["verdict_due_at"]) == ts(berlin(17, 16))
+    assert ts(r["O1"]["verdict_due_at"]) == ts(berlin(20, 11))
+    assert pd.isna(r["Q1"]["verdict_due_at"])
+
+
+def test_verdict_columns() -> None:
+    frame = engine.derive_requests(transitions(STEPS), issues(), CONFIG, None, AFTER)
+    r = by_name(engine.evaluate_clocks(frame, CONFIG, NOW))
+    assert (r["D2"]["verdict"], r["D2"]["rating"], r["D2"]["verdict_by"]) == ("accepted", 4.0, "qa-lead")
+    assert ts(r["D2"]["verdict_at"]) == ts(berlin(4, 10))
+    q2 = r["Q2"]
+    assert (q2["verdict"], q2["verdict_reason"], bool(q2["rejected"])) == ("rejected", "incomplete", True)
+    assert ts(q2["rejected_at"]) == ts(berlin(6, 9)) and math.isnan(q2["rating"])
+    assert r["O1"]["verdict"] is None
+    late = by_name(engine.evaluate_clocks(frame, CONFIG, berlin(23, 12)))
+    assert (late["O1"]["verdict"], late["D1"]["verdict"]) == ("implicit", None)
+    waiting = engine.awaiting_verdict(frame, NOW)
+    assert list(waiting) == [False, False, False, False, True]  # O1 awaits pm until 20 March 11:00
+
+
+def test_scores_before_and_after_a_rejection_by_verdict() -> None:
+    # (quality, satisfaction, score) per team, week 2026-W10, as of Friday noon
+    assert _scores(CONFIG, []) == {
+        "dev": (0.5, None, 50.0),
+        "qa": (1.0, None, 100.0),
+        "ops": (1.0, None, 100.0),
+    }
+    assert _scores(CONFIG, BEFORE) == {
+        "dev": (0.5, 0.8, 50.0),
+        "qa": (1.0, 1.0, 100.0),
+        "ops": (1.0, None, 100.0),
+    }
+    assert _scores(CONFIG, AFTER) == {
+        "dev": (0.5, 0.8, 50.0),
+        "qa": (0.0, None, 50.0),
+        "ops": (1.0, None, 100.0),
+    }
+    assert _scores(WEIGHTED, BEFORE) == {
+        "dev": (0.5, 0.8, 60.0),
+        "qa": (1.0, 1.0, 100.0),
+        "ops": (1.0, None, 100.0),
+    }
+    assert _scores(WEIGHTED, AFTER) == {
+        "dev": (0.5, 0.8, 60.0),
+        "qa": (0.0, None, 50.0),
+        "ops": (1.0, None, 100.0),
+    }
+
+
+def test_judging_new_verdicts(derived: pd.DataFrame) -> None:
+    judged = engine.judge_verdict(derived, [], ACCEPT_D2, CONFIG)
+    assert (judged.seq, judged.provider, judged.process) == (2, "dev", "delivery")
+    assert pd.Timestamp(judged.due_at) == ts(berlin(17, 16))
+    assert engine.judge_verdict(derived, BEFORE, REJECT_Q2, CONFIG).seq == 3  # accept -> reject allowed
+    refusals = {
+        "accept after a rejection": (
+            AFTER,
+            Verdict("10001", "ops", berlin(6, 9, 30), "ops-lead", VerdictAction.ACCEPT, rating=3),
+            "PROJ-1's delivery by 'qa' was rejected at 2026-03-06T08:00:00Z; an accept cannot undo a "
+            "rejection (rework appears when the issue moves back)",
+        ),
+        "outside the window": (
+            AFTER,
+            Verdict("10001", "qa", berlin(20, 10), "qa-lead", VerdictAction.ACCEPT),
+            "the acceptance window of PROJ-1's delivery by 'dev' to 'qa' (resolved 2026-03-03T15:00:00Z) "
+            "ended at 2026-03-17T15:00:00Z; a verdict at 2026-03-20T09:00:00Z is outside it and was not "
+            "recorded",
+        ),
+        "nothing delivered yet": (
+            [],
+            Verdict("10001", "ops", berlin(2, 12), "ops-lead", VerdictAction.ACCEPT),
+            "team 'ops' has no delivery to judge on this issue at 2026-03-02T11:00:00Z: a verdict applies "
+            "to the most recent delivery to 'ops' resolved at or before its time",
+        ),
+        "a reason not on the list": (
+            [],
+            Verdict("10001", "qa", berlin(4, 10), "qa-lead", VerdictAction.REJECT, reason="ugly"),
+            "reason 'ugly' is not one of process 'delivery's rejection_reasons: incomplete, defects, "
+            "undocumented",
+        ),
+        "a rating out of range": (
+            [],
+            Verdict("10001", "qa", berlin(4, 10), "qa-lead", VerdictAction.ACCEPT, rating=6),
+            "rating 6 is out of range; give a whole number from 1 to 5",
+        ),
+    }
+    for name, (prior, verdict, message) in refusals.items():
+        with pytest.raises(VerdictRefused) as refused:
+            engine.judge_verdict(derived, prior, verdict, CONFIG)
+        assert str(refused.value) == message, name

@@ -22,6 +22,7 @@ teams:
   dev: {calendar: berlin, statuses: {active: ["In Development"]}}
   qa:  {calendar: berlin, statuses: {queue: ["Ready for QA"], active: ["In QA"]}}
   ops: {calendar: berlin, statuses: {queue: ["Ready to Deploy"], active: ["Deploying"]}}
+  pm:  {calendar: berlin}
 processes:
   delivery:
     match: {projects: [PROJ]}
@@ -29,6 +30,8 @@ processes:
     pause: ["Blocked"]
     done: ["Done"]
     reopen_window: 14d
+    customer: pm
+    rejection_reasons: [incomplete, defects, undocumented]
     at_risk: 0.75
     sla:
       - {provider: qa, response: 4h, resolution: 16h}
