@@ -72,6 +72,14 @@ def when_ready(server: Any) -> None:
         _PROCESSOR.start()
 
 
+def post_fork(server: Any, worker: Any) -> None:
+    """A serving worker is forked after the processor started: it must not treat the processor as its
+    own child (multiprocessing's exit handler would try to join it and print a traceback)."""
+    import multiprocessing.process
+
+    getattr(multiprocessing.process, "_children", set()).clear()
+
+
 def on_starting(server: Any) -> None:
     """Stale metric files from a previous run would be summed in: start from an empty directory."""
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]

@@ -48,7 +48,24 @@ def seed(engine: Engine, n_issues: int = 160) -> Seeded:
             session.commit()
         counts.append(len(frame))
     seed_unmatched(engine, SITE_A)
+    _derived_under(engine, config, (SITE_A, SITE_B))
     return Seeded(DEMO_CONFIG, NOW, counts[0], counts[1])
+
+
+def _derived_under(engine: Engine, config: object, sites: tuple[str, ...]) -> None:
+    """Record that the seeded requests were derived under `config`, as `baton replay` does. Without it a
+    server's start-up sync would find the sites stale and re-derive them from their log, which holds no
+    transition of the simulated issues (their requests are stored directly), so it would empty them."""
+    from sqlalchemy import update
+
+    from baton.store.models import Site
+    from baton.store.pipeline import config_fingerprint
+
+    with Session(engine) as session:
+        session.execute(
+            update(Site).where(Site.id.in_(sites)).values(config_fingerprint=config_fingerprint(config))  # type: ignore[arg-type]
+        )
+        session.commit()
 
 
 UNMATCHED_A = {

@@ -70,10 +70,10 @@ def test_the_embedded_drainer_applies_a_pending_version_and_the_api_follows(tmp_
     url, config = _seed(tmp_path)
     app = _app(url, config)
     try:
-        assert _teams(app) == ["dev", "qa", "ops"]  # published, not applied: still the file's numbers
+        assert _teams(app) == ["dev", "qa", "ops", "pm"]  # published, not applied: still the file's numbers
         assert not app.extensions["baton"].config_as_code
         drain(app)
-        assert _teams(app) == ["dev", "qa", "ops_gone"]
+        assert _teams(app) == ["dev", "qa", "ops_gone", "pm"]
         assert _kinds(url) == ["new", "new", "rework", "new", "unmapped"]
         engine = app.extensions["baton"].engine
         with Session(engine) as session:
@@ -88,7 +88,7 @@ def test_a_service_whose_file_is_code_ignores_published_versions(tmp_path: Path)
     try:
         assert app.extensions["baton"].config_as_code
         drain(app)
-        assert _teams(app) == ["dev", "qa", "ops"]
+        assert _teams(app) == ["dev", "qa", "ops", "pm"]
         assert _kinds(url) == ["new", "new", "rework", "new", "new"]
         with Session(app.extensions["baton"].engine) as session:
             assert config_versions.rederive_status(session, "worked")["state"] == "pending"
