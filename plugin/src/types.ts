@@ -185,3 +185,68 @@ export interface GadgetConfig {
   period?: 'week' | 'month' | 'all';
   refresh?: number;
 }
+
+/** One request of an issue's chain (`GET /issues/<key>/handoffs`), with its verdict and, for the caller, whether they may judge it. */
+export interface HandoffRow {
+  issue: string;
+  process: string | null;
+  provider: string;
+  requester: string | null;
+  kind: string;
+  opened_at: string;
+  first_response_at: string | null;
+  resolved_at: string | null;
+  outcome: string | null;
+  rejected: boolean | null;
+  response_elapsed_s: number | null;
+  resolution_elapsed_s: number | null;
+  response_goal_s: number | null;
+  resolution_goal_s: number | null;
+  response_state: string;
+  resolution_state: string;
+  state: string;
+  paused: boolean | null;
+  customer: string | null;
+  verdict: 'accepted' | 'rejected' | 'implicit' | null;
+  rating: number | null;
+  verdict_reason: string | null;
+  verdict_by: string | null;
+  verdict_at: string | null;
+  verdict_due_at: string | null;
+  awaiting_verdict: boolean;
+  may_judge: boolean;
+  rejection_reasons: string[];
+}
+
+export interface HandoffsResponse {
+  site: string;
+  issue: string;
+  issue_id: string;
+  issue_url: string | null;
+  as_of: string;
+  read_only: boolean;
+  account: string | null;
+  handoffs: HandoffRow[];
+}
+
+/** The body of `POST /verdicts` (docs/plugin.md, "Verdicts"). */
+export interface VerdictRequest {
+  issue: string;
+  team: string;
+  action: 'accept' | 'reject';
+  rating?: number;
+  reason?: string;
+  comment?: string;
+}
+
+export interface VerdictResponse {
+  site: string;
+  id: number;
+  issue: string;
+  team: string;
+  verdict: 'accepted' | 'rejected';
+  provider: string;
+  seq: number;
+  at: string;
+  window_ends_at: string;
+}
