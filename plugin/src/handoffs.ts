@@ -48,6 +48,8 @@ function verdictText(row: HandoffRow): HTMLElement {
       h('span', { 'data-field': 'verdict', 'data-value': 'null' }, `Awaiting ${row.customer ?? DASH}'s verdict until `),
       h('span', { 'data-field': 'verdict_due_at', 'data-value': JSON.stringify(row.verdict_due_at) }, dateTime(row.verdict_due_at)),
     );
+  } else if (row.rejected) {
+    parts.push(h('span', { 'data-field': 'verdict', 'data-value': 'null' }, 'Rejected: the work came back (a return always rejects)'));
   } else {
     parts.push(h('span', { 'data-field': 'verdict', 'data-value': 'null' }, row.customer ? DASH : 'Not judged (no customer)'));
   }

@@ -23,7 +23,8 @@ import pytest
 import requests
 from sqlalchemy.orm import Session
 
-from tests.browser.conftest import SECRET, gunicorn
+from tests.browser.conftest import SECRET, gunicorn, save_screenshot
+from tests.browser.test_gadgets import assert_accessible
 from tests.integration.api.forge_support import Jwks
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -126,7 +127,8 @@ def panel(tmp_path_factory: pytest.TempPathFactory, forge_jwks: Jwks) -> Iterato
 
 
 def _open(browser: Any, panel: Panel, account: str, post_to: str | None = None) -> tuple[Any, Any, list[str]]:
-    ctx = browser.new_context(viewport={"width": 700, "height": 1200})
+    # bypass_csp: axe-core is injected as an inline script (the page's CSP allows 'self' only)
+    ctx = browser.new_context(viewport={"width": 700, "height": 1200}, bypass_csp=True)
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -156,7 +158,9 @@ def _judged(page: Any, team: str) -> Any:
     return entries
 
 
-def test_chain_and_accept_with_stars_by_keyboard(browser: Any, panel: Panel) -> None:
+def test_chain_and_accept_with_stars_by_keyboard(
+    browser: Any, panel: Panel, axe_source: str, screenshot_dir: Path
+) -> None:
     before = panel.chain("qa-lead")
     ctx, page, errors = _open(browser, panel, "qa-lead")
     try:
@@ -175,12 +179,14 @@ def test_chain_and_accept_with_stars_by_keyboard(browser: Any, panel: Panel) -> 
         assert (row["provider"], row["awaiting_verdict"], row["may_judge"]) == ("dev", True, True)
         assert _value(entry, "deadline") == row["verdict_due_at"] == "2026-03-17T15:00:00+00:00"
 
+        assert_accessible(page, axe_source, "handoffs-panel")  # the verdict form included
         first = entry.locator("input.star-input").first
         first.focus()
         for _ in range(3):
             page.keyboard.press("ArrowRight")  # radios: the arrow keys move the choice
         assert entry.locator("input.star-input:checked").get_attribute("value") == "4"
         entry.locator("form.verdict-accept textarea").fill("clean hand-off")
+        save_screenshot(page, screenshot_dir, "handoffs-panel")
         entry.locator("form.verdict-accept button[type=submit]").click()
         page.wait_for_selector('[data-status="recorded"]')
 
