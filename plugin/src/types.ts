@@ -10,6 +10,8 @@ export interface ScoreRow {
   timeliness: Ratio;
   response_timeliness: Ratio;
   quality: Ratio;
+  /** Mean rating ÷ 5 of the team's rated deliveries; null when nothing is rated. */
+  satisfaction?: Ratio;
   score: number | null;
   resolved: number;
   delivered: number;
@@ -21,10 +23,17 @@ export interface ScoreRow {
   open_breached: number;
 }
 
+export interface ReasonCount {
+  reason: string;
+  count: number;
+}
+
 export interface TeamScorecard {
   team: string;
   current: ScoreRow | null;
   trend: ScoreRow[];
+  /** Rejection reasons (by verdict) of the team's deliveries in the periods shown, most frequent first. */
+  reasons?: ReasonCount[];
 }
 
 /** The period containing `as_of`: its label and where it starts and ends (UTC instants). */
@@ -129,7 +138,7 @@ export interface TeamsResponse {
   processes: string[];
   periods: string[];
   timezone: string;
-  weights: { timeliness: number; quality: number };
+  weights: { timeliness: number; quality: number; satisfaction?: number | null };
   small_sample: number;
   goals: Goal[];
 }

@@ -77,8 +77,12 @@ class Panel:
         return resp.json()  # type: ignore[no-any-return]
 
 
-def _config(tmp: Path) -> Path:
+def _config(tmp: Path, satisfaction: bool = False) -> Path:
     text = (ROOT / "config" / "examples" / "delivery.yaml").read_text()
+    if satisfaction:  # the customers' ratings weighted into the score
+        old = "weights: {timeliness: 0.5, quality: 0.5}"
+        assert old in text
+        text = text.replace(old, "weights: {timeliness: 0.4, quality: 0.4, satisfaction: 0.2}")
     for team, account in MEMBERS.items():
         text, n = re.subn(
             rf"(\n  {team}:[^\n]*\n    calendar: berlin\n)",
@@ -91,19 +95,16 @@ def _config(tmp: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def panel(tmp_path_factory: pytest.TempPathFactory, forge_jwks: Jwks) -> Iterator[Panel]:
+def _seed(tmp: Path, config_path: Path) -> str:
+    """The worked example in a fresh SQLite database of site `acme`; returns its URL."""
     from baton.config.loader import load_config
     from baton.scoring.model import Extraction
     from baton.store.db import create_engine_for, upgrade_database
     from baton.store.inbox import ensure_site
     from baton.store.pipeline import ingest_extractions
-    from baton.webhooks.http.auth import make_share_token
     from tests.unit.oracle.worked_example import FACTS, TRANSITIONS
 
-    tmp = tmp_path_factory.mktemp("panel")
-    url = f"sqlite:///{tmp}/panel.db"
-    config_path = _config(tmp)
+    url = f"sqlite:///{tmp}/baton.db"
     upgrade_database(url)
     engine = create_engine_for(url)
     try:
@@ -119,6 +120,16 @@ def panel(tmp_path_factory: pytest.TempPathFactory, forge_jwks: Jwks) -> Iterato
             session.commit()
     finally:
         engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory: pytest.TempPathFactory, forge_jwks: Jwks) -> Iterator[Panel]:
+    from baton.webhooks.http.auth import make_share_token
+
+    tmp = tmp_path_factory.mktemp("panel")
+    config_path = _config(tmp)
+    url = _seed(tmp, config_path)
     with (
         gunicorn(tmp, url, config_path, INSIDE, forge_jwks) as inside,
         gunicorn(tmp, url, config_path, AFTER, forge_jwks) as after,
@@ -257,3 +268,109 @@ def test_a_verdict_after_the_window_shows_the_engines_refusal(browser: Any, pane
         assert not errors, errors
     finally:
         ctx.close()
+
+
+SCORED_NOW = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)  # Friday of the worked example's week
+
+
+def _verdict(url: str, config_path: Path, *args: str) -> dict[str, Any]:
+    """`baton verdict ... --format json` (the operators' CLI, with database access)."""
+    from click.testing import CliRunner
+
+    from baton.webhooks.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "verdict",
+            ISSUE,
+            *args,
+            "--format",
+            "json",
+            "--db",
+            url,
+            "--config",
+            str(config_path),
+            "--site",
+            "acme",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_scorecard_shows_weighted_satisfaction_and_top_reasons(
+    browser: Any, panel: Panel, forge_jwks: Jwks, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from baton.webhooks.http.auth import make_share_token
+
+    tmp = tmp_path_factory.mktemp("scored")
+    config_path = _config(tmp, satisfaction=True)
+    url = _seed(tmp, config_path)
+    _verdict(
+        url,
+        config_path,
+        "--team",
+        "qa",
+        "--by",
+        "qa-lead",
+        "--accept",
+        "--rating",
+        "4",
+        "--at",
+        "2026-03-04T09:00:00+00:00",
+    )
+    _verdict(
+        url,
+        config_path,
+        "--team",
+        "ops",
+        "--by",
+        "ops-lead",
+        "--reject",
+        "--reason",
+        "defects",
+        "--at",
+        "2026-03-06T08:00:00+00:00",
+    )
+    share = make_share_token(SECRET.encode(), "acme", 3600)
+    with gunicorn(tmp, url, config_path, SCORED_NOW, forge_jwks) as base:
+
+        def card(team: str) -> dict[str, Any]:
+            resp = requests.get(
+                f"{base}/api/v1/scorecards?team={team}&period=week",
+                headers={"X-Baton-Share": share},
+                timeout=30,
+            )
+            resp.raise_for_status()
+            return resp.json()["scorecards"][0]  # type: ignore[no-any-return]
+
+        dev, qa = card("dev"), card("qa")
+        assert dev["current"]["satisfaction"] == 0.8  # one delivery rated 4 of 5
+        assert qa["reasons"] == [{"reason": "defects", "count": 1}]
+        assert dev["reasons"] == []
+        ctx = browser.new_context(viewport={"width": 400, "height": 900})
+        try:
+            page = ctx.new_page()
+            page.goto(f"{base}/gadgets/scorecard?team=dev&share={share}")
+            page.wait_for_selector('body[data-ready="true"]', timeout=30_000)
+            shown = page.locator('[data-team="dev"] [data-field="satisfaction"]')
+            assert json.loads(shown.get_attribute("data-value")) == 0.8
+            assert shown.inner_text() == "80.00%"
+            assert (
+                json.loads(page.locator('[data-team="dev"] [data-field="score"]').get_attribute("data-value"))
+                == (dev["current"]["score"])
+            )
+            assert page.locator('[data-section="reasons"]').count() == 0
+            page.goto(f"{base}/gadgets/scorecard?team=qa&share={share}")
+            page.wait_for_selector('body[data-ready="true"]', timeout=30_000)
+            chips = page.locator('[data-team="qa"] [data-section="reasons"] [data-reason]')
+            assert chips.count() == 1 and chips.get_attribute("data-reason") == "defects"
+            assert json.loads(chips.locator("[data-field=count]").get_attribute("data-value")) == 1
+            # without scoring.weights.satisfaction the scorecard has no satisfaction
+            page.goto(f"{panel.inside}/gadgets/scorecard?team=dev&share={panel.share}")
+            page.wait_for_selector('body[data-ready="true"]', timeout=30_000)
+            assert page.locator('[data-field="satisfaction"]').count() == 0
+            assert page.locator('[data-team="dev"] [data-field="score"]').count() == 1
+        finally:
+            ctx.close()
