@@ -5,7 +5,8 @@
 // (`GET /issues/<key>/handoffs`); whether a verdict applies is the engine's rule (a 409 shows its message).
 import { ApiError, type Api } from './api';
 import { card, h, message, num } from './dom';
-import { DASH, dateTime, duration, STATE_LABEL } from './format';
+import { footer, timeIn } from './explain';
+import { DASH, duration, STATE_LABEL } from './format';
 import type { HandoffRow, HandoffsResponse, VerdictRequest } from './types';
 
 const OUTCOME_LABEL: Record<string, string> = {
@@ -36,17 +37,17 @@ function clock(field: string, elapsed: number | null, goal: number | null, state
   );
 }
 
-function verdictText(row: HandoffRow): HTMLElement {
+function verdictText(row: HandoffRow, tz: string): HTMLElement {
   const parts: (HTMLElement | string)[] = [];
   if (row.verdict) {
     parts.push(h('strong', { 'data-field': 'verdict', 'data-value': JSON.stringify(row.verdict) }, VERDICT_LABEL[row.verdict] ?? row.verdict));
     if (row.rating !== null) parts.push(' ', h('span', { class: 'stars-shown', 'data-field': 'rating', 'data-value': String(row.rating), 'aria-label': `${row.rating} of 5 stars` }, stars(row.rating)));
     if (row.verdict_reason) parts.push(' · ', h('span', { 'data-field': 'verdict_reason', 'data-value': JSON.stringify(row.verdict_reason) }, row.verdict_reason));
-    if (row.verdict_by || row.verdict_at) parts.push(h('div', { class: 'muted small' }, `by ${row.verdict_by ?? DASH}, ${dateTime(row.verdict_at)}`));
+    if (row.verdict_by || row.verdict_at) parts.push(h('div', { class: 'muted small' }, `by ${row.verdict_by ?? DASH}, ${timeIn(row.verdict_at, tz)}`));
   } else if (row.awaiting_verdict) {
     parts.push(
       h('span', { 'data-field': 'verdict', 'data-value': 'null' }, `Awaiting ${row.customer ?? DASH}'s verdict until `),
-      h('span', { 'data-field': 'verdict_due_at', 'data-value': JSON.stringify(row.verdict_due_at) }, dateTime(row.verdict_due_at)),
+      h('span', { 'data-field': 'verdict_due_at', 'data-value': JSON.stringify(row.verdict_due_at) }, timeIn(row.verdict_due_at, tz)),
     );
   } else if (row.rejected) {
     parts.push(h('span', { 'data-field': 'verdict', 'data-value': 'null' }, 'Rejected: the work came back (a return always rejects)'));
@@ -59,7 +60,7 @@ function verdictText(row: HandoffRow): HTMLElement {
 let formSeq = 0;
 
 /** Accept with 1–5 stars, or send back with a reason and a comment: native radios, selects and buttons. */
-function verdictForm(row: HandoffRow, issue: string, submit: (body: VerdictRequest, status: HTMLElement) => Promise<void>): HTMLElement {
+function verdictForm(row: HandoffRow, issue: string, tz: string, submit: (body: VerdictRequest, status: HTMLElement) => Promise<void>): HTMLElement {
   const id = `v${++formSeq}`;
   const status = h('p', { class: 'error verdict-status', role: 'alert', 'aria-live': 'assertive' });
   const team = row.customer ?? '';
@@ -121,15 +122,15 @@ function verdictForm(row: HandoffRow, issue: string, submit: (body: VerdictReque
       'p',
       { class: 'small' },
       `Your team, ${team}, may judge this delivery until `,
-      h('strong', { 'data-field': 'deadline', 'data-value': JSON.stringify(row.verdict_due_at) }, dateTime(row.verdict_due_at)),
-      '. Silence is acceptance.',
+      h('strong', { 'data-field': 'deadline', 'data-value': JSON.stringify(row.verdict_due_at) }, timeIn(row.verdict_due_at, tz)),
+      ` (${tz}). Silence is acceptance.`,
     ),
     h('div', { class: 'verdict-actions' }, accept, reject),
     status,
   );
 }
 
-function entry(row: HandoffRow, index: number, issue: string, submit: (body: VerdictRequest, status: HTMLElement) => Promise<void>): HTMLElement {
+function entry(row: HandoffRow, index: number, issue: string, tz: string, submit: (body: VerdictRequest, status: HTMLElement) => Promise<void>): HTMLElement {
   const judging = row.may_judge && row.awaiting_verdict;
   return h(
     'li',
@@ -153,23 +154,23 @@ function entry(row: HandoffRow, index: number, issue: string, submit: (body: Ver
       h('dt', {}, 'Team'),
       h('dd', {}, row.provider),
       h('dt', {}, 'Opened'),
-      h('dd', {}, dateTime(row.opened_at)),
+      h('dd', {}, timeIn(row.opened_at, tz)),
       h('dt', {}, 'First response'),
-      h('dd', {}, dateTime(row.first_response_at), ' · ', clock('response', row.response_elapsed_s, row.response_goal_s, row.response_state)),
+      h('dd', {}, timeIn(row.first_response_at, tz), ' · ', clock('response', row.response_elapsed_s, row.response_goal_s, row.response_state)),
       h('dt', {}, 'Resolved'),
-      h('dd', {}, dateTime(row.resolved_at), ' · ', clock('resolution', row.resolution_elapsed_s, row.resolution_goal_s, row.resolution_state)),
+      h('dd', {}, timeIn(row.resolved_at, tz), ' · ', clock('resolution', row.resolution_elapsed_s, row.resolution_goal_s, row.resolution_state)),
       h('dt', {}, 'Verdict'),
-      h('dd', {}, verdictText(row)),
+      h('dd', {}, verdictText(row, tz)),
     ),
-    judging ? verdictForm(row, issue, submit) : null,
+    judging ? verdictForm(row, issue, tz, submit) : null,
   );
 }
 
 function body(data: HandoffsResponse, submit: (b: VerdictRequest, status: HTMLElement) => Promise<void>): HTMLElement[] {
   if (!data.handoffs.length) return [message('No hand-off on this issue yet.')];
   return [
-    h('ol', { class: 'handoff-list' }, ...data.handoffs.map((row, i) => entry(row, i, data.issue, submit))),
-    h('div', { class: 'muted small' }, `As of ${dateTime(data.as_of)}${data.read_only ? ' · read-only' : ''}`),
+    h('ol', { class: 'handoff-list' }, ...data.handoffs.map((row, i) => entry(row, i, data.issue, data.timezone, submit))),
+    footer(`Every hand-off of ${data.issue}${data.read_only ? ' · read-only' : ''}`, data.as_of, data.timezone),
   ];
 }
 

@@ -233,6 +233,7 @@ export interface HandoffsResponse {
   issue_id: string;
   issue_url: string | null;
   as_of: string;
+  timezone: string;
   read_only: boolean;
   account: string | null;
   handoffs: HandoffRow[];
