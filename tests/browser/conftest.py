@@ -13,9 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -86,28 +84,40 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def gunicorn(tmp: Path, url: str, config_path: Path, now: datetime, jwks: Jwks) -> Iterator[str]:
-    """Real gunicorn on a free loopback port over `url`, with a frozen `now`; yields its base URL."""
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from baton.store.db import create_engine_for, upgrade_database
+    from baton.webhooks.http.auth import make_share_token
+
+    tmp = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{tmp}/browser.db"
+    upgrade_database(url)
+    engine = create_engine_for(url)
+    try:
+        seeded = seed(engine)
+    finally:
+        engine.dispose()
+    jwks, stop_jwks = start_jwks(rsa.generate_private_key(public_exponent=65537, key_size=2048))
     port = _free_port()
     env = {
         **os.environ,
         "BATON_DATABASE_URL": url,
-        "BATON_CONFIG": str(config_path),
-        "BATON_NOW": now.isoformat(),
+        "BATON_CONFIG": str(seeded.config_path),
+        "BATON_NOW": seeded.now.isoformat(),
         "BATON_SECRET_KEY": SECRET,
         "BATON_BIND": f"127.0.0.1:{port}",
         "BATON_WORKERS": "2",
         "BATON_LOG_LEVEL": "warning",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp / f"prom-{port}"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"),
         "BATON_FORGE_APP_ID": APP_ID,
         "BATON_FORGE_JWKS_URL": jwks.url,
         "BATON_FORGE_SITES": SITE_MAP,
     }
     env.pop("BATON_DEMO", None)
-    (tmp / f"prom-{port}").mkdir()
-    log_path = tmp / f"gunicorn-{port}.log"
-    log = open(log_path, "ab")  # noqa: SIM115
+    (tmp / "prom").mkdir()
+    log = open(tmp / "gunicorn.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -128,17 +138,18 @@ def gunicorn(tmp: Path, url: str, config_path: Path, now: datetime, jwks: Jwks) 
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {log_path.read_text()[-3000:]}")
+                raise RuntimeError(f"gunicorn exited: {(tmp / 'gunicorn.log').read_text()[-3000:]}")
             try:
                 if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                     break
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start: {log_path.read_text()[-3000:]}")
+                raise RuntimeError(f"gunicorn did not start: {(tmp / 'gunicorn.log').read_text()[-3000:]}")
             time.sleep(0.2)
-        yield base
+        yield Server(base, make_share_token(SECRET.encode(), SITE_A, 3600), seeded, jwks, url)
     finally:
+        stop_jwks()
         os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=30)
@@ -146,35 +157,6 @@ def gunicorn(tmp: Path, url: str, config_path: Path, now: datetime, jwks: Jwks) 
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
-
-
-@pytest.fixture(scope="session")
-def forge_jwks() -> Iterator[Jwks]:
-    """A JWKS on loopback that the servers trust for Forge Invocation Tokens."""
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    jwks, stop_jwks = start_jwks(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    try:
-        yield jwks
-    finally:
-        stop_jwks()
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, forge_jwks: Jwks) -> Iterator[Server]:
-    from baton.store.db import create_engine_for, upgrade_database
-    from baton.webhooks.http.auth import make_share_token
-
-    tmp = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{tmp}/browser.db"
-    upgrade_database(url)
-    engine = create_engine_for(url)
-    try:
-        seeded = seed(engine)
-    finally:
-        engine.dispose()
-    with gunicorn(tmp, url, seeded.config_path, seeded.now, forge_jwks) as base:
-        yield Server(base, make_share_token(SECRET.encode(), SITE_A, 3600), seeded, forge_jwks, url)
 
 
 @pytest.fixture(scope="session")

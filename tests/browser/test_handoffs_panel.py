@@ -23,7 +23,8 @@ import pytest
 import requests
 from sqlalchemy.orm import Session
 
-from tests.browser.conftest import SECRET, gunicorn, save_screenshot
+from tests.browser.conftest import SECRET, save_screenshot
+from tests.browser.serving import gunicorn, trusted_jwks
 from tests.browser.test_gadgets import assert_accessible
 from tests.integration.api.forge_support import Jwks
 
@@ -121,6 +122,12 @@ def _seed(tmp: Path, config_path: Path) -> str:
     finally:
         engine.dispose()
     return url
+
+
+@pytest.fixture(scope="module")
+def forge_jwks() -> Iterator[Jwks]:
+    with trusted_jwks() as jwks:
+        yield jwks
 
 
 @pytest.fixture(scope="module")
