@@ -1,24 +1,36 @@
 // The one way the gadgets get data: Forge Remote inside Jira Cloud, plain fetch everywhere else.
 import type {
   GadgetConfig,
+  HandoffsResponse,
   MatrixResponse,
   OverviewResponse,
   RequestsResponse,
   ScorecardsResponse,
   TeamsResponse,
   UnmappedResponse,
+  VerdictRequest,
+  VerdictResponse,
 } from './types';
 
 export class ApiError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** The API's error code (`verdict_refused`, `not_a_member`, ...), when it gave one. */
+    readonly code: string | null = null,
   ) {
     super(message);
   }
 }
 
 type Getter = (path: string) => Promise<unknown>;
+/** The one write of the gadgets: a JSON POST (the verdict). */
+type Poster = (path: string, body: unknown) => Promise<unknown>;
+
+function failure(status: number, body: unknown, fallback: string): ApiError {
+  const b = body as { error?: string; message?: string } | undefined;
+  return new ApiError(b?.message ?? b?.error ?? fallback, status, b?.error ?? null);
+}
 
 const SHARE_KEY = 'baton.share';
 
@@ -45,22 +57,38 @@ export function httpGetter(): Getter {
     if (token) headers['X-Baton-Share'] = token;
     const res = await fetch(apiRoot() + path, { headers, credentials: 'same-origin' });
     const body = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      const b = body as { error?: string; message?: string };
-      throw new ApiError(b.message ?? b.error ?? res.statusText, res.status);
-    }
+    if (!res.ok) throw failure(res.status, body, res.statusText);
     return body;
+  };
+}
+
+/** Share links are read-only: the service answers a POST from them with 403 `read_only`. */
+export function httpPoster(): Poster {
+  const token = shareToken();
+  return async (path: string, payload: unknown) => {
+    const headers: Record<string, string> = { Accept: 'application/json', 'Content-Type': 'application/json' };
+    if (token) headers['X-Baton-Share'] = token;
+    const res = await fetch(apiRoot() + path, { method: 'POST', headers, credentials: 'same-origin', body: JSON.stringify(payload) });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw failure(res.status, body, res.statusText);
+    return body;
+  };
+}
+
+type InvokeRemote = (i: { path: string; method: 'GET' | 'POST'; body?: unknown; headers?: Record<string, string> }) => Promise<{ status: number; body?: unknown }>;
+
+export function forgePoster(invokeRemote: InvokeRemote): Poster {
+  return async (path: string, body: unknown) => {
+    const res = await invokeRemote({ path: '/api/v1' + path, method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    if (res.status >= 400) throw failure(res.status, res.body, `HTTP ${res.status}`);
+    return res.body;
   };
 }
 
 export function forgeGetter(invokeRemote: (i: { path: string; method: 'GET' }) => Promise<{ status: number; body?: unknown }>): Getter {
   return async (path: string) => {
     const res = await invokeRemote({ path: '/api/v1' + path, method: 'GET' });
-    if (res.status >= 400) {
-      const b = res.body as { error?: string; message?: string } | undefined;
-      const msg = b?.message ?? b?.error ?? `HTTP ${res.status}`;
-      throw new ApiError(msg, res.status);
-    }
+    if (res.status >= 400) throw failure(res.status, res.body, `HTTP ${res.status}`);
     return res.body;
   };
 }
@@ -80,7 +108,10 @@ export function scorePeriod(cfg: GadgetConfig): 'week' | 'month' {
 export class Api {
   private teamsOnce: Promise<TeamsResponse> | null = null;
 
-  constructor(private readonly get: Getter) {}
+  constructor(
+    private readonly get: Getter,
+    private readonly post: Poster | null = null,
+  ) {}
 
   /** Asked once per page: every gadget explains its numbers with the same configuration. */
   teams(): Promise<TeamsResponse> {
@@ -111,6 +142,13 @@ export class Api {
   }
   matrix(cfg: GadgetConfig): Promise<MatrixResponse> {
     return this.get('/handoffs/matrix' + qs({ process: cfg.process, period: cfg.period ?? 'week' })) as Promise<MatrixResponse>;
+  }
+  handoffs(issue: string): Promise<HandoffsResponse> {
+    return this.get(`/issues/${encodeURIComponent(issue)}/handoffs`) as Promise<HandoffsResponse>;
+  }
+  verdict(body: VerdictRequest): Promise<VerdictResponse> {
+    if (!this.post) return Promise.reject(new ApiError('read-only: a verdict needs Jira Cloud', 403, 'read_only'));
+    return this.post('/verdicts', body) as Promise<VerdictResponse>;
   }
   unmapped(cfg: GadgetConfig): Promise<UnmappedResponse> {
     return this.get('/handoffs/unmapped' + qs({ process: cfg.process })) as Promise<UnmappedResponse>;

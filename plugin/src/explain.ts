@@ -47,7 +47,11 @@ export const EXPLAIN: Record<string, Entry> = {
   score: {
     title: 'Score',
     definition: 'One number per team and period: resolution timeliness and quality, weighted. Response timeliness is shown beside it but is not part of it.',
-    formula: (c) => `100 × (${c.teams.weights.timeliness} × timeliness + ${c.teams.weights.quality} × quality) ÷ the weights of the parts that have data`,
+    formula: (c) => {
+      const w = c.teams.weights;
+      const sat = w.satisfaction === null || w.satisfaction === undefined ? '' : ` + ${w.satisfaction} × satisfaction`;
+      return `100 × (${w.timeliness} × timeliness + ${w.quality} × quality${sat}) ÷ the weights of the parts that have data`;
+    },
     goal: () => '100: every request resolved within its goal and no delivery sent back.',
   },
   timeliness: {
@@ -61,6 +65,18 @@ export const EXPLAIN: Record<string, Entry> = {
     definition: 'Share of the requests resolved in the period whose first response (leaving the team’s queue) came in time. Not part of the score.',
     formula: () => 'met ÷ resolved requests with a response goal',
     goal: (c) => goalsOf(c, 'response_s'),
+  },
+  satisfaction: {
+    title: 'Satisfaction',
+    definition: 'How the team’s internal customers rated its deliveries in the period: the mean rating of the rated deliveries, out of 5. Part of the score only when the PMO weights it.',
+    formula: () => 'mean rating ÷ 5 over the rated deliveries (none rated: no value)',
+    goal: () => '100 %: every rated delivery got five stars.',
+  },
+  reasons: {
+    title: 'Rejection reasons',
+    definition: 'Why the team’s internal customers sent its deliveries back by verdict (the reason from the process’s list), in the periods shown. Returns without a verdict have no reason.',
+    formula: () => 'deliveries rejected by verdict, counted per reason, most frequent first',
+    goal: () => 'None.',
   },
   quality: {
     title: 'Quality',

@@ -4,9 +4,10 @@
 //  - Standalone (Flask `/`): every registered gadget in a grid, data through fetch on the same origin.
 //  - One gadget (Flask `/gadgets/<name>`, also the iframe of Jira Data Center gadget XML).
 import './style.css';
-import { Api, ApiError, forgeGetter, httpGetter } from './api';
+import { Api, ApiError, forgeGetter, forgePoster, httpGetter } from './api';
 import { renderAtRisk } from './atrisk';
 import { h, message } from './dom';
+import { renderHandoffs } from './handoffs';
 import { renderMatrix } from './matrix';
 import { renderOverview } from './overview';
 import { configControls, redrawCharts, renderScorecard } from './scorecard';
@@ -18,6 +19,9 @@ import { renderGlance, renderUnmapped } from './unmapped';
 /** The issue glance (`jira:issueGlance`) is not a dashboard gadget, so it is not in the registry. */
 const GLANCE_MODULE = 'baton-sla-glance';
 const GLANCE = 'glance';
+/** The issue panel (`jira:issuePanel` "Hand-offs"): the issue's chain of requests and the verdict form. */
+const HANDOFFS_MODULE = 'baton-handoffs';
+const HANDOFFS = 'handoffs';
 
 type TeamChoice = 'required' | 'optional' | 'worst' | 'none';
 interface Renderer {
@@ -51,6 +55,7 @@ function errorBox(name: string, e: unknown): HTMLElement {
 async function renderGadget(api: Api, name: string, cfg: GadgetConfig, onConfig?: (c: GadgetConfig) => void, extra?: { issue?: string }): Promise<HTMLElement> {
   try {
     if (name === GLANCE) return await renderGlance(api, extra?.issue ?? '');
+    if (name === HANDOFFS) return await renderHandoffs(api, extra?.issue ?? '');
     const renderer = RENDERERS[name];
     if (!renderer) {
       const text = `Gadget '${name}' is registered but has no renderer: add it to RENDERERS in plugin/src/main.ts.`;
@@ -113,9 +118,10 @@ async function forge(): Promise<void> {
     extension?: { entryPoint?: string; gadgetConfiguration?: GadgetConfig; issue?: { key?: string } };
   };
   if (ctx.moduleKey === 'baton-admin') return (await import('./admin/entry')).startAdminForge(bridge.invokeRemote, app); // the admin page
-  const api = new Api(forgeGetter(bridge.invokeRemote as never));
+  const api = new Api(forgeGetter(bridge.invokeRemote as never), forgePoster(bridge.invokeRemote as never));
   // an unknown module key (a manifest newer than this bundle) shows the first registered gadget
-  const name = ctx.moduleKey === GLANCE_MODULE ? GLANCE : (MODULE_TO_GADGET[ctx.moduleKey] ?? GADGET_NAMES[0]);
+  const name =
+    ctx.moduleKey === GLANCE_MODULE ? GLANCE : ctx.moduleKey === HANDOFFS_MODULE ? HANDOFFS : (MODULE_TO_GADGET[ctx.moduleKey] ?? GADGET_NAMES[0]);
   const team = RENDERERS[name]?.team ?? 'none';
   const cfg: GadgetConfig = { period: 'week', ...(ctx.extension?.gadgetConfiguration ?? {}) };
 

@@ -14,7 +14,7 @@ import { card, h, message, num } from './dom';
 import { type Context, footer, info, periodText } from './explain';
 import { count, pct, score } from './format';
 import { cssVar } from './theme';
-import type { GadgetConfig, ScoreRow, TeamsResponse, TeamScorecard } from './types';
+import type { GadgetConfig, ReasonCount, ScoreRow, TeamsResponse, TeamScorecard } from './types';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Filler);
 
@@ -103,6 +103,8 @@ function teamBlock(sc: TeamScorecard, periods: string[], currentPeriod: string, 
       kpi('Timeliness', 'timeliness', c?.timeliness, pct(c?.timeliness), ctx),
       kpi('Response', 'response_timeliness', c?.response_timeliness, pct(c?.response_timeliness), ctx),
       kpi('Quality', 'quality', c?.quality, pct(c?.quality), ctx),
+      // satisfaction only when the PMO weights it (scoring.weights.satisfaction)
+      weighted(ctx) ? kpi('Satisfaction', 'satisfaction', c?.satisfaction, pct(c?.satisfaction), ctx) : null,
     ),
     h(
       'div',
@@ -124,7 +126,28 @@ function teamBlock(sc: TeamScorecard, periods: string[], currentPeriod: string, 
         info('open_breached', ctx),
       ),
     ),
+    reasonList(sc.reasons ?? [], periods, ctx),
     trendChart(sc.trend, periods),
+  );
+}
+
+function weighted(ctx: Context): boolean {
+  const w = ctx.teams.weights.satisfaction;
+  return w !== null && w !== undefined;
+}
+
+const TOP_REASONS = 3;
+
+/** The top rejection reasons (by verdict) of the periods shown; nothing when none was given. */
+function reasonList(reasons: ReasonCount[], periods: string[], ctx: Context): HTMLElement | null {
+  if (!reasons.length) return null;
+  const span = `last ${periods.length} ${periods[0]?.includes('W') ? 'weeks' : 'months'}`;
+  return h(
+    'div',
+    { class: 'chips', role: 'group', 'aria-label': `Top rejection reasons, ${span}`, 'data-section': 'reasons' },
+    h('span', { class: 'chips-label muted' }, `Sent back for (${span})`),
+    ...reasons.slice(0, TOP_REASONS).map((r) => h('span', { class: 'chip', 'data-reason': r.reason }, `${r.reason} `, num('count', r.count, count(r.count)))),
+    info('reasons', ctx),
   );
 }
 

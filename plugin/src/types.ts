@@ -10,6 +10,8 @@ export interface ScoreRow {
   timeliness: Ratio;
   response_timeliness: Ratio;
   quality: Ratio;
+  /** Mean rating ÷ 5 of the team's rated deliveries; null when nothing is rated. */
+  satisfaction?: Ratio;
   score: number | null;
   resolved: number;
   delivered: number;
@@ -21,10 +23,17 @@ export interface ScoreRow {
   open_breached: number;
 }
 
+export interface ReasonCount {
+  reason: string;
+  count: number;
+}
+
 export interface TeamScorecard {
   team: string;
   current: ScoreRow | null;
   trend: ScoreRow[];
+  /** Rejection reasons (by verdict) of the team's deliveries in the periods shown, most frequent first. */
+  reasons?: ReasonCount[];
 }
 
 /** The period containing `as_of`: its label and where it starts and ends (UTC instants). */
@@ -129,7 +138,7 @@ export interface TeamsResponse {
   processes: string[];
   periods: string[];
   timezone: string;
-  weights: { timeliness: number; quality: number };
+  weights: { timeliness: number; quality: number; satisfaction?: number | null };
   small_sample: number;
   goals: Goal[];
 }
@@ -184,4 +193,70 @@ export interface GadgetConfig {
   /** `all`: the matrix over all time (the scorecard and the overview take `week` then). */
   period?: 'week' | 'month' | 'all';
   refresh?: number;
+}
+
+/** One request of an issue's chain (`GET /issues/<key>/handoffs`), with its verdict and, for the caller, whether they may judge it. */
+export interface HandoffRow {
+  issue: string;
+  process: string | null;
+  provider: string;
+  requester: string | null;
+  kind: string;
+  opened_at: string;
+  first_response_at: string | null;
+  resolved_at: string | null;
+  outcome: string | null;
+  rejected: boolean | null;
+  response_elapsed_s: number | null;
+  resolution_elapsed_s: number | null;
+  response_goal_s: number | null;
+  resolution_goal_s: number | null;
+  response_state: string;
+  resolution_state: string;
+  state: string;
+  paused: boolean | null;
+  customer: string | null;
+  verdict: 'accepted' | 'rejected' | 'implicit' | null;
+  rating: number | null;
+  verdict_reason: string | null;
+  verdict_by: string | null;
+  verdict_at: string | null;
+  verdict_due_at: string | null;
+  awaiting_verdict: boolean;
+  may_judge: boolean;
+  rejection_reasons: string[];
+}
+
+export interface HandoffsResponse {
+  site: string;
+  issue: string;
+  issue_id: string;
+  issue_url: string | null;
+  as_of: string;
+  timezone: string;
+  read_only: boolean;
+  account: string | null;
+  handoffs: HandoffRow[];
+}
+
+/** The body of `POST /verdicts` (docs/plugin.md, "Verdicts"). */
+export interface VerdictRequest {
+  issue: string;
+  team: string;
+  action: 'accept' | 'reject';
+  rating?: number;
+  reason?: string;
+  comment?: string;
+}
+
+export interface VerdictResponse {
+  site: string;
+  id: number;
+  issue: string;
+  team: string;
+  verdict: 'accepted' | 'rejected';
+  provider: string;
+  seq: number;
+  at: string;
+  window_ends_at: string;
 }

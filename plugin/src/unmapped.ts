@@ -92,5 +92,15 @@ export async function renderGlance(api: Api, issue: string): Promise<HTMLElement
   const root = card('SLA clock', 'glance', body);
   if (!open) body.append(message('No open hand-off on this issue.'));
   else body.append(h('p', {}, `${open.provider}: `, h('span', { class: `state state-${open.state}` }, STATE_LABEL[open.state] ?? open.state), ' · ', num('remaining_s', open.remaining_s, duration(open.remaining_s)), ' left'));
+  // Forge gives a glance no way to open another module, so the link is the panel's name and place.
+  body.append(
+    h(
+      'p',
+      { class: 'muted small', 'data-link': 'handoffs' },
+      'The whole chain, and your team’s verdict on a delivery: open the ',
+      h('strong', {}, 'Hand-offs'),
+      ' panel (the Baton button under the issue’s summary).',
+    ),
+  );
   return root;
 }

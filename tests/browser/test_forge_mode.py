@@ -176,6 +176,7 @@ def test_issue_glance_shows_the_open_clock(browser, server: Server) -> None:
             == at_risk["remaining_s"]
         )
         assert glance.locator(f".state-{at_risk['state']}").count() == 1
+        assert "open the Hand-offs panel" in glance.locator('[data-link="handoffs"]').inner_text()
         assert not errors, errors
     finally:
         ctx.close()

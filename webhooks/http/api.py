@@ -3,7 +3,7 @@
 | endpoint | returns |
 |---|---|
 | `GET /api/v1/teams` | teams, processes and periods of the configuration (edit views) |
-| `GET /api/v1/scorecards?team=&process=&period=week\\|month&weeks=12` | per team: the current period's row and the trend |
+| `GET /api/v1/scorecards?team=&process=&period=week\\|month&weeks=12` | per team: the current period's row, the trend and the rejection reasons (by verdict) of the periods shown |
 | `GET /api/v1/requests?state=at_risk,breached&open=1&provider=&requester=&process=&issue=&limit=` | requests with live clocks |
 | `GET /api/v1/overview?process=&period=week\\|month` | every provider team, worst first, with the change against the previous period |
 | `GET /api/v1/handoffs/matrix?process=&period=week\\|month\\|all` | requester x provider: volume (open, resolved), timeliness, rejection rate |
@@ -217,12 +217,20 @@ def api_blueprint(_baton: Any = None) -> Blueprint:
         current = periods[-1]
         rows = rows[rows["period"].isin(periods)]
         records = serialize.score_records(rows)
+        reasons = serialize.reason_records(engine.rejection_reasons(frame))
         teams = [team] if team else list(config.teams)
         cards = []
         for t in teams:
             mine = [r for r in records if r["team"] == t]
             cards.append(
-                {"team": t, "current": next((r for r in mine if r["period"] == current), None), "trend": mine}
+                {
+                    "team": t,
+                    "current": next((r for r in mine if r["period"] == current), None),
+                    "trend": mine,
+                    "reasons": [
+                        {"reason": r["reason"], "count": r["count"]} for r in reasons if r["provider"] == t
+                    ],
+                }
             )
         return jsonify(
             site=p.site,

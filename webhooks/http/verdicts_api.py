@@ -235,6 +235,7 @@ def verdicts_blueprint() -> Blueprint:
             issue_id=issue_id,
             issue_url=f"{base}/browse/{key}" if base and key else None,
             as_of=pd.Timestamp(now).isoformat(),
+            timezone=config.scoring.timezone,
             read_only=p.method != "forge" or not p.account,
             account=p.account,
             handoffs=chain,
