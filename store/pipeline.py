@@ -12,9 +12,11 @@
 Replay (`baton replay`, `baton demo load`), the embedded drainer and `baton worker` all process stored
 deliveries with `process_deliveries`, so the three cannot drift apart.
 
-Transactions: `process_deliveries` records the log of its deliveries in one transaction, derives
-their issues' requests holding no write lock, then stores the requests and marks the deliveries in a
-second transaction (re-deriving under the lock only an issue another writer changed in between). On
+Transactions: `process_deliveries` parses its deliveries holding no lock, records their log in one
+transaction, derives their issues' requests (and converts them to rows) holding no write lock, then
+stores the requests and marks the deliveries in a second transaction, which reads the derivation's
+input again as raw rows and re-derives under the lock only a site whose log another writer changed in
+between. On
 SQLite the write lock is the whole database's, so the receivers' acknowledgements no longer wait for a
 derivation. A delivery is `done` only once its requests are stored; one recorded but not finished (a
 crash between the two) is derived from all the issues it touches when it is processed again. If
@@ -48,15 +50,19 @@ from baton.scoring.model import Extraction, Verdict
 from baton.store import inbox
 from baton.store.live_config import SiteConfigs, as_site_configs
 from baton.store.models import DELIVERY_SOURCES, Delivery, IssueRow, Site
-from baton.store.requests import delete_requests, replace_requests
+from baton.store.requests import delete_requests, replace_request_rows, replace_requests, rows_for_issues
 from baton.store.sqlutil import FileLock, chunks, dialect_name, sqlite_write_lock_path, unique
 from baton.store.transitions import (
+    issues_frame,
     list_issue_ids,
     load_issue_groups,
+    load_issue_rows,
     load_issues_frame,
     load_status_categories,
+    load_transition_rows,
     load_transitions_frame,
     record_many,
+    transitions_frame,
 )
 from baton.store.verdicts import load_verdicts
 
@@ -430,8 +436,9 @@ def process_deliveries(
     recorded_committed = False  # with the log, an unclaimed delivery's attempt was counted
     write_turn = _write_turn(session)
     try:
+        batch = _parse_batch(rows, derive_touched)
         with write_turn:
-            recorded = _record(session, rows, as_site_configs(config), derive_touched)
+            recorded = _record(session, batch, as_site_configs(config))
             session.commit()  # the log is durable; the deliveries stay unfinished until their requests are
         recorded_committed = True
         derived = _derive_outside_the_write_lock(session, recorded)
@@ -472,20 +479,28 @@ def _write_turn(session: Session) -> FileLock:
 
 
 @dataclass
-class _Recorded:
-    """What `_record` did to a batch: the input of derivation and of the final marks."""
+class _Parsed:
+    """A batch's bodies parsed and extracted, before any lock is taken (pure CPU work)."""
 
     rows: Sequence[Any]
     parsed: list[tuple[int, str, str, str | None, Extraction]]
     broken: list[tuple[int, str, str]]
+    retried: set[int]
+    outcomes: dict[int, DeliveryOutcome]
+    """Deliveries already finished before this batch, left as they are."""
+
+
+@dataclass
+class _Recorded:
+    """What `_record` did to a batch: the input of derivation and of the final marks."""
+
+    batch: _Parsed
     results: dict[int, Any]
     to_derive: dict[str, list[str]]
     """Per site, the issues whose requests must be derived again."""
     configs: dict[str, BatonConfig]
     """Per site in `to_derive`, the configuration its requests are derived under."""
     resolver: SiteConfigs
-    outcomes: dict[int, DeliveryOutcome]
-    """Deliveries already finished before this batch, left as they are."""
 
 
 def _attempted_before(state: str, attempts: int) -> bool:
@@ -493,13 +508,7 @@ def _attempted_before(state: str, attempts: int) -> bool:
     return attempts > (1 if state == inbox.PROCESSING else 0)
 
 
-def _record(session: Session, rows: Sequence[Any], configs: SiteConfigs, derive_touched: bool) -> _Recorded:
-    """Transaction 1 of `process_deliveries`: parse, record the log and the facts, count attempts.
-    Does not commit. Marks nothing `done`: a delivery is finished only with its requests. A site's
-    configuration is picked after its transitions are recorded, with the site's re-derivation lock
-    held shared (`baton.store.rederive.lock_site_shared`)."""
-    from baton.store.rederive import lock_site_shared
-
+def _parse_batch(rows: Sequence[Any], derive_touched: bool) -> _Parsed:
     outcomes: dict[int, DeliveryOutcome] = {}
     parsed: list[tuple[int, str, str, str | None, Extraction]] = []
     broken: list[tuple[int, str, str]] = []
@@ -514,6 +523,17 @@ def _record(session: Session, rows: Sequence[Any], configs: SiteConfigs, derive_
             parsed.append((delivery_id, site_id, state, event, _parse(body)))
         except Exception as error:
             broken.append((delivery_id, state, _error_text(error)))
+    return _Parsed(rows, parsed, broken, retried, outcomes)
+
+
+def _record(session: Session, batch: _Parsed, configs: SiteConfigs) -> _Recorded:
+    """Transaction 1 of `process_deliveries`: record the log and the facts, count attempts.
+    Does not commit. Marks nothing `done`: a delivery is finished only with its requests. A site's
+    configuration is picked after its transitions are recorded, with the site's re-derivation lock
+    held shared (`baton.store.rederive.lock_site_shared`)."""
+    from baton.store.rederive import lock_site_shared
+
+    parsed, broken, retried = batch.parsed, batch.broken, batch.retried
     # A stable order (site, issue) keeps concurrent workers from locking the same rows crosswise.
     parsed.sort(key=lambda item: (item[1], _primary_issue(item[4]), item[0]))
     by_site: dict[str, list[tuple[int, Extraction]]] = {}
@@ -545,55 +565,62 @@ def _record(session: Session, rows: Sequence[Any], configs: SiteConfigs, derive_
     unclaimed = [d for d, _site, state, _event, _e in parsed if state == inbox.PENDING]
     unclaimed += [d for d, state, _m in broken if state == inbox.PENDING]
     _count_unclaimed_attempts(session, unclaimed)
-    return _Recorded(rows, parsed, broken, results, to_derive, site_configs, configs, outcomes)
+    return _Recorded(batch, results, to_derive, site_configs, configs)
 
 
 @dataclass(frozen=True)
 class _LogSnapshot:
-    """Everything a derivation of some issues reads."""
+    """Everything a derivation of some issues reads, as the driver returned it. Raw rows, not frames:
+    `_finish` reads them again under the write lock to see whether another writer changed them, and
+    framing them there would hold the receivers back for nothing."""
 
-    transitions: pd.DataFrame
-    issues: pd.DataFrame
+    transition_rows: list[tuple[object, ...]]
+    issue_rows: list[tuple[object, ...]]
     categories: dict[str, str]
     verdicts: list[Verdict]
 
-    def same_as(self, other: _LogSnapshot) -> bool:
-        return (
-            self.categories == other.categories
-            and self.verdicts == other.verdicts
-            and self.transitions.equals(other.transitions)
-            and self.issues.equals(other.issues)
+    def derive(self, config: BatonConfig) -> pd.DataFrame:
+        return _derive(
+            transitions_frame(self.transition_rows),
+            issues_frame(self.issue_rows),
+            config,
+            self.categories,
+            self.verdicts,
         )
 
 
 def _snapshot(session: Session, site_id: str, issue_ids: list[str]) -> _LogSnapshot:
     return _LogSnapshot(
-        load_transitions_frame(session, site_id, issue_ids),
-        load_issues_frame(session, site_id, issue_ids),
+        load_transition_rows(session, site_id, issue_ids),
+        load_issue_rows(session, site_id, issue_ids),
         dict(load_status_categories(session, site_id)),
         load_verdicts(session, site_id, issue_ids),
     )
 
 
-def _derive_outside_the_write_lock(
-    session: Session, recorded: _Recorded
-) -> dict[str, tuple[_LogSnapshot, pd.DataFrame]]:
-    """Read the logs and derive, holding no write lock: on SQLite one writer at a time holds the
-    whole database, and the receivers' acknowledgements wait behind it (bench/README.md, "Capacity")."""
-    derived: dict[str, tuple[_LogSnapshot, pd.DataFrame]] = {}
+@dataclass(frozen=True)
+class _Derived:
+    """A site's derivation in `_derive_outside_the_write_lock`: what it read and the rows to store."""
+
+    snapshot: _LogSnapshot
+    rows: list[dict[str, Any]]
+
+
+def _derive_outside_the_write_lock(session: Session, recorded: _Recorded) -> dict[str, _Derived]:
+    """Read the logs, derive and convert the requests to rows, holding no write lock: on SQLite one
+    writer at a time holds the whole database, and the receivers' acknowledgements wait behind it
+    (bench/README.md, "Capacity")."""
+    derived: dict[str, _Derived] = {}
     for site_id, issue_ids in recorded.to_derive.items():
-        config = recorded.configs[site_id]
         snapshot = _snapshot(session, site_id, issue_ids)
-        derived[site_id] = (
-            snapshot,
-            _derive(snapshot.transitions, snapshot.issues, config, snapshot.categories, snapshot.verdicts),
-        )
+        frame = snapshot.derive(recorded.configs[site_id])
+        derived[site_id] = _Derived(snapshot, rows_for_issues(site_id, issue_ids, frame))
     session.commit()  # end the read transaction (PostgreSQL): the write transaction starts afresh
     return derived
 
 
 def _finish(
-    session: Session, recorded: _Recorded, derived: dict[str, tuple[_LogSnapshot, pd.DataFrame]]
+    session: Session, recorded: _Recorded, derived: dict[str, _Derived]
 ) -> dict[int, DeliveryOutcome]:
     """Transaction 2 of `process_deliveries`: store the derived requests and mark the deliveries, in
     one transaction, so a delivery is `done` only once its requests are. If another writer changed
@@ -601,11 +628,12 @@ def _finish(
     configuration, that site is derived again here, under the locks. No commit."""
     from baton.store.rederive import lock_site_shared
 
-    outcomes = dict(recorded.outcomes)
+    outcomes = dict(recorded.batch.outcomes)
     finished: dict[tuple[str, str | None], list[int]] = {}
     requests_per_site: dict[str, int] = {}
-    for site_id, (snapshot, frame) in derived.items():
+    for site_id, derivation in derived.items():
         issue_ids = recorded.to_derive[site_id]
+        rows = derivation.rows
         lock_site_shared(session, site_id)  # PostgreSQL: not while the site's numbers are swapped
         lock_issues(session, site_id, issue_ids)  # PostgreSQL: row locks in a fixed order
         delete_requests(session, site_id, issue_ids)  # SQLite: the first write takes the write lock
@@ -616,10 +644,10 @@ def _finish(
         current = _snapshot(session, site_id, issue_ids)
         used = recorded.configs[site_id]
         same_config = config is used or config_fingerprint(config) == config_fingerprint(used)
-        if not (same_config and current.same_as(snapshot)):
-            frame = _derive(current.transitions, current.issues, config, current.categories, current.verdicts)
-        requests_per_site[site_id] = replace_requests(session, site_id, issue_ids, frame)
-    for delivery_id, _site_id, _state, event, extraction in recorded.parsed:
+        if not (same_config and current == derivation.snapshot):
+            rows = rows_for_issues(site_id, issue_ids, current.derive(config))
+        requests_per_site[site_id] = replace_request_rows(session, site_id, issue_ids, rows)
+    for delivery_id, _site_id, _state, event, extraction in recorded.batch.parsed:
         result = recorded.results[delivery_id]
         if extraction.has_status_change:
             final, reason = inbox.DONE, None
@@ -633,11 +661,11 @@ def _finish(
             duplicates=result.duplicates,
             issue_ids=result.issue_ids,
             # the requests of a whole site's derivation: exact for a batch of one delivery
-            requests=requests_per_site.get(_site_id, 0) if len(recorded.rows) == 1 else 0,
+            requests=requests_per_site.get(_site_id, 0) if len(recorded.batch.rows) == 1 else 0,
         )
     for (final, reason), finished_ids in finished.items():
         inbox.mark_many(session, finished_ids, final, reason)
-    for delivery_id, _state, message in recorded.broken:
+    for delivery_id, _state, message in recorded.batch.broken:
         inbox.mark_failed(session, delivery_id, message)
         outcomes[delivery_id] = DeliveryOutcome(delivery_id, inbox.FAILED, error=message)
         log.warning("delivery failed", extra={"delivery_id": delivery_id, "error": message})

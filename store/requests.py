@@ -105,24 +105,40 @@ def delete_requests(session: Session, site_id: str, issue_ids: Iterable[str]) ->
     return removed
 
 
+def rows_for_issues(
+    site_id: str, issue_ids: Iterable[str], frame: pd.DataFrame | None
+) -> list[dict[str, Any]]:
+    """`frame`'s request rows ready for insertion (`frame_to_rows`), only those of `issue_ids`, so a
+    caller can never clobber other issues by accident. Touches no database: callers holding a write
+    lock convert before they take it."""
+    wanted = {str(i) for i in issue_ids}
+    if frame is None or frame.empty or not wanted:
+        return []
+    issue_column = [str(i) for i in frame["issue_id"].tolist()]
+    if not set(issue_column) <= wanted:
+        frame = frame[[i in wanted for i in issue_column]]
+    return frame_to_rows(site_id, frame)
+
+
+def replace_request_rows(
+    session: Session, site_id: str, issue_ids: Iterable[str], rows: list[dict[str, Any]]
+) -> int:
+    """Delete the derived requests of `issue_ids` and insert `rows` (`rows_for_issues`) for them.
+    Returns the number of rows inserted."""
+    delete_requests(session, site_id, issue_ids)
+    table = RequestRow.__table__
+    for batch in chunks(rows, 1000):
+        session.execute(table.insert(), batch)  # executemany: batched "insertmanyvalues"
+    return len(rows)
+
+
 def replace_requests(session: Session, site_id: str, issue_ids: Iterable[str], frame: pd.DataFrame) -> int:
     """Delete the derived requests of `issue_ids` and insert `frame`'s rows (REQUEST_COLUMNS) for them.
 
     Rows of `frame` whose issue is not in `issue_ids` are ignored, so a caller can never clobber
     other issues by accident. Returns the number of rows inserted."""
     wanted = unique(str(i) for i in issue_ids)
-    delete_requests(session, site_id, wanted)
-    if frame is None or frame.empty or not wanted:
-        return 0
-    wanted_set = set(wanted)
-    issue_column = [str(i) for i in frame["issue_id"].tolist()]
-    if not set(issue_column) <= wanted_set:
-        frame = frame[[i in wanted_set for i in issue_column]]
-    rows = frame_to_rows(site_id, frame)
-    table = RequestRow.__table__
-    for batch in chunks(rows, 1000):
-        session.execute(table.insert(), batch)  # executemany: batched "insertmanyvalues"
-    return len(rows)
+    return replace_request_rows(session, site_id, wanted, rows_for_issues(site_id, wanted, frame))
 
 
 def _utc_ns(series: pd.Series) -> pd.Series:
@@ -183,6 +199,8 @@ __all__ = [
     "delete_requests",
     "frame_to_rows",
     "load_requests_frame",
+    "replace_request_rows",
     "replace_requests",
     "requests_frame",
+    "rows_for_issues",
 ]

@@ -353,11 +353,12 @@ def _frame(
     return frame
 
 
-def load_transitions_frame(
+def load_transition_rows(
     session: Session, site_id: str, issue_ids: Iterable[str] | None = None
-) -> pd.DataFrame:
-    """The site's transition log (optionally of some issues) as a frame with TRANSITION_COLUMNS,
-    ordered by issue, `at`, change id; `at` is datetime64[ns, UTC]."""
+) -> list[tuple[object, ...]]:
+    """The site's transition log (optionally of some issues) as raw rows of TRANSITION_COLUMNS, as
+    the driver returns them, ordered by issue, `at`, change id: what `load_transitions_frame` frames,
+    and what a cheap "has this log changed?" comparison reads."""
     columns = [getattr(TransitionRow, c) for c in TRANSITION_COLUMNS]
     order = (TransitionRow.issue_id, TransitionRow.at, TransitionRow.change_id)
     rows: list[tuple[object, ...]] = []
@@ -372,21 +373,50 @@ def load_transitions_frame(
                 .order_by(*order)
             )
             rows.extend(tuple(r) for r in session.execute(stmt))
+    return rows
+
+
+def transitions_frame(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+    """`load_transition_rows`'s rows as a frame with TRANSITION_COLUMNS; `at` is datetime64[ns, UTC]."""
     return _frame(rows, TRANSITION_COLUMNS, datetimes=("at",))
 
 
-def load_issues_frame(session: Session, site_id: str, issue_ids: Iterable[str] | None = None) -> pd.DataFrame:
-    """Issue facts as a frame with ISSUE_COLUMNS (one row per issue)."""
+def load_transitions_frame(
+    session: Session, site_id: str, issue_ids: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """The site's transition log (optionally of some issues) as a frame with TRANSITION_COLUMNS,
+    ordered by issue, `at`, change id; `at` is datetime64[ns, UTC]."""
+    return transitions_frame(load_transition_rows(session, site_id, issue_ids))
+
+
+def load_issue_rows(
+    session: Session, site_id: str, issue_ids: Iterable[str] | None = None
+) -> list[tuple[object, ...]]:
+    """Issue facts as raw rows of ISSUE_COLUMNS (one per issue), ordered by issue id."""
     columns = [getattr(IssueRow, c) for c in ISSUE_COLUMNS]
     rows: list[tuple[object, ...]] = []
     if issue_ids is None:
         stmt = select(*columns).where(IssueRow.site_id == site_id).order_by(IssueRow.issue_id)
         rows.extend(tuple(r) for r in session.execute(stmt))
     else:
-        for batch in chunks(unique(issue_ids)):
-            stmt = select(*columns).where(IssueRow.site_id == site_id, IssueRow.issue_id.in_(batch))
+        for batch in chunks(sorted(unique(issue_ids))):
+            stmt = (
+                select(*columns)
+                .where(IssueRow.site_id == site_id, IssueRow.issue_id.in_(batch))
+                .order_by(IssueRow.issue_id)
+            )
             rows.extend(tuple(r) for r in session.execute(stmt))
+    return rows
+
+
+def issues_frame(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+    """`load_issue_rows`'s rows as a frame with ISSUE_COLUMNS."""
     return _frame(rows, ISSUE_COLUMNS)
+
+
+def load_issues_frame(session: Session, site_id: str, issue_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """Issue facts as a frame with ISSUE_COLUMNS (one row per issue, ordered by issue id)."""
+    return issues_frame(load_issue_rows(session, site_id, issue_ids))
 
 
 def load_issue_groups(session: Session, site_id: str) -> pd.DataFrame:
@@ -454,16 +484,20 @@ def load_statuses(session: Session, site_id: str) -> list[Mapping[str, object]]:
 
 __all__ = [
     "RecordResult",
+    "issues_frame",
     "issues_with_log",
     "list_issue_ids",
     "load_issue_groups",
+    "load_issue_rows",
     "load_issues_frame",
     "load_status_categories",
     "load_statuses",
+    "load_transition_rows",
     "load_transitions_frame",
     "logged_status_keys",
     "record_extraction",
     "record_many",
     "record_statuses",
     "status_key_of",
+    "transitions_frame",
 ]
