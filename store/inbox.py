@@ -175,6 +175,23 @@ def requeue_stale(session: Session, older_than: timedelta = DEFAULT_STALE_AFTER)
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def claimable(
+    session: Session, *, site_id: str | None = None, stale_after: timedelta | None = DEFAULT_STALE_AFTER
+) -> bool:
+    """Whether `claim_pending` would claim anything: a pending delivery, or one stuck in `processing`
+    longer than `stale_after`. A read: an idle poller asks this first and takes no write lock."""
+    claimable_state = Delivery.state == PENDING
+    if stale_after is not None:
+        stuck = (Delivery.state == PROCESSING) & (Delivery.claimed_at < utcnow() - stale_after)
+        claimable_state = claimable_state | stuck
+    query = select(Delivery.id).where(claimable_state)
+    if site_id is not None:
+        query = query.where(Delivery.site_id == site_id)
+    found = session.execute(query.limit(1)).first() is not None
+    session.commit()  # end the read transaction: a claim starts a fresh one
+    return found
+
+
 def claim_pending(
     session: Session,
     limit: int = 100,
@@ -399,6 +416,7 @@ __all__ = [
     "accept_delivery",
     "backlog_stats",
     "claim_pending",
+    "claimable",
     "ensure_site",
     "ensure_site_exists",
     "get_delivery",

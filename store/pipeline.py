@@ -717,10 +717,16 @@ def process_pending(
     wid = worker_id or worker or default_worker_id()
     claimed = done = ignored = failed = 0
     with Session(bind=engine, expire_on_commit=False) as session:
+        write_turn = _write_turn(session)
         while claimed < limit:
-            ids = inbox.claim_pending(
-                session, min(batch_size, limit - claimed), wid, site_id=site_id, max_bytes=batch_bytes
-            )
+            # An idle poll only reads. A claim writes, so on SQLite it takes the receivers' write turn:
+            # a receiver finding the database locked would sleep in SQLite's busy handler instead.
+            if not inbox.claimable(session, site_id=site_id):
+                break
+            with write_turn:
+                ids = inbox.claim_pending(
+                    session, min(batch_size, limit - claimed), wid, site_id=site_id, max_bytes=batch_bytes
+                )
             if not ids:
                 break
             claimed += len(ids)

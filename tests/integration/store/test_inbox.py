@@ -136,6 +136,25 @@ def test_stale_processing_deliveries_are_claimed_again(session: Session, site: s
     assert row is not None and row.claimed_by == "new-worker" and row.attempts == 2
 
 
+def test_claimable_sees_pending_and_stuck_deliveries_only(session: Session, site: str) -> None:
+    """What an idle poller reads before it takes a write lock to claim."""
+    assert inbox.claimable(session) is False
+    ids = _accept(session, site, 1)
+    assert inbox.claimable(session) is True
+    assert inbox.claimable(session, site_id="another-site") is False
+    assert inbox.claim_pending(session, 10, "w") == ids
+    assert inbox.claimable(session) is False  # processing, not stuck
+    session.execute(
+        update(Delivery).where(Delivery.id == ids[0]).values(claimed_at=utcnow() - timedelta(hours=1))
+    )
+    session.commit()
+    assert inbox.claimable(session) is True  # stuck longer than the claim timeout
+    assert inbox.claimable(session, stale_after=None) is False
+    inbox.mark_many(session, ids, "done")
+    session.commit()
+    assert inbox.claimable(session) is False
+
+
 def test_mark_and_retry(session: Session, site: str) -> None:
     ids = _accept(session, site, 4)
     inbox.claim_pending(session, 4, "w")
