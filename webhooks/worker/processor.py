@@ -50,7 +50,6 @@ def run_processor() -> None:
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    os.nice(int(os.environ.get("BATON_EXPERIMENT_NICE", "0")))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the master stops us
