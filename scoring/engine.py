@@ -56,10 +56,11 @@ def judge_verdict(
     return _verdicts.judge(requests, prior, verdict, config)
 
 
-def rejection_reasons(requests: pd.DataFrame) -> pd.DataFrame:
-    """Rejection reasons by verdict per provider (`provider`, `reason`, `count`): providers by name,
-    most frequent reason first."""
-    return _verdicts.rejection_reasons(requests)
+def rejection_reasons(requests: pd.DataFrame, by: Sequence[str] = ("provider",)) -> pd.DataFrame:
+    """Rejection reasons by verdict per group of `by` (default per provider: `provider`, `reason`,
+    `count`): groups by name, most frequent reason first, ties by reason. The hand-off matrix's cells
+    carry the same count by requester and provider (`handoff_matrix`' `rejection_reasons`)."""
+    return _verdicts.rejection_reasons(requests, by)
 
 
 def awaiting_verdict(requests: pd.DataFrame, now: datetime) -> pd.Series:
@@ -97,8 +98,10 @@ def handoff_matrix(
     requests: pd.DataFrame, config: BatonConfig, now: datetime, period: Period | None = None
 ) -> pd.DataFrame:
     """Requester x provider (`baton.scoring.handoffs.MATRIX_COLUMNS`): requests, open, resolved, met,
-    with_goal, timeliness, delivered, rejected, rejection_rate; requester None for intake requests.
-    With `period`, only the period containing `now`: requests resolved in it, and those open now."""
+    with_goal, timeliness, delivered, rejected, rejection_rate, returns (rejected by a return alone)
+    and rejection_reasons (`[{reason, count}]` of the deliveries rejected by verdict, most frequent
+    first: `rejected` = `returns` + their counts); requester None for intake requests. With `period`,
+    only the period containing `now`: requests resolved in it, and those open now."""
     return _handoffs.handoff_matrix(requests, config, now, period)
 
 

@@ -12,6 +12,7 @@ from baton.config.schema import BatonConfig
 from baton.scoring.clocks import evaluate_clocks
 from baton.scoring.periods import Period, period_labels
 from baton.scoring.rules import rules_for
+from baton.scoring.verdicts import rejected_by_verdict, rejection_reasons
 
 MATRIX_COLUMNS: tuple[str, ...] = (
     "requester",
@@ -25,7 +26,12 @@ MATRIX_COLUMNS: tuple[str, ...] = (
     "delivered",
     "rejected",
     "rejection_rate",
+    "returns",
+    "rejection_reasons",
 )
+"""`rejected` = `returns` (rejected by a return alone: the issue moved back, no verdict reason) + the
+counts of `rejection_reasons` (rejected by the customer's verdict: `[{reason, count}]`, most frequent
+first, ties by reason; `[]` when none)."""
 UNMAPPED_COLUMNS: tuple[str, ...] = (
     "requester",
     "provider",
@@ -43,7 +49,8 @@ def handoff_matrix(
     """One row per (requester, provider) pair; intake requests have requester None. `requests` counts
     the open ones (`open`) and the resolved ones (`resolved`). With `period`, only requests resolved in
     the period containing `now` (in the scoring time zone, as scorecards count them) and those open
-    now; without it, every request."""
+    now; without it, every request. A cell's rejections are split into `returns` and the verdicts'
+    `rejection_reasons` (`baton.scoring.verdicts.rejection_reasons` by requester and provider)."""
     if len(requests) == 0:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in MATRIX_COLUMNS})
     req = requests if "resolution_state" in requests else evaluate_clocks(requests, config, now)
@@ -68,6 +75,9 @@ def handoff_matrix(
             "with_goal": has_goal.astype(np.int64),
             "delivered": delivered.astype(np.int64),
             "rejected": (delivered & req["rejected"].to_numpy(dtype=bool)).astype(np.int64),
+            "returns": (delivered & req["rejected"].to_numpy(dtype=bool) & ~rejected_by_verdict(req)).astype(
+                np.int64
+            ),
         }
     )
     out = frame.groupby(["requester", "provider"], dropna=False, sort=True).sum().reset_index()
@@ -76,6 +86,16 @@ def handoff_matrix(
         r / d if d else None for r, d in zip(out["rejected"], out["delivered"], strict=True)
     ]
     out["requester"] = out["requester"].astype(object).where(out["requester"].notna(), None)
+    reasons: dict[tuple[object, object], list[dict[str, object]]] = {}
+    for requester, provider, reason, n in rejection_reasons(req, by=("requester", "provider")).itertuples(
+        index=False
+    ):
+        reasons.setdefault((requester, provider), []).append({"reason": reason, "count": int(n)})
+    out["rejection_reasons"] = pd.Series(
+        [reasons.get((rq, pv), []) for rq, pv in zip(out["requester"], out["provider"], strict=True)],
+        dtype=object,
+        index=out.index,
+    )
     for c in ("timeliness", "rejection_rate"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out[list(MATRIX_COLUMNS)]

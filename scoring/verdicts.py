@@ -268,18 +268,49 @@ def awaiting_verdict(requests: pd.DataFrame, now: datetime) -> pd.Series:
 
 
 REASON_COLUMNS: tuple[str, ...] = ("provider", "reason", "count")
+"""`rejection_reasons`' columns with the default grouping (per provider)."""
 
 
-def rejection_reasons(requests: pd.DataFrame) -> pd.DataFrame:
-    """Per provider: the reasons of its deliveries rejected by verdict (`verdict == "rejected"`), with
-    counts; providers by name, then most frequent first (ties by reason)."""
-    if len(requests) == 0 or "verdict_reason" not in requests:
-        return pd.DataFrame({c: pd.Series([], dtype=object) for c in REASON_COLUMNS})
-    rejected = requests[
-        (requests["verdict"] == VerdictOutcome.REJECTED.value) & requests["verdict_reason"].notna()
-    ]
-    counts = rejected.groupby(["provider", "verdict_reason"]).size().reset_index(name="count")
-    counts = counts.rename(columns={"verdict_reason": "reason"})
-    counts["neg"] = -counts["count"]
-    counts = counts.sort_values(["provider", "neg", "reason"], kind="stable").drop(columns="neg")
-    return counts.reset_index(drop=True)[list(REASON_COLUMNS)]
+def rejected_by_verdict(requests: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Requests rejected by their customer's verdict (`verdict == "rejected"`, with its reason). Every
+    other rejected request was rejected by a return (the issue moved back) alone: it has no reason."""
+    if len(requests) == 0 or "verdict" not in requests or "verdict_reason" not in requests:
+        return np.zeros(len(requests), dtype=bool)
+    verdict = requests["verdict"].to_numpy(dtype=object) == VerdictOutcome.REJECTED.value
+    return np.asarray(verdict & requests["verdict_reason"].notna().to_numpy(dtype=bool), dtype=bool)
+
+
+def _label(value: object) -> object:
+    """A group key as given (None for a missing one: intake requests have no requester)."""
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+
+def rejection_reasons(requests: pd.DataFrame, by: Sequence[str] = ("provider",)) -> pd.DataFrame:
+    """The reasons of the deliveries rejected by verdict (`rejected_by_verdict`), counted per group of
+    `by` (default: per provider; the hand-off matrix groups by requester and provider; a missing key,
+    such as intake's requester, is a group of its own, None). Columns: `by`, `reason`, `count`; groups
+    in order of their keys (None last), then most frequent first, ties by reason."""
+    keys = list(by)
+    columns = [*keys, "reason", "count"]
+    mask = rejected_by_verdict(requests)
+    if not mask.any():
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    rejected = requests[mask]
+    counts = (
+        rejected.groupby([*keys, "verdict_reason"], dropna=False, sort=False).size().reset_index(name="count")
+    )
+    labels = {k: [_label(v) for v in counts[k]] for k in keys}
+    reasons = [str(v) for v in counts["verdict_reason"]]
+    sizes = [int(v) for v in counts["count"]]
+    order = sorted(
+        range(len(counts)),
+        key=lambda i: (
+            *((labels[k][i] is None, str(labels[k][i] or "")) for k in keys),
+            -sizes[i],
+            reasons[i],
+        ),
+    )
+    data: dict[str, pd.Series] = {k: pd.Series([labels[k][i] for i in order], dtype=object) for k in keys}
+    data["reason"] = pd.Series([reasons[i] for i in order], dtype=object)
+    data["count"] = pd.Series([sizes[i] for i in order], dtype=np.int64)
+    return pd.DataFrame(data, columns=columns)

@@ -7,10 +7,16 @@ the site. Then `_swap` does, in ONE transaction:
 1. take the site's re-derivation lock (PostgreSQL: an exclusive transaction advisory lock; the
    processing path takes it shared before it picks the configuration, `lock_site_shared`; SQLite
    serialises writers anyway);
-2. re-derive into staging the issues that got new transitions while the chunks ran (their transition
-   ids are above the watermark read at the start);
+2. re-derive into staging the issues that got new transitions or new verdicts while the chunks ran
+   (their transition or verdict ids are above the watermarks read at the start);
 3. replace the site's rows in `requests` by the staged ones (`DELETE` + `INSERT ... SELECT`), empty the
    staging rows, and record the configuration's fingerprint and version on the site.
+
+The watermarks are read holding the same lock exclusively, so every writer that holds it shared (the
+processing path, and `baton.store.verdicts.record_verdict` from before it inserts its verdict) has
+committed or rolled back by then: no verdict with an id at or below the watermark can still commit
+after the chunks read the log. A verdict recorded while the chunks run re-derives its issue into
+`requests` (which the swap replaces) but not into staging; the catch-up is what keeps it.
 
 Readers see the old numbers until that commit and the new ones after it, on SQLite (WAL snapshots) and
 PostgreSQL (MVCC) alike.
@@ -26,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Engine, delete, func, insert, select, text, update
@@ -38,9 +45,17 @@ from baton.scoring.model import REQUEST_COLUMNS
 from baton.store import config_versions
 from baton.store.chunked import DEFAULT_CHUNK, issue_chunks
 from baton.store.live_config import ConfigResolver
-from baton.store.models import IssueRow, RequestRow, Site, SiteConfigState, StagedRequestRow, TransitionRow
+from baton.store.models import (
+    IssueRow,
+    RequestRow,
+    Site,
+    SiteConfigState,
+    StagedRequestRow,
+    TransitionRow,
+    VerdictRow,
+)
 from baton.store.requests import frame_to_rows
-from baton.store.sqlutil import chunks, dialect_name, unique
+from baton.store.sqlutil import chunks, dialect_name
 from baton.store.transitions import load_issues_frame, load_status_categories, load_transitions_frame
 from baton.store.verdicts import load_verdicts
 
@@ -81,9 +96,34 @@ def _stage(session: Session, site: str, frame: object) -> int:
     return len(rows)
 
 
-def _watermark(session: Session, site: str) -> int:
-    stmt = select(func.max(TransitionRow.id)).where(TransitionRow.site_id == site)
-    return int(session.execute(stmt).scalar_one_or_none() or 0)
+@dataclass(frozen=True, slots=True)
+class _Watermark:
+    """The highest transition and verdict ids of a site when a re-derivation starts."""
+
+    transition: int
+    verdict: int
+
+
+def _watermark(session: Session, site: str) -> _Watermark:
+    transition = select(func.max(TransitionRow.id)).where(TransitionRow.site_id == site)
+    verdict = select(func.max(VerdictRow.id)).where(VerdictRow.site_id == site)
+    return _Watermark(
+        int(session.execute(transition).scalar_one_or_none() or 0),
+        int(session.execute(verdict).scalar_one_or_none() or 0),
+    )
+
+
+def _late_issues(session: Session, site: str, watermark: _Watermark) -> list[str]:
+    """Issues with a transition or a verdict recorded after `watermark` was read, sorted."""
+    transitions = session.execute(
+        select(TransitionRow.issue_id).where(
+            TransitionRow.site_id == site, TransitionRow.id > watermark.transition
+        )
+    ).scalars()
+    verdicts = session.execute(
+        select(VerdictRow.issue_id).where(VerdictRow.site_id == site, VerdictRow.id > watermark.verdict)
+    ).scalars()
+    return sorted({str(i) for i in (*transitions, *verdicts)})
 
 
 def _count_issues(session: Session, site: str) -> int:
@@ -91,17 +131,11 @@ def _count_issues(session: Session, site: str) -> int:
 
 
 def _swap(
-    session: Session, site: str, config: BatonConfig, watermark: int, categories: dict[str, str]
+    session: Session, site: str, config: BatonConfig, watermark: _Watermark, categories: dict[str, str]
 ) -> int:
     """Step 2 and 3 of the module docstring; does not commit. Returns the issues caught up."""
     _lock_site_exclusive(session, site)
-    late = unique(
-        session.execute(
-            select(TransitionRow.issue_id)
-            .where(TransitionRow.site_id == site, TransitionRow.id > watermark)
-            .order_by(TransitionRow.issue_id)
-        ).scalars()
-    )
+    late = _late_issues(session, site, watermark)
     for batch in chunks(late, 500):
         session.execute(
             delete(StagedRequestRow).where(
@@ -149,6 +183,7 @@ def rederive_staged(
     `before_swap(session)` runs inside the swap's transaction (the caller records the version there).
     Returns (issues, requests)."""
     session.rollback()
+    _lock_site_exclusive(session, site)  # writers in flight finish first (module docstring)
     session.execute(
         delete(StagedRequestRow).where(StagedRequestRow.site_id == site),
         execution_options={"synchronize_session": False},

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from baton.config.schema import BatonConfig
 from baton.scoring.model import Verdict, VerdictAction
 from baton.scoring.verdicts import Judgement, VerdictRefused
+from baton.store.live_config import SiteConfigs, as_site_configs
 from baton.store.models import IssueRow, VerdictRow
 from baton.store.sqlutil import chunks, unique
 from baton.store.transitions import load_issues_frame, load_status_categories, load_transitions_frame
@@ -80,12 +81,23 @@ def resolve_issue(session: Session, site_id: str, issue: str) -> tuple[str, str 
 
 
 def record_verdict(
-    session: Session, site_id: str, verdict: Verdict, config: BatonConfig, *, source: str
+    session: Session,
+    site_id: str,
+    verdict: Verdict,
+    config: BatonConfig | SiteConfigs,
+    *,
+    source: str,
 ) -> RecordedVerdict:
     """Judge a new verdict against the issue's transitions and earlier verdicts, record it if it
-    applies and re-derive the issue. Raises `VerdictRefused` (nothing recorded) with the reason."""
+    applies and re-derive the issue. Raises `VerdictRefused` (nothing recorded) with the reason.
+
+    Takes the site's re-derivation lock shared first (`baton.store.rederive.lock_site_shared`), as the
+    processing path does, and only then picks the configuration (`config`, or what a resolver gives
+    for the site): a verdict never lands in the middle of an atomic re-derivation's swap, and one
+    recorded while its chunks run is caught up by the swap (its id is above the verdict watermark)."""
     from baton.scoring.engine import derive_requests, judge_verdict
     from baton.store.pipeline import lock_issues, rederive_issues
+    from baton.store.rederive import lock_site_shared
 
     if source not in VERDICT_SOURCES:
         raise ValueError(f"unknown verdict source {source!r}")
@@ -93,13 +105,17 @@ def record_verdict(
         raise VerdictRefused(f"the comment is longer than {COMMENT_LIMIT} characters; shorten it")
     if verdict.reason is not None and len(verdict.reason) > 200:
         raise VerdictRefused("the reason is longer than 200 characters; use one of the PMO's reasons")
+    lock_site_shared(session, site_id)
+    site_config = as_site_configs(config).for_site(session, site_id)
+    if site_config is None:
+        raise VerdictRefused(f"site '{site_id}' has no configuration; load one before recording verdicts")
     ids = [verdict.issue_id]
     lock_issues(session, site_id, ids)
     transitions = load_transitions_frame(session, site_id, ids)
     issues = load_issues_frame(session, site_id, ids)
-    plain = derive_requests(transitions, issues, config, load_status_categories(session, site_id))
+    plain = derive_requests(transitions, issues, site_config, load_status_categories(session, site_id))
     prior = load_verdicts(session, site_id, ids)
-    judgement = judge_verdict(plain, prior, verdict, config)
+    judgement = judge_verdict(plain, prior, verdict, site_config)
     row = VerdictRow(
         site_id=site_id,
         issue_id=verdict.issue_id,
@@ -114,7 +130,7 @@ def record_verdict(
     )
     session.add(row)
     session.flush()
-    rederive_issues(session, site_id, ids, config)
+    rederive_issues(session, site_id, ids, site_config)
     key = None if issues.empty else issues["issue_key"].iloc[0]
     return RecordedVerdict(row.id, verdict.issue_id, None if key is None else str(key), judgement)
 

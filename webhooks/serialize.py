@@ -117,6 +117,7 @@ COUNT_FIELDS = frozenset(
         "volume",
         "met",
         "with_goal",
+        "returns",
     }
 )
 
@@ -317,9 +318,19 @@ def score_records(scores: pd.DataFrame, by: str | None = None) -> list[dict[str,
 
 
 def handoff_records(matrix: pd.DataFrame) -> list[dict[str, Any]]:
-    """`baton.scoring.engine.handoff_matrix` rows (requester x provider) -> objects, rounding by field name."""
+    """`baton.scoring.engine.handoff_matrix` rows (requester x provider) -> objects, rounding by field name;
+    `rejection_reasons` as `[{reason, count}]`, most frequent first (`[]` when none)."""
     frame = matrix.reset_index() if not isinstance(matrix.index, pd.RangeIndex) else matrix
-    return [_ordered(row, HANDOFF_FIELDS) for row in _records(frame)]
+    out: list[dict[str, Any]] = []
+    for row in _records(frame):
+        reasons = row.get("rejection_reasons")
+        record = _ordered({k: v for k, v in row.items() if k != "rejection_reasons"}, HANDOFF_FIELDS)
+        if "rejection_reasons" in row:
+            record["rejection_reasons"] = [
+                {"reason": text(r["reason"]), "count": count(r["count"])} for r in (reasons or [])
+            ]
+        out.append(record)
+    return out
 
 
 def unmapped_records(report: pd.DataFrame) -> list[dict[str, Any]]:

@@ -119,9 +119,15 @@ export const EXPLAIN: Record<string, Entry> = {
   },
   rejection_rate: {
     title: 'Cell: rejection rate (↩)',
-    definition: 'Share of the provider’s deliveries to this requester that came back (returned within the reopen window).',
+    definition: 'Share of the provider’s deliveries to this requester that were sent back: returned within the reopen window, or rejected by the requester’s verdict.',
     formula: () => 'rejected ÷ delivered',
     goal: () => '0 %',
+  },
+  matrix_reasons: {
+    title: 'Cell: rejections by reason',
+    definition: 'The provider’s deliveries to this requester that were sent back, by how: the requester’s verdict, with its reason from the process’s list, or a return (the issue moved back within the reopen window), which has no reason. A delivery both returned and rejected by verdict counts under its reason.',
+    formula: () => 'rejected = returns + the reasons’ counts; reasons most frequent first, ties by name',
+    goal: () => 'None sent back.',
   },
   requests: {
     title: 'Cell: requests',

@@ -24,6 +24,29 @@ function heat(v: number | null, invert = false): string {
   return 'heat-1';
 }
 
+/** A cell's rejections in the period: the verdicts' reasons with their counts (most frequent first, as the
+ * API orders them), then the returns, which have no reason; "No rejections" when there are none. */
+function cellReasons(c: MatrixCell, ctx: Context): HTMLElement {
+  const reasons = c.rejection_reasons ?? [];
+  const returns = c.returns ?? 0;
+  const rejected = c.rejected ?? returns + reasons.reduce((n, r) => n + r.count, 0);
+  const box = h('div', { class: 'cell-reasons', 'data-section': 'cell-reasons' });
+  if (!rejected) {
+    box.append(h('p', { class: 'small', 'data-field': 'no-rejections' }, 'No rejections in ', ctx.period, '. ', info('matrix_reasons', ctx)));
+    return box;
+  }
+  box.append(
+    h('p', { class: 'small' }, 'Sent back in ', ctx.period, ': ', num('pair-rejected', rejected, count(rejected)), ' ', info('matrix_reasons', ctx)),
+    h(
+      'ul',
+      { class: 'reason-list', 'aria-label': `Rejections of ${c.requester} → ${c.provider} by reason` },
+      ...reasons.map((r) => h('li', { 'data-reason': r.reason }, h('span', { class: 'reason' }, r.reason), num('reason-count', r.count, count(r.count)))),
+      h('li', { 'data-returns': '' }, h('span', { class: 'reason muted' }, 'returns (moved back, no reason)'), num('returns', returns, count(returns))),
+    ),
+  );
+  return box;
+}
+
 export async function renderMatrix(api: Api, cfg: GadgetConfig, onConfig?: (c: GadgetConfig) => void): Promise<HTMLElement> {
   const [teams, data] = await Promise.all([api.teams(), api.matrix(cfg)]);
   const detail = h('div', { class: 'detail', 'data-field': 'pair-detail', role: 'region', 'aria-label': 'Issues of the chosen pair' });
@@ -62,6 +85,7 @@ export async function renderMatrix(api: Api, cfg: GadgetConfig, onConfig?: (c: G
       const heading = h('h3', { tabindex: '-1' }, `${c.requester} → ${c.provider}: `, num('pair-count', reqs.count, count(reqs.count)), ' requests (all time)');
       detail.replaceChildren(
         h('div', { class: 'detail-head' }, heading, h('button', { type: 'button', class: 'close', 'aria-label': 'Close the issue list', onclick: close }, '×')),
+        cellReasons(c, ctx),
         ...(jql ? [h('a', { href: jql, target: '_blank', rel: 'noopener noreferrer', class: 'jql-link' }, `Open these ${keys.length} issues in Jira`)] : []),
         h(
           'ul',
@@ -137,7 +161,7 @@ export async function renderMatrix(api: Api, cfg: GadgetConfig, onConfig?: (c: G
       h('span', {}, '· resolved in the period · open now'),
       info('requests', ctx),
     ),
-    h('p', { class: 'muted small' }, 'Rows: requesters (intake: new work entering a team; done: work reopened after done). Columns: providers. Click a cell for its issues; Esc closes them.'),
+    h('p', { class: 'muted small' }, 'Rows: requesters (intake: new work entering a team; done: work reopened after done). Columns: providers. Click a cell for its rejection reasons and its issues; Esc closes them.'),
   );
   body.append(legend, h('div', { class: 'table-wrap sticky-wrap', tabindex: '0', role: 'region', 'aria-label': 'Hand-off matrix, scrollable' }, table), detail, footer(period, data.as_of, data.timezone));
   return root;

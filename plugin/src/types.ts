@@ -91,6 +91,10 @@ export interface MatrixCell {
   rejection_rate: Ratio;
   rejected?: number;
   delivered?: number;
+  /** Rejected by a return alone (the issue moved back within the reopen window): no reason. */
+  returns?: number;
+  /** Rejected by the requester's verdict, per reason, most frequent first (`rejected` = returns + these). */
+  rejection_reasons?: ReasonCount[];
 }
 
 export interface MatrixResponse {

@@ -100,6 +100,21 @@ def _field(scope, name: str) -> dict:
     return found
 
 
+def reason_rows(page) -> list[list]:
+    """The open matrix drill-down's rejection reasons as shown: [reason, count] (the count's raw value,
+    checked against its text)."""
+    rows = page.eval_on_selector_all(
+        ".cell-reasons li[data-reason]",
+        """els => els.map(li => {
+            const n = li.querySelector('[data-field=reason-count]');
+            return [li.dataset.reason, li.querySelector('.reason').textContent, JSON.parse(n.dataset.value), n.textContent];
+        })""",
+    )
+    for reason, shown, count, text in rows:
+        assert (shown, text) == (reason, str(count)), rows
+    return [[reason, count] for reason, _shown, count, _text in rows]
+
+
 def _assert_fits(page, width: int) -> None:
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -233,6 +248,14 @@ def test_matrix(
         assert links == [[r["issue"], r["issue_url"]] for r in pair["requests"]]
         jql = page.locator(".detail a.jql-link").get_attribute("href")
         assert jql.startswith("https://acme.atlassian.net/issues/?jql=key%20in%20(")
+        # the cell's rejections, under its numbers: the verdicts' reasons, then the returns
+        if busiest["rejected"]:
+            assert _field(page, "pair-rejected")["value"] == busiest["rejected"]
+            assert _field(page, "returns")["value"] == busiest["returns"]
+            assert reason_rows(page) == [[r["reason"], r["count"]] for r in busiest["rejection_reasons"]]
+        else:
+            assert page.locator("[data-field=no-rejections]").inner_text().startswith("No rejections in")
+        assert_accessible(page, axe_source, f"matrix-detail-{width}-{theme}")
         _assert_fits(page, width)
         save_screenshot(page, screenshot_dir, f"matrix-{width}-{theme}")
         # Esc closes the drill-down and gives the focus back to the cell that opened it

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from baton.webhooks.cli.common import config_option, db_option, settings, site_option
-from baton.webhooks.cli.table import DEFAULT_WIDTH, WIDE_WIDTH, choose_columns, header, human
+from baton.webhooks.cli.table import DEFAULT_WIDTH, WIDE_WIDTH, choose_columns, header, human, listed
 from baton.webhooks.serialize import UNMATCHED_FIELDS
 
 FORMATS = ("table", "json", "csv")
@@ -161,7 +161,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return " ".join(str(v) for v in value)
+        return listed(value)
     return str(value)
 
 

@@ -85,6 +85,15 @@ def header(field: str) -> str:
     return _HEADERS.get(field, field.replace("_", " "))
 
 
+def listed(values: Sequence[Any]) -> str:
+    """A list cell: words joined by spaces (issue keys); counted reasons as `incomplete: 2; defects: 1`."""
+    if any(isinstance(v, dict) for v in values):
+        return "; ".join(
+            f"{v.get('reason')}: {v.get('count')}" if isinstance(v, dict) else str(v) for v in values
+        )
+    return " ".join(str(v) for v in values)
+
+
 def working_time(seconds: float) -> str:
     """Working seconds as hours and minutes: `12h 30m`, `45m`, `-2h 05m` past the goal."""
     sign = "-" if seconds < 0 else ""
@@ -100,7 +109,7 @@ def human(field: str, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return " ".join(str(v) for v in value)
+        return listed(value)
     if field in RATIO_FIELDS or field.endswith("_rate") or field.endswith("timeliness"):
         return f"{float(value) * 100:.1f} %"
     if field.endswith("_s") and isinstance(value, int | float):

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from baton.webhooks.cli.common import (
+    config_given_on_command_line,
     config_option,
     db_option,
     load_config_or_exit,
@@ -62,6 +63,7 @@ def verdict_cmd(
     from sqlalchemy.orm import Session
 
     from baton.scoring.model import Verdict, VerdictAction
+    from baton.store.live_config import ConfigResolver
     from baton.store.verdicts import UnknownIssue, VerdictRefused, record_verdict, resolve_issue
     from baton.webhooks.cli.common import settings
 
@@ -74,6 +76,9 @@ def verdict_cmd(
     if not accept and reason is None:
         raise click.UsageError("--reject needs --reason")
     config = load_config_or_exit(config_path)
+    as_code = config_given_on_command_line() or settings().config_as_code
+    # without `--config FILE` typed, a site with an applied published version keeps it (`baton replay`)
+    configs = config if as_code else ConfigResolver(config)
     at = _parse_instant(at_text, "--at") or settings().clock()()
     engine = open_database(db_url, create=False)
     try:
@@ -90,7 +95,7 @@ def verdict_cmd(
                     reason=reason,
                     comment=comment,
                 )
-                recorded = record_verdict(session, site, verdict, config, source="cli")
+                recorded = record_verdict(session, site, verdict, configs, source="cli")
             except UnknownIssue as error:
                 raise InvalidInput(str(error), "`baton requests` lists the issues Baton knows") from error
             except VerdictRefused as error:

@@ -6,7 +6,7 @@
 | `GET /api/v1/scorecards?team=&process=&period=week\\|month&weeks=12` | per team: the current period's row, the trend and the rejection reasons (by verdict) of the periods shown |
 | `GET /api/v1/requests?state=at_risk,breached&open=1&provider=&requester=&process=&issue=&limit=` | requests with live clocks |
 | `GET /api/v1/overview?process=&period=week\\|month` | every provider team, worst first, with the change against the previous period |
-| `GET /api/v1/handoffs/matrix?process=&period=week\\|month\\|all` | requester x provider: volume (open, resolved), timeliness, rejection rate |
+| `GET /api/v1/handoffs/matrix?process=&period=week\\|month\\|all` | requester x provider: volume (open, resolved), timeliness, rejection rate, the rejections split into returns and the verdicts' reasons |
 | `GET /api/v1/handoffs/unmapped?process=` | unmapped hand-offs with counts; stored issues matching no process |
 
 Every endpoint authenticates (`baton.webhooks.http.auth.authenticate`) and reads only the principal's site.

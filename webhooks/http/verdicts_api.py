@@ -178,8 +178,10 @@ def verdicts_blueprint() -> Blueprint:
                 reason=body.get("reason"),
                 comment=body.get("comment"),
             )
+            # the site's configuration is picked again under its re-derivation lock (record_verdict)
+            resolver = _baton().configs() if _baton().configs is not None else config
             try:
-                recorded = record_verdict(session, p.site, verdict, config, source="api")
+                recorded = record_verdict(session, p.site, verdict, resolver, source="api")
             except Refused as error:
                 raise VerdictRefused(str(error)) from error
             session.commit()

@@ -103,3 +103,53 @@ def seed_unmatched(engine: Engine, site: str) -> None:
                 del issue["fields"]["project"]
             record_extraction(session, site, extract_issue(issue))
         session.commit()
+
+
+REASONS_NOW = datetime(2026, 3, 6, 11, 0, tzinfo=UTC)
+"""Friday noon in Berlin of docs/semantics.md's worked example, after Done."""
+REASONS_REJECTED_AT = datetime(2026, 3, 6, 8, 0, tzinfo=UTC)
+"""Friday 09:00 in Berlin: ops sends qa's Q2 back."""
+SENT_BACK = {"10001": "incomplete", "10002": "wrong environment", "10003": "incomplete"}
+"""`seed_matrix_reasons`' verdicts: ops rejects Q2 of these issues (PROJ-1..3) with these reasons."""
+
+
+def matrix_reasons_config(directory: Path) -> Path:
+    """config/examples/delivery.yaml with `wrong environment` added to the rejection reasons, written to
+    `directory`/pmo.yaml."""
+    text = (ROOT / "config" / "examples" / "delivery.yaml").read_text()
+    listed = "rejection_reasons: [incomplete, defects, undocumented]"
+    assert listed in text
+    path = directory / "pmo.yaml"
+    path.write_text(text.replace(listed, listed[:-1] + ", wrong environment]"))
+    return path
+
+
+def seed_matrix_reasons(engine: Engine, config_path: Path, site: str = SITE_A) -> None:
+    """Four copies of the worked example's PROJ-1 (issues 10001..10004, PROJ-1..PROJ-4) and ops's
+    verdicts of `SENT_BACK`, recorded through the store as `baton verdict` records them: the hand-off
+    matrix's dev -> qa cell has 2 x incomplete and 1 x wrong environment."""
+    import dataclasses
+
+    from baton.config.loader import load_config
+    from baton.scoring.model import Extraction, Verdict, VerdictAction
+    from baton.store.inbox import ensure_site
+    from baton.store.pipeline import ingest_extractions
+    from baton.store.verdicts import record_verdict
+    from tests.unit.oracle.worked_example import FACTS, TRANSITIONS
+
+    def copy(n: int) -> Extraction:
+        issue_id, key = f"1000{n}", f"PROJ-{n}"
+        log = tuple(dataclasses.replace(t, issue_id=issue_id, issue_key=key) for t in TRANSITIONS)
+        return Extraction("backfill", log, dataclasses.replace(FACTS, issue_id=issue_id, issue_key=key))
+
+    config = load_config(config_path)
+    with Session(engine) as session:
+        ensure_site(session, site, name=site.title(), base_url=BASE_A)
+        ingest_extractions(session, site, [copy(n) for n in (1, 2, 3, 4)], "backfill", config)
+        session.commit()
+        for issue_id, reason in SENT_BACK.items():
+            verdict = Verdict(
+                issue_id, "ops", REASONS_REJECTED_AT, "ops-lead", VerdictAction.REJECT, reason=reason
+            )
+            record_verdict(session, site, verdict, config, source="cli")
+        session.commit()

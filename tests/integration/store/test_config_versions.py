@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from baton.config import ConfigError, fingerprint, load_config_text
+from baton.scoring.model import Verdict, VerdictAction
 from baton.store import config_versions, pipeline
 from baton.store.config_versions import ConfigConflict, ConfigVersionNotFound
 from baton.store.live_config import ConfigResolver
@@ -23,6 +24,7 @@ from baton.store.models import Base, RequestRow, SiteConfigState, StagedRequestR
 from baton.store.preview import run_preview
 from baton.store.rederive import apply_pending, apply_version, rederive_staged
 from baton.store.requests import load_requests_frame
+from baton.store.verdicts import record_verdict
 from baton.webhooks.serialize import preview_record
 from tests.integration.cli.conftest import baton, baton_json
 from tests.integration.store.test_pipeline import _worked_example
@@ -39,6 +41,10 @@ DELIVERY_NO_OPS = DELIVERY.replace("stages: [dev, qa, ops]", "handoffs: [{from: 
     "      - {provider: ops, response: 8h, resolution: 24h}\n", ""
 )
 # The demo with support's dev -> ops hand-off unmapped and a tighter qa goal.
+# The worked example with a tighter qa goal (16h -> 8h).
+DELIVERY_TIGHT_QA = DELIVERY.replace(
+    "{provider: qa, response: 4h, resolution: 16h}", "{provider: qa, response: 4h, resolution: 8h}"
+)
 DEMO_DRAFT = (
     DEMO.replace("stages: [support, dev, ops]", "stages: [support, dev]")
     .replace("      - {provider: ops, response: 2h, resolution: 8h}\n", "")
@@ -321,6 +327,41 @@ def test_transitions_recorded_during_a_rederivation_are_caught_up_in_the_swap(
         ("dev", "rework"),
         ("qa", "new"),
         ("ops", "unmapped"),
+    ]
+
+
+def test_a_verdict_recorded_during_a_rederivation_survives_the_swap(db_url: str, engine: Engine) -> None:
+    live = load_config_text(DELIVERY)
+    with Session(engine) as session:
+        pipeline.ingest_extractions(session, "worked", _worked_example(), "backfill", live)
+        session.commit()
+    sent_back = Verdict(
+        issue_id="10001",
+        team="ops",
+        at=datetime(2026, 3, 6, 8, 0, tzinfo=UTC),
+        by="ops-lead",
+        action=VerdictAction.REJECT,
+        reason="incomplete",
+    )
+
+    def judge(done: int, total: int) -> None:  # ops sends Q2 back after its chunk was derived
+        with Session(engine) as other:
+            record_verdict(other, "worked", sent_back, ConfigResolver(live), source="cli")
+            other.commit()
+
+    with Session(engine) as session:
+        issues, _requests = rederive_staged(
+            session, "worked", load_config_text(DELIVERY_TIGHT_QA), progress=judge
+        )
+        frame = load_requests_frame(session, "worked")
+    assert issues == 1
+    rows = frame[["provider", "resolution_goal_s", "verdict", "verdict_reason", "verdict_by", "rejected"]]
+    assert [tuple(None if v != v else v for v in r) for r in rows.itertuples(index=False)] == [
+        ("dev", None, None, None, None, True),  # D1, rejected by qa's return
+        ("qa", 28800.0, None, None, None, False),  # Q1: the draft's 8h goal
+        ("dev", None, None, None, None, False),  # D2
+        ("qa", 28800.0, "rejected", "incomplete", "ops-lead", True),  # Q2, sent back meanwhile
+        ("ops", 86400.0, None, None, None, False),  # O1
     ]
 
 
