@@ -326,9 +326,14 @@ def _record_and_derive(
     config: ConfigArg,
     delivery_id: int | None,
 ) -> IngestResult:
+    from baton.store.rederive import lock_site_shared
+
     inserted = duplicates = 0
     issue_ids: list[str] = []
     changed: list[str] = []
+    # Before the first insert: a staged re-derivation reads its watermark under the exclusive lock,
+    # so no transition of ours can commit below it unseen (store/rederive.py).
+    lock_site_shared(session, site_id)
     for batch in chunks(extractions, 200):
         for result in record_many(session, site_id, [(extraction, delivery_id) for extraction in batch]):
             inserted += result.inserted
@@ -338,9 +343,6 @@ def _record_and_derive(
     changed = unique(changed)
     requests = 0
     if changed:
-        from baton.store.rederive import lock_site_shared
-
-        lock_site_shared(session, site_id)
         site_config = as_site_configs(config).for_site(session, site_id)
         if site_config is None:
             _mark_unconfigured(session, site_id)
@@ -530,7 +532,7 @@ def _record(session: Session, batch: _Parsed, configs: SiteConfigs) -> _Recorded
     """Transaction 1 of `process_deliveries`: record the log and the facts, count attempts.
     Does not commit. Marks nothing `done`: a delivery is finished only with its requests. A site's
     configuration is picked after its transitions are recorded, with the site's re-derivation lock
-    held shared (`baton.store.rederive.lock_site_shared`)."""
+    held shared (`baton.store.rederive.lock_site_shared`) from before the first insert."""
     from baton.store.rederive import lock_site_shared
 
     parsed, broken, retried = batch.parsed, batch.broken, batch.retried
@@ -543,6 +545,9 @@ def _record(session: Session, batch: _Parsed, configs: SiteConfigs) -> _Recorded
     to_derive: dict[str, list[str]] = {}
     site_configs: dict[str, BatonConfig] = {}
     for site_id, items in by_site.items():
+        # Before the first insert: a staged re-derivation reads its watermark under the exclusive
+        # lock, so no transition of ours can commit below it unseen (store/rederive.py).
+        lock_site_shared(session, site_id)
         recorded = record_many(
             session, site_id, [(extraction, delivery_id) for delivery_id, extraction in items]
         )
@@ -555,7 +560,6 @@ def _record(session: Session, batch: _Parsed, configs: SiteConfigs) -> _Recorded
                 # its transitions are duplicates now, so derive every issue it touched.
                 issues.extend(result.issue_ids)
         if issues:
-            lock_site_shared(session, site_id)
             site_config = configs.for_site(session, site_id)
             if site_config is None:
                 _mark_unconfigured(session, site_id)

@@ -7,12 +7,13 @@ prints once the draft is published and applied, on the worked example and on sim
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from baton.config import ConfigError, fingerprint, load_config_text
@@ -320,6 +321,70 @@ def test_transitions_recorded_during_a_rederivation_are_caught_up_in_the_swap(
 
     with Session(engine) as session:
         rederive_staged(session, "worked", load_config_text(DELIVERY_NO_OPS), progress=arrive)
+        frame = load_requests_frame(session, "worked")
+    assert list(zip(frame["provider"], frame["kind"], strict=True)) == [
+        ("dev", "new"),
+        ("qa", "new"),
+        ("dev", "rework"),
+        ("qa", "new"),
+        ("ops", "unmapped"),
+    ]
+
+
+def test_a_rederivation_waits_for_a_writer_whose_transitions_are_not_yet_committed(
+    db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: ids are taken at insert, so a writer still in flight when the re-derivation reads
+    its watermark could commit transitions below it (after another writer's higher ids), unseen by
+    both the chunks and the catch-up. Writers hold the site lock shared from before their first
+    insert, so the re-derivation's exclusive lock waits for them."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers: a re-derivation cannot start beside an open writer")
+    with Session(engine) as session:
+        extractions = _worked_example()
+        first = [type(extractions[0])("backfill", extractions[0].transitions, extractions[0].issue)]
+        pipeline.ingest_extractions(session, "worked", first, "backfill", load_config_text(DELIVERY))
+        session.commit()
+    late = [type(extractions[1])("backfill", extractions[1].transitions, extractions[1].issue)]
+    inserted, release, derived = threading.Event(), threading.Event(), threading.Event()
+    record_many = pipeline.record_many
+
+    def record_then_pause(*args: Any, **kwargs: Any) -> Any:
+        result = record_many(*args, **kwargs)
+        if threading.current_thread().name == "writer":
+            inserted.set()  # the transitions are inserted, not committed
+            release.wait(30)
+        return result
+
+    monkeypatch.setattr(pipeline, "record_many", record_then_pause)
+
+    def write() -> None:
+        with Session(engine) as writer:
+            pipeline.ingest_extractions(writer, "worked", late, "webhook", load_config_text(DELIVERY))
+            writer.commit()
+
+    def rederive() -> None:
+        with Session(engine) as session:
+            rederive_staged(
+                session, "worked", load_config_text(DELIVERY_NO_OPS), progress=lambda *_: derived.set()
+            )
+
+    writer = threading.Thread(target=write, name="writer", daemon=True)
+    writer.start()
+    assert inserted.wait(30)
+    rederiver = threading.Thread(target=rederive, daemon=True)
+    rederiver.start()
+    waiting = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    with engine.connect() as observer:  # until the re-derivation waits on the site lock (or derives)
+        for _ in range(200):
+            if observer.execute(waiting).scalar_one() or derived.wait(0.05):
+                break
+    assert not derived.is_set(), "the re-derivation read the log beside an uncommitted writer"
+    release.set()
+    writer.join(timeout=60)
+    rederiver.join(timeout=60)
+    assert derived.is_set()
+    with Session(engine) as session:
         frame = load_requests_frame(session, "worked")
     assert list(zip(frame["provider"], frame["kind"], strict=True)) == [
         ("dev", "new"),
