@@ -87,6 +87,11 @@ function pushConfig(cfg: GadgetConfig): void {
   history.replaceState(null, '', `${location.pathname}?${q.toString()}`);
 }
 
+/** One gadget as a whole page: a heading for screen readers and the gadget as the page's main landmark. */
+function singlePage(name: string, part: HTMLElement): HTMLElement[] {
+  return [h('h1', { class: 'sr-only' }, `Baton: ${name}`), h('main', { class: 'single' }, part)];
+}
+
 async function standalone(): Promise<void> {
   const api = new Api(httpGetter());
   const m = location.pathname.match(/\/gadgets\/([a-z-]+)\/?$/);
@@ -101,10 +106,11 @@ async function standalone(): Promise<void> {
       void draw();
     };
     const parts = await Promise.all(names.map((n) => renderGadget(api, n, cfg, onConfig)));
-    const header = only
-      ? h('h1', { class: 'sr-only' }, `Baton: ${only}`)
-      : h('header', { class: 'page-head' }, h('h1', {}, 'Baton'), h('span', { class: 'muted' }, 'Internal service levels for Jira hand-offs'));
-    app.replaceChildren(...(header ? [header] : []), h('main', { class: only ? 'single' : 'grid' }, ...parts));
+    if (only) app.replaceChildren(...singlePage(only, parts[0]));
+    else {
+      const header = h('header', { class: 'page-head' }, h('h1', {}, 'Baton'), h('span', { class: 'muted' }, 'Internal service levels for Jira hand-offs'));
+      app.replaceChildren(header, h('main', { class: 'grid' }, ...parts));
+    }
     document.body.dataset.ready = 'true';
   };
   await draw();
@@ -153,7 +159,7 @@ async function forge(): Promise<void> {
     }
     return;
   }
-  app.replaceChildren(await renderGadget(api, name, cfg, undefined, { issue: ctx.extension?.issue?.key }));
+  app.replaceChildren(...singlePage(name, await renderGadget(api, name, cfg, undefined, { issue: ctx.extension?.issue?.key })));
   document.body.dataset.ready = 'true';
 }
 
