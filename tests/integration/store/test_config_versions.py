@@ -304,6 +304,16 @@ def _frame_rows(engine: Engine) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in picked.itertuples(index=False)]
 
 
+WHOLE_HISTORY_WITHOUT_OPS = [
+    ("dev", "new"),
+    ("qa", "new"),
+    ("dev", "rework"),
+    ("qa", "new"),
+    ("ops", "unmapped"),
+]
+"""(provider, kind) of the worked example's requests, both issues, under DELIVERY_NO_OPS."""
+
+
 def test_transitions_recorded_during_a_rederivation_are_caught_up_in_the_swap(
     db_url: str, engine: Engine
 ) -> None:
@@ -322,13 +332,7 @@ def test_transitions_recorded_during_a_rederivation_are_caught_up_in_the_swap(
     with Session(engine) as session:
         rederive_staged(session, "worked", load_config_text(DELIVERY_NO_OPS), progress=arrive)
         frame = load_requests_frame(session, "worked")
-    assert list(zip(frame["provider"], frame["kind"], strict=True)) == [
-        ("dev", "new"),
-        ("qa", "new"),
-        ("dev", "rework"),
-        ("qa", "new"),
-        ("ops", "unmapped"),
-    ]
+    assert list(zip(frame["provider"], frame["kind"], strict=True)) == WHOLE_HISTORY_WITHOUT_OPS
 
 
 def test_a_rederivation_waits_for_a_writer_whose_transitions_are_not_yet_committed(
@@ -386,13 +390,7 @@ def test_a_rederivation_waits_for_a_writer_whose_transitions_are_not_yet_committ
     assert derived.is_set()
     with Session(engine) as session:
         frame = load_requests_frame(session, "worked")
-    assert list(zip(frame["provider"], frame["kind"], strict=True)) == [
-        ("dev", "new"),
-        ("qa", "new"),
-        ("dev", "rework"),
-        ("qa", "new"),
-        ("ops", "unmapped"),
-    ]
+    assert list(zip(frame["provider"], frame["kind"], strict=True)) == WHOLE_HISTORY_WITHOUT_OPS
 
 
 def test_a_verdict_recorded_during_a_rederivation_survives_the_swap(db_url: str, engine: Engine) -> None:
