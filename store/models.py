@@ -200,14 +200,10 @@ class StatusRow(Base):
     category: Mapped[str | None] = mapped_column(String(32))
 
 
-class RequestRow(Base):
-    """A derived internal service request (`baton.scoring.model.REQUEST_COLUMNS`); rebuilt per issue."""
-
-    __tablename__ = "requests"
-    __table_args__ = (
-        Index("ix_requests_site_id_issue_id", "site_id", "issue_id"),
-        Index("ix_requests_site_id_provider_resolved_at", "site_id", "provider", "resolved_at"),
-    )
+class RequestColumns:
+    """The columns of a derived internal service request (`baton.scoring.model.REQUEST_COLUMNS`), declared
+    once for `requests` and its staging twin `requests_staging`: each mapped subclass gets its own copy of
+    every column (its own foreign key to `sites` included)."""
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     site_id: Mapped[str] = mapped_column(SiteId, _site_fk())
@@ -242,6 +238,16 @@ class RequestRow(Base):
     verdict_reason: Mapped[str | None] = mapped_column(String(200))
     verdict_by: Mapped[str | None] = mapped_column(String(128))
     verdict_at: Mapped[datetime | None]
+
+
+class RequestRow(RequestColumns, Base):
+    """A derived internal service request (`baton.scoring.model.REQUEST_COLUMNS`); rebuilt per issue."""
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        Index("ix_requests_site_id_issue_id", "site_id", "issue_id"),
+        Index("ix_requests_site_id_provider_resolved_at", "site_id", "provider", "resolved_at"),
+    )
 
 
 class VerdictRow(Base):
@@ -267,47 +273,13 @@ class VerdictRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class StagedRequestRow(Base):
+class StagedRequestRow(RequestColumns, Base):
     """A request derived under a configuration version that is not live yet: a site's re-derivation after
     a publish writes here chunk by chunk, then `baton.store.rederive` swaps the site's rows into `requests`
-    in one transaction, so no reader sees a half re-derived site. Same columns as `requests`."""
+    in one transaction, so no reader sees a half re-derived site. Same columns as `requests` (`RequestColumns`)."""
 
     __tablename__ = "requests_staging"
     __table_args__ = (Index("ix_requests_staging_site_id_issue_id", "site_id", "issue_id"),)
-
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    site_id: Mapped[str] = mapped_column(SiteId, _site_fk())
-    issue_id: Mapped[str] = mapped_column(String(64))
-    issue_key: Mapped[str | None] = mapped_column(String(64))
-    seq: Mapped[int] = mapped_column(Integer)
-    process: Mapped[str] = mapped_column(String(100))
-    provider: Mapped[str] = mapped_column(String(100))
-    requester: Mapped[str | None] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(16))
-    opened_at: Mapped[datetime]
-    first_response_at: Mapped[datetime | None]
-    resolved_at: Mapped[datetime | None]
-    outcome: Mapped[str | None] = mapped_column(String(16))
-    rejected: Mapped[bool] = mapped_column(Boolean, default=False)
-    rejected_at: Mapped[datetime | None]
-    from_status: Mapped[str | None] = mapped_column(String(255))
-    to_status: Mapped[str | None] = mapped_column(String(255))
-    issue_type: Mapped[str | None] = mapped_column(String(100))
-    priority: Mapped[str | None] = mapped_column(String(100))
-    response_goal_s: Mapped[float | None] = mapped_column(Float)
-    resolution_goal_s: Mapped[float | None] = mapped_column(Float)
-    at_risk_ratio: Mapped[float | None] = mapped_column(Float)
-    response_elapsed_s: Mapped[float | None] = mapped_column(Float)
-    resolution_elapsed_s: Mapped[float | None] = mapped_column(Float)
-    clock_at: Mapped[datetime | None]
-    paused: Mapped[bool] = mapped_column(Boolean, default=False)
-    customer: Mapped[str | None] = mapped_column(String(100))
-    verdict_due_at: Mapped[datetime | None]
-    verdict: Mapped[str | None] = mapped_column(String(16))
-    rating: Mapped[float | None] = mapped_column(Float)
-    verdict_reason: Mapped[str | None] = mapped_column(String(200))
-    verdict_by: Mapped[str | None] = mapped_column(String(128))
-    verdict_at: Mapped[datetime | None]
 
 
 class ConfigVersionRow(Base):

@@ -7,11 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +15,11 @@ import pytest
 import requests
 
 from baton.webhooks.http.gadget_registry import GADGET_NAMES
-from tests.integration.api.forge_support import APP_ID, SITE_MAP, Jwks, start_jwks
+from tests.browser.serving import ROOT, SECRET, gunicorn, trusted_jwks
+from tests.integration.api.forge_support import Jwks
 from tests.integration.api.seeding import SITE_A, Seeded, seed
 from tests.npm_install import npm_install, npm_or_skip
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -35,7 +30,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-dev-shm-usage",
 ]
-SECRET = "browser-test-secret-key-0123456789abcdef"
 PLUGIN = ROOT / "plugin"
 AXE = PLUGIN / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -78,16 +72,8 @@ class Server:
         return f"{self.url}{path}?{query}"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     from baton.store.db import create_engine_for, upgrade_database
     from baton.webhooks.http.auth import make_share_token
 
@@ -99,64 +85,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         seeded = seed(engine)
     finally:
         engine.dispose()
-    jwks, stop_jwks = start_jwks(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "BATON_DATABASE_URL": url,
-        "BATON_CONFIG": str(seeded.config_path),
-        "BATON_NOW": seeded.now.isoformat(),
-        "BATON_SECRET_KEY": SECRET,
-        "BATON_BIND": f"127.0.0.1:{port}",
-        "BATON_WORKERS": "2",
-        "BATON_LOG_LEVEL": "warning",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"),
-        "BATON_FORGE_APP_ID": APP_ID,
-        "BATON_FORGE_JWKS_URL": jwks.url,
-        "BATON_FORGE_SITES": SITE_MAP,
-    }
-    env.pop("BATON_DEMO", None)
-    (tmp / "prom").mkdir()
-    log = open(tmp / "gunicorn.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:baton.webhooks.http.gunicorn_conf",
-            "baton.webhooks.http.app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {(tmp / 'gunicorn.log').read_text()[-3000:]}")
-            try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start: {(tmp / 'gunicorn.log').read_text()[-3000:]}")
-            time.sleep(0.2)
+    with trusted_jwks() as jwks, gunicorn(tmp, url, seeded.config_path, seeded.now, jwks) as base:
         yield Server(base, make_share_token(SECRET.encode(), SITE_A, 3600), seeded, jwks, url)
-    finally:
-        stop_jwks()
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
-"""Real gunicorn on loopback for browser tests that need their own database, configuration and clock
-(tests/browser/test_handoffs_panel.py), and a JWKS the servers trust for Forge Invocation Tokens."""
+"""Real gunicorn on loopback for every browser test (the session's seeded server in conftest.py, the admin
+page's in test_admin.py, the Hand-offs panel's in test_handoffs_panel.py), and a JWKS the servers trust
+for Forge Invocation Tokens."""
 
 from __future__ import annotations
 
@@ -8,36 +9,54 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import requests
 
-from tests.browser.conftest import ROOT, SECRET, _free_port
 from tests.integration.api.forge_support import APP_ID, SITE_MAP, Jwks, start_jwks
+from tests.integration.webhooks.support import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "browser-test-secret-key-0123456789abcdef"
+"""The servers' BATON_SECRET_KEY (share links: `baton.webhooks.http.auth.make_share_token`)."""
 
 
 @contextmanager
-def gunicorn(tmp: Path, url: str, config_path: Path, now: datetime, jwks: Jwks) -> Iterator[str]:
-    """Real gunicorn on a free loopback port over `url`, with a frozen `now`; yields its base URL."""
-    port = _free_port()
-    env = {
+def gunicorn(
+    tmp: Path,
+    url: str,
+    config_path: Path,
+    now: datetime,
+    jwks: Jwks,
+    *,
+    workers: int = 2,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """Real gunicorn on a free loopback port over the database `url` and the configuration file
+    `config_path`, with a frozen `now`, trusting `jwks` for Forge Invocation Tokens; `env` adds to its
+    environment (the outer environment's BATON_DEMO and BATON_CONFIG_AS_CODE are dropped). Yields its
+    base URL; its log is `tmp/gunicorn-<port>.log`."""
+    port = free_port()
+    environment = {
         **os.environ,
         "BATON_DATABASE_URL": url,
         "BATON_CONFIG": str(config_path),
         "BATON_NOW": now.isoformat(),
         "BATON_SECRET_KEY": SECRET,
         "BATON_BIND": f"127.0.0.1:{port}",
-        "BATON_WORKERS": "2",
+        "BATON_WORKERS": str(workers),
         "BATON_LOG_LEVEL": "warning",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / f"prom-{port}"),
         "BATON_FORGE_APP_ID": APP_ID,
         "BATON_FORGE_JWKS_URL": jwks.url,
         "BATON_FORGE_SITES": SITE_MAP,
+        **(env or {}),
     }
-    env.pop("BATON_DEMO", None)
+    for name in ("BATON_DEMO", "BATON_CONFIG_AS_CODE"):
+        environment.pop(name, None)
     (tmp / f"prom-{port}").mkdir()
     log_path = tmp / f"gunicorn-{port}.log"
     log = open(log_path, "ab")  # noqa: SIM115
@@ -51,7 +70,7 @@ def gunicorn(tmp: Path, url: str, config_path: Path, now: datetime, jwks: Jwks) 
             "baton.webhooks.http.app:create_app()",
         ],
         cwd=ROOT,
-        env=env,
+        env=environment,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

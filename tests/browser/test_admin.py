@@ -6,10 +6,6 @@ The same bundle as the Jira admin page through a stand-in Forge bridge: a non-ad
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,11 +14,12 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from tests.browser.conftest import ROOT, SECRET, _free_port, save_screenshot
+from tests.browser.conftest import save_screenshot
+from tests.browser.serving import SECRET, gunicorn, trusted_jwks
 from tests.contract.connector.standin import WORKFLOW, JiraStandIn
 from tests.contract.connector.standin_http import serving
 from tests.integration.api.admin_support import ADMIN_TOKEN, DEMO_CONFIG, load_history, publish_demo
-from tests.integration.api.forge_support import APP_ID, SITE_MAP, Jwks, start_jwks
+from tests.integration.api.forge_support import APP_ID, SITE_MAP, Jwks
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -56,8 +53,6 @@ class AdminServer:
 
 @pytest.fixture(scope="module")
 def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminServer]:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     from baton.store.db import create_engine_for, upgrade_database
     from baton.webhooks.http.auth import make_share_token
 
@@ -70,72 +65,16 @@ def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminServ
         publish_demo(engine, SITE, NOW)
     finally:
         engine.dispose()
-    jwks, stop_jwks = start_jwks(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    port = _free_port()
-    (tmp / "prom").mkdir()
-    log = open(tmp / "gunicorn.log", "ab")  # noqa: SIM115
-    with serving(JiraStandIn(statuses=JIRA_STATUSES)) as jira:
+    with trusted_jwks() as jwks, serving(JiraStandIn(statuses=JIRA_STATUSES)) as jira:
         env = {
-            **os.environ,
-            "BATON_DATABASE_URL": url,
-            "BATON_CONFIG": str(DEMO_CONFIG),  # the default of sites with no published version
-            "BATON_NOW": NOW.isoformat(),
-            "BATON_SECRET_KEY": SECRET,
             "BATON_ADMIN_TOKEN": ADMIN_TOKEN,
-            "BATON_BIND": f"127.0.0.1:{port}",
-            "BATON_WORKERS": "1",
-            "BATON_LOG_LEVEL": "warning",
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"),
-            "BATON_FORGE_APP_ID": APP_ID,
-            "BATON_FORGE_JWKS_URL": jwks.url,
-            "BATON_FORGE_SITES": SITE_MAP,
             "BATON_JIRA_ACME_URL": jira.url,
             "BATON_JIRA_ACME_EMAIL": "pmo@example.com",
             "BATON_JIRA_ACME_TOKEN": "jira-api-token",
         }
-        for name in ("BATON_DEMO", "BATON_CONFIG_AS_CODE"):
-            env.pop(name, None)
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:baton.webhooks.http.gunicorn_conf",
-                "baton.webhooks.http.app:create_app()",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"gunicorn exited: {(tmp / 'gunicorn.log').read_text()[-3000:]}")
-                try:
-                    if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"gunicorn did not start: {(tmp / 'gunicorn.log').read_text()[-3000:]}"
-                    )
-                time.sleep(0.2)
+        # DEMO_CONFIG: the default of sites with no published version
+        with gunicorn(tmp, url, DEMO_CONFIG, NOW, jwks, workers=1, env=env) as base:
             yield AdminServer(base, make_share_token(SECRET.encode(), SITE, 3600), jwks)
-        finally:
-            stop_jwks()
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            log.close()
 
 
 def _signed_in(browser, server: AdminServer, width: int = 1280):

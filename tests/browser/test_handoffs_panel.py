@@ -23,8 +23,8 @@ import pytest
 import requests
 from sqlalchemy.orm import Session
 
-from tests.browser.conftest import SECRET, save_screenshot
-from tests.browser.serving import gunicorn, trusted_jwks
+from tests.browser.conftest import save_screenshot
+from tests.browser.serving import SECRET, gunicorn, trusted_jwks
 from tests.browser.test_gadgets import assert_accessible
 from tests.integration.api.forge_support import Jwks
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from sqlalchemy import Engine
@@ -28,7 +28,7 @@ from baton.webhooks.http.verdicts_api import verdicts_blueprint
 from baton.webhooks.logging import configure_logging
 from baton.webhooks.metrics import metrics_blueprint
 from baton.webhooks.settings import DEFAULT_SITE, Clock, Settings
-from baton.webhooks.worker.alert_schedule import HeldAlertSchedule, start_alert_schedule
+from baton.webhooks.worker.alert_schedule import AlertSchedule, start_alert_schedule
 from baton.webhooks.worker.loop import (
     ConfigLoader,
     Drainer,
@@ -37,7 +37,11 @@ from baton.webhooks.worker.loop import (
     resolver_lazily,
 )
 from baton.webhooks.worker.processor import separate_processor
-from baton.webhooks.worker.reconcile_schedule import HeldSchedule, start_reconcile_schedule
+from baton.webhooks.worker.reconcile_schedule import start_reconcile_schedule
+from baton.webhooks.worker.schedule_lock import HeldSchedule
+
+if TYPE_CHECKING:
+    from baton.connector.reconcile import ReconcileSchedule
 
 log = logging.getLogger("baton.webhooks")
 
@@ -54,8 +58,8 @@ class Baton:
     drainer: Drainer | None
     sites: SiteDirectory
     writer: InboxWriter
-    reconcile: HeldSchedule | None = None
-    alerts: HeldAlertSchedule | None = None
+    reconcile: HeldSchedule[ReconcileSchedule] | None = None
+    alerts: HeldSchedule[AlertSchedule] | None = None
     configs: ResolverLoader | None = None
     """Per-site configuration (`baton.store.live_config.ConfigResolver`): the file when
     `settings.config_as_code`, else each site's applied published version, else the file."""

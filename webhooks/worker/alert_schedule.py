@@ -1,8 +1,8 @@
 """Alerts every minute next to a serving or working process (`baton.connector.alerts.run_pass`).
 
 The embedded server (each gunicorn worker builds the app) and `baton worker` processes all start it;
-one process per host and database takes a non-blocking file lock and runs the passes, the others skip
-it. Processes on other hosts may run passes at the same time: the alert log's leases
+one process per host and database runs the passes (`baton.webhooks.worker.schedule_lock`), the others
+skip it. Processes on other hosts may run passes at the same time: the alert log's leases
 (`baton.store.alerts.claim`) keep them from sending the same alert twice.
 
 A pass runs at once when the schedule starts (a restart sends what is pending without waiting), then
@@ -12,21 +12,18 @@ the inbox drainer or the webhook receiver.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import Engine
 
 from baton.webhooks.metrics import count_alert
 from baton.webhooks.settings import Clock, Settings
 from baton.webhooks.worker.loop import ConfigLoader
+from baton.webhooks.worker.schedule_lock import HeldSchedule, start_held
 
 log = logging.getLogger("baton.webhooks.worker")
 
@@ -78,30 +75,13 @@ class AlertSchedule:
                 return
 
 
-class HeldAlertSchedule:
-    """A running AlertSchedule and the lock that makes it this host's only one."""
-
-    def __init__(self, schedule: AlertSchedule, lock: IO[str]) -> None:
-        self.schedule = schedule
-        self._lock = lock
-
-    def stop(self) -> None:
-        self.schedule.stop()
-        self._lock.close()  # releases the flock
-
-
-def _lock_path(engine: Engine) -> str:
-    digest = hashlib.sha256(engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
-    return os.path.join(tempfile.gettempdir(), f"baton-alerts-{digest}.lock")
-
-
 def start_alert_schedule(
     engine: Engine,
     settings: Settings,
     config: ConfigLoader,
     clock: Clock,
     interval_s: float = ALERT_INTERVAL_S,
-) -> HeldAlertSchedule | None:
+) -> HeldSchedule[AlertSchedule] | None:
     """The schedule when the PMO configuration has `alerts:` targets and no other process on this host
     runs it for the same database; else None. `clock` evaluates the clocks (BATON_NOW pins it)."""
     try:
@@ -111,16 +91,13 @@ def start_alert_schedule(
         return None
     if pmo is None or not getattr(pmo, "alerts", None):
         return None
-    lock = open(_lock_path(engine), "a")  # noqa: SIM115 - held for the schedule's lifetime
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.close()
-        return None
-    log.info(
-        "sending alerts every %.0fs",
-        interval_s,
-        extra={"event": "alerts_started", "targets": len(pmo.alerts)},
-    )
-    schedule = AlertSchedule(lambda: run_alert_pass(engine, pmo, clock(), settings), interval_s)
-    return HeldAlertSchedule(schedule.start(), lock)
+
+    def start() -> AlertSchedule:
+        log.info(
+            "sending alerts every %.0fs",
+            interval_s,
+            extra={"event": "alerts_started", "targets": len(pmo.alerts)},
+        )
+        return AlertSchedule(lambda: run_alert_pass(engine, pmo, clock(), settings), interval_s).start()
+
+    return start_held(engine, "alerts", start)

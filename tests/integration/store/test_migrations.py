@@ -9,9 +9,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Column, Engine, inspect, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from baton.scoring.model import REQUEST_COLUMNS
 from baton.store.db import (
     DatabaseUnavailable,
     create_engine_for,
@@ -22,7 +24,7 @@ from baton.store.db import (
     session_scope,
     upgrade_database,
 )
-from baton.store.models import Base, Delivery, Site
+from baton.store.models import Base, Delivery, RequestRow, Site, StagedRequestRow
 from baton.webhooks.cli import main
 from baton.webhooks.settings import Settings
 
@@ -66,6 +68,67 @@ def test_migrations_match_the_models(empty_db_url: str) -> None:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def _column_shape(column: Column[object]) -> tuple[object, ...]:
+    """Everything about a column but its table: name, type on both dialects, nullability, keys, defaults."""
+    return (
+        column.name,
+        column.type.compile(dialect=sqlite.dialect()),
+        column.type.compile(dialect=postgresql.dialect()),
+        column.nullable,
+        column.primary_key,
+        column.autoincrement,
+        None if column.default is None else column.default.arg,
+        column.server_default,
+        sorted((fk.target_fullname, fk.ondelete) for fk in column.foreign_keys),
+    )
+
+
+def test_staging_table_has_exactly_the_requests_columns() -> None:
+    requests, staging = RequestRow.__table__, StagedRequestRow.__table__
+    assert [c.name for c in requests.columns] == ["id", "site_id", *REQUEST_COLUMNS]
+    assert [_column_shape(c) for c in staging.columns] == [_column_shape(c) for c in requests.columns]
+    assert _column_shape(requests.c.site_id) == (
+        "site_id",
+        "VARCHAR(64)",
+        "VARCHAR(64)",
+        False,
+        False,
+        "auto",
+        None,
+        None,
+        [("sites.id", "CASCADE")],
+    )
+    assert _column_shape(requests.c.id) == ("id", "INTEGER", "BIGINT", False, True, True, None, None, [])
+    assert _column_shape(requests.c.rejected)[3:7] == (False, False, "auto", False)
+    assert _column_shape(requests.c.verdict_at)[1:4] == ("DATETIME", "TIMESTAMP WITH TIME ZONE", True)
+    # each table its own foreign key, named after it
+    assert {fk.name for fk in requests.foreign_key_constraints} == {"fk_requests_site_id_sites"}
+    assert {fk.name for fk in staging.foreign_key_constraints} == {"fk_requests_staging_site_id_sites"}
+
+
+def test_migrated_staging_table_has_exactly_the_requests_columns(empty_db_url: str) -> None:
+    upgrade_database(empty_db_url)
+    engine = create_engine_for(empty_db_url)
+    try:
+        inspector = inspect(engine)
+
+        def reflected(table: str) -> list[tuple[object, ...]]:
+            return [
+                (c["name"], str(c["type"]), c["nullable"], c["default"]) for c in inspector.get_columns(table)
+            ]
+
+        requests = reflected("requests")
+        assert [c[0] for c in requests] == ["id", "site_id", *REQUEST_COLUMNS]
+        staging = reflected("requests_staging")
+        if engine.dialect.name == "postgresql":  # each table its own id sequence
+            assert requests[0][3] == "nextval('requests_id_seq'::regclass)"
+            assert staging[0][3] == "nextval('requests_staging_id_seq'::regclass)"
+            requests, staging = requests[1:], staging[1:]
+        assert staging == requests
     finally:
         engine.dispose()
 

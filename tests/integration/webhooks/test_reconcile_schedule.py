@@ -7,14 +7,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from baton.connector.reconcile import ReconcileSchedule
 from baton.store.db import create_engine_for
 from baton.webhooks.settings import Settings
 from baton.webhooks.worker.loop import load_config_lazily
-from baton.webhooks.worker.reconcile_schedule import HeldSchedule
 from baton.webhooks.worker.reconcile_schedule import start_reconcile_schedule as start_with
+from baton.webhooks.worker.schedule_lock import HeldSchedule
 
 
-def start_reconcile_schedule(engine: Engine, config_path: str | None) -> HeldSchedule | None:
+def start_reconcile_schedule(
+    engine: Engine, config_path: str | None
+) -> HeldSchedule[ReconcileSchedule] | None:
     """As a process starts it: settings read from the environment, the configuration loaded once."""
     return start_with(engine, Settings.from_env(), load_config_lazily(config_path))
 
