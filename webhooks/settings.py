@@ -26,6 +26,7 @@ built from it and the PMO configuration loaded with it down to what needs them.
 | `BATON_JIRA_*` | Jira sites and credentials (docs/jira-connector.md) | none |
 | `BATON_ALERT_*` | alert targets' secret URLs and signing keys, named by the YAML's `url_env`/`secret_env` | none |
 | `BATON_MEMBERSHIP_TTL` | how long a user's Jira groups are cached for verdict permissions (seconds) | 300 |
+| `BATON_ADMIN_CHECK_TTL` | how long Jira's answer "is this account a Jira administrator" is cached for the Forge admin page (seconds) | 60 |
 | `BATON_LOG_LEVEL` | log level | `info` |
 | `BATON_BIND`, `BATON_WORKERS`, `BATON_WORKER_CLASS`, `BATON_THREADS`, `BATON_WORKER_CONNECTIONS`, `BATON_TIMEOUT`, `BATON_ACCESS_LOG` | gunicorn (`webhooks/http/gunicorn_conf.py`) | see docs/operations.md |
 
@@ -236,6 +237,8 @@ class Settings:
     alerts: AlertEnvironment = field(default_factory=lambda: AlertEnvironment({}))
     membership_ttl_s: int = 300
     """How long a user's Jira groups are cached when checking who may give a team's verdict."""
+    admin_check_ttl_s: int = 60
+    """How long Jira's answer to "is this account a Jira administrator" is cached (Forge admin page)."""
     log_level: str = "INFO"
     serving: ServingSettings = field(default_factory=ServingSettings)
 
@@ -289,6 +292,7 @@ class Settings:
             jira=JiraEnvironment(env),
             alerts=AlertEnvironment(env),
             membership_ttl_s=_integer(env, "BATON_MEMBERSHIP_TTL", 300),
+            admin_check_ttl_s=_integer(env, "BATON_ADMIN_CHECK_TTL", 60),
             log_level=(_optional(env.get("BATON_LOG_LEVEL")) or "INFO").upper(),
             serving=ServingSettings(
                 bind=_optional(env.get("BATON_BIND")) or DEFAULT_BIND,

@@ -32,6 +32,7 @@ def test_every_variable_is_read_with_its_documented_default() -> None:
         30,
     )
     assert (serving.access_log, settings.worker_class) == (None, "gthread")
+    assert (settings.membership_ttl_s, settings.admin_check_ttl_s) == (300, 60)
 
 
 def test_values_are_parsed_once() -> None:
@@ -46,6 +47,7 @@ def test_values_are_parsed_once() -> None:
             "BATON_JIRA_URL": "https://acme.atlassian.net",
             "BATON_THREADS": "4",
             "BATON_DEMO": "yes",
+            "BATON_ADMIN_CHECK_TTL": "30",
             "UNRELATED": "x",
         }
     )
@@ -55,6 +57,7 @@ def test_values_are_parsed_once() -> None:
     assert settings.frame_ancestors == ("https://jira.example.com", "https://other.example.com")
     assert (settings.reconcile_interval_s, settings.serving.threads, settings.demo) == (900.0, 4, True)
     assert dict(settings.jira) == {"BATON_JIRA_URL": "https://acme.atlassian.net"}
+    assert settings.admin_check_ttl_s == 30
 
 
 def test_secrets_are_never_shown() -> None:
@@ -84,6 +87,7 @@ def test_secrets_are_never_shown() -> None:
         ("BATON_DEMO", "maybe", "set 1 (on) or 0 (off)"),
         ("BATON_FORGE_SITES", "acme", "set '<cloudId>=<site>,...'"),
         ("BATON_RECONCILE_INTERVAL", "often", "set e.g. 15m or 1h"),
+        ("BATON_ADMIN_CHECK_TTL", "0", "set e.g. BATON_ADMIN_CHECK_TTL=60"),
     ],
 )
 def test_an_invalid_value_names_the_variable_and_what_to_do(variable: str, value: str, says: str) -> None:
