@@ -15,7 +15,8 @@ administrators only, so a dashboard gadget's token (any user) is refused with 40
 (`principal`) must hold Jira's Administer Jira global permission on the site: asked over REST with the
 site's `BATON_JIRA_*` credentials (`baton.connector.permissions`), cached for BATON_ADMIN_CHECK_TTL
 seconds; not an administrator is 403, no answer from Jira is 503 with a hint. The admin token is
-compared in constant time and never appears in a URL, a log line or a response.
+compared in constant time and never appears in a URL, a log line or a response; wrong ones are counted
+per client address and rate-limited (`baton.webhooks.http.ratelimit`: 429 with Retry-After).
 
 Every write (`POST`) must be JSON (`Content-Type: application/json`): a cross-site form cannot send
 that without a CORS preflight, which this service never grants, so the cookie cannot be ridden (CSRF).
@@ -65,6 +66,7 @@ from baton.webhooks.http.errors import (
     Unauthorized,
     Unavailable,
 )
+from baton.webhooks.http.ratelimit import refused_admin_token
 from baton.webhooks.settings import DEFAULT_SITE, Settings
 
 log = logging.getLogger("baton.webhooks.admin")
@@ -272,6 +274,7 @@ def authenticate_admin(req: Request, app: Flask | None = None) -> Admin:
             return Admin(site=_asked_site(req) or DEFAULT_SITE, method="token", author="admin-token")
         if token.count(".") == 2 and settings.forge_app_id:
             return _forge_admin(req, token, settings, app)
+        refused_admin_token()
         raise AdminAuthError("missing or wrong admin token")
     cookie = req.cookies.get(SESSION_COOKIE)
     if cookie and admin_token and session_valid(admin_token, cookie, time.time()):
@@ -543,6 +546,7 @@ def admin_pages_blueprint(_baton: Any = None) -> Blueprint:
             return login_page("The admin page is disabled: set BATON_ADMIN_TOKEN on the service.", 503)
         given = request.form.get("token", "")
         if not token_matches(admin_token, given.strip()):
+            refused_admin_token()
             log.warning("admin sign-in refused", extra={"event": "admin_login_refused"})
             return login_page("Wrong admin token.", 401)
         resp = redirect("/admin", code=303)
