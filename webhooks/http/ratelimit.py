@@ -81,7 +81,9 @@ def install(app: Flask, settings: Settings) -> Limiter:
     @app.errorhandler(RateLimitExceeded)
     def _too_many(error: RateLimitExceeded) -> Response:
         current = limiter.current_limit
-        wait = max(1, math.ceil(current.reset_at - time.time())) if current is not None else 60
+        # the moving window's reset time: when its oldest counted refusal leaves it
+        reset = current.window.reset_time if current is not None else time.time() + 60
+        wait = max(1, math.ceil(reset - time.time()))
         return too_many_response(wait, str(error.limit.limit))
 
     return limiter
