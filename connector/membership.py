@@ -9,11 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from baton.config.schema import AccountMember, GroupMember, Team
 from baton.connector.client import JiraClient, JiraNotFound
 
 GROUPS_PATH = "/rest/api/3/user/groups"
+T = TypeVar("T")
 
 
 def fetch_groups(client: JiraClient, account: str) -> frozenset[str]:
@@ -27,16 +29,17 @@ def fetch_groups(client: JiraClient, account: str) -> frozenset[str]:
     )
 
 
-class GroupCache:
-    """A user's groups per (site, account) for `ttl_s` seconds (monotonic clock), thread-safe."""
+class AccountCache(Generic[T]):
+    """What Jira answered about an account, per (site, account), for `ttl_s` seconds (monotonic clock),
+    thread-safe. A failed lookup raises and caches nothing."""
 
     def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_s = ttl_s
         self.clock = clock
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+        self._entries: dict[tuple[str, str], tuple[float, T]] = {}
 
-    def groups(self, site: str, account: str, fetch: Callable[[], frozenset[str]]) -> frozenset[str]:
+    def get(self, site: str, account: str, fetch: Callable[[], T]) -> T:
         key = (site, account)
         now = self.clock()
         with self._lock:
@@ -49,6 +52,13 @@ class GroupCache:
                 self._entries.clear()
             self._entries[key] = (now + self.ttl_s, found)
         return found
+
+
+class GroupCache(AccountCache[frozenset[str]]):
+    """A user's groups per (site, account) for `ttl_s` seconds."""
+
+    def groups(self, site: str, account: str, fetch: Callable[[], frozenset[str]]) -> frozenset[str]:
+        return self.get(site, account, fetch)
 
 
 def needs_groups(team: Team, account: str) -> bool:

@@ -105,6 +105,11 @@ def _env_key(site: str, suffix: str) -> str:
     return f"{ENV_PREFIX}_{re.sub(r'[^A-Za-z0-9]', '_', site).upper()}_{suffix}"
 
 
+def env_key(site: str, suffix: str) -> str:
+    """The environment variable of `site`'s setting `suffix` (`URL`, `EMAIL`, `TOKEN`, ...)."""
+    return _env_key(site, suffix)
+
+
 def _infer_flavour(url: str, explicit: str | None, has_pat: bool) -> Flavour:
     if explicit:
         value = explicit.strip().lower().replace(" ", "").replace("-", "")

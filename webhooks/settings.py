@@ -26,6 +26,11 @@ built from it and the PMO configuration loaded with it down to what needs them.
 | `BATON_JIRA_*` | Jira sites and credentials (docs/jira-connector.md) | none |
 | `BATON_ALERT_*` | alert targets' secret URLs and signing keys, named by the YAML's `url_env`/`secret_env` | none |
 | `BATON_MEMBERSHIP_TTL` | how long a user's Jira groups are cached for verdict permissions (seconds) | 300 |
+| `BATON_ADMIN_CHECK_TTL` | how long Jira's answer "is this account a Jira administrator" is cached for the Forge admin page (seconds) | 60 |
+| `BATON_ADMIN_TOKEN_LIMIT` | wrong admin tokens accepted per client address (sign-in form, admin API, inbox API) before 429 | `10 per minute` |
+| `BATON_RATE_LIMIT_STORAGE` | where those counts live: `memory://` (per process) or a shared store such as `redis://127.0.0.1:6379` (one count for every worker and host) | `memory://` |
+| `BATON_RATE_LIMIT_PREFIX` | prefix of the counts' keys in a shared store (services sharing one Redis) | `baton` |
+| `BATON_PROXY_HOPS` | reverse proxies in front of the service whose `X-Forwarded-For` gives the client address | 0 |
 | `BATON_LOG_LEVEL` | log level | `info` |
 | `BATON_BIND`, `BATON_WORKERS`, `BATON_WORKER_CLASS`, `BATON_THREADS`, `BATON_WORKER_CONNECTIONS`, `BATON_TIMEOUT`, `BATON_ACCESS_LOG` | gunicorn (`webhooks/http/gunicorn_conf.py`) | see docs/operations.md |
 
@@ -56,6 +61,10 @@ DEFAULT_BIND = "127.0.0.1:8000"
 DEFAULT_THREADS = 8
 DEFAULT_WORKER_CONNECTIONS = 1000
 DEFAULT_TIMEOUT_S = 30
+DEFAULT_ADMIN_TOKEN_LIMIT = "10 per minute"
+DEFAULT_RATE_LIMIT_STORAGE = "memory://"
+RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
+"""The stores `BATON_RATE_LIMIT_STORAGE` may name: in memory, or Redis (its client is a dependency)."""
 JIRA_PREFIX = "BATON_JIRA_"
 ALERT_PREFIX = "BATON_ALERT_"
 _TRUE = {"1", "true", "yes", "on"}
@@ -171,6 +180,37 @@ def _mode(env: Mapping[str, str]) -> Mode:
     raise SettingsError("BATON_MODE", f"{mode!r} is not a mode", "set embedded (default) or production")
 
 
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    from limits import parse
+
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    try:
+        parse(text)
+    except ValueError as error:
+        raise SettingsError(
+            name, f"{text!r} is not a rate limit", f"set e.g. {name}='{default}' (or 10/minute, 50/hour)"
+        ) from error
+    return text
+
+
+def _rate_limit_storage(env: Mapping[str, str]) -> str:
+    name = "BATON_RATE_LIMIT_STORAGE"
+    text = (env.get(name) or "").strip()
+    if not text:
+        return DEFAULT_RATE_LIMIT_STORAGE
+    scheme, sep, _ = text.partition("://")
+    if not sep or scheme not in RATE_LIMIT_SCHEMES:
+        shown = text.partition("@")[2] or scheme or text  # never a password of the URL
+        raise SettingsError(
+            name,
+            f"{shown!r} is not a rate-limit store",
+            "set memory:// (one process) or redis://HOST:6379 (shared by every worker)",
+        )
+    return text
+
+
 def _checked(name: str, parse: Callable[[str], Any], text: str, hint: str) -> None:
     try:
         parse(text)
@@ -236,6 +276,16 @@ class Settings:
     alerts: AlertEnvironment = field(default_factory=lambda: AlertEnvironment({}))
     membership_ttl_s: int = 300
     """How long a user's Jira groups are cached when checking who may give a team's verdict."""
+    admin_check_ttl_s: int = 60
+    """How long Jira's answer to "is this account a Jira administrator" is cached (Forge admin page)."""
+    admin_token_limit: str = DEFAULT_ADMIN_TOKEN_LIMIT
+    """Wrong admin tokens accepted per client address and window (`limits` notation) before 429."""
+    rate_limit_storage: str = field(default=DEFAULT_RATE_LIMIT_STORAGE, repr=False)
+    """Where the rate limits count: `memory://` (per process) or a shared store (`redis://...`; may hold
+    the store's password, so it is not in the repr)."""
+    rate_limit_prefix: str = "baton"
+    proxy_hops: int = 0
+    """Reverse proxies in front whose `X-Forwarded-For` is trusted for the client address."""
     log_level: str = "INFO"
     serving: ServingSettings = field(default_factory=ServingSettings)
 
@@ -289,6 +339,11 @@ class Settings:
             jira=JiraEnvironment(env),
             alerts=AlertEnvironment(env),
             membership_ttl_s=_integer(env, "BATON_MEMBERSHIP_TTL", 300),
+            admin_check_ttl_s=_integer(env, "BATON_ADMIN_CHECK_TTL", 60),
+            admin_token_limit=_rate_limit(env, "BATON_ADMIN_TOKEN_LIMIT", DEFAULT_ADMIN_TOKEN_LIMIT),
+            rate_limit_storage=_rate_limit_storage(env),
+            rate_limit_prefix=_optional(env.get("BATON_RATE_LIMIT_PREFIX")) or "baton",
+            proxy_hops=_integer(env, "BATON_PROXY_HOPS", 0, minimum=0),
             log_level=(_optional(env.get("BATON_LOG_LEVEL")) or "INFO").upper(),
             serving=ServingSettings(
                 bind=_optional(env.get("BATON_BIND")) or DEFAULT_BIND,
@@ -321,5 +376,6 @@ class Settings:
             "inbox_api_enabled": bool(self.admin_token),
             "admin_page": "token" if self.admin_token else "forge only" if self.forge_app_id else "off",
             "max_body_bytes": self.max_body_bytes,
+            "rate_limit_storage": self.rate_limit_storage.partition("://")[0],
             "clock": "pinned" if self.now is not None else "system",
         }

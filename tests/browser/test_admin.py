@@ -1,7 +1,8 @@
 """The PMO's admin page in real Chromium against real gunicorn: sign in with the admin token, see the Jira
 statuses (one unassigned), map an unmapped hand-off, see the preview change, publish, see the gadgets
 change once the re-derivation is done, roll back; the 1280 px screenshot of docs/screenshots/admin.png.
-The same bundle as the Jira admin page through a stand-in Forge bridge: a non-admin module is refused."""
+The same bundle as the Jira admin page through a stand-in Forge bridge: a non-admin module, and an
+account that is no Jira administrator, are refused."""
 
 from __future__ import annotations
 
@@ -65,7 +66,10 @@ def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdminServ
         publish_demo(engine, SITE, NOW)
     finally:
         engine.dispose()
-    with trusted_jwks() as jwks, serving(JiraStandIn(statuses=JIRA_STATUSES)) as jira:
+    # the Forge calls' account (the token's default principal) is the site's Jira administrator the
+    # client signs in as; `dev-user` is an ordinary user
+    standin = JiraStandIn(statuses=JIRA_STATUSES, global_permissions={"dev-user": ["USER_PICKER"]})
+    with trusted_jwks() as jwks, serving(standin) as jira:
         env = {
             "BATON_ADMIN_TOKEN": ADMIN_TOKEN,
             "BATON_JIRA_ACME_URL": jira.url,
@@ -229,20 +233,22 @@ BRIDGE = """
 
 
 @pytest.mark.parametrize(
-    ("module", "expected"),
+    ("module", "account", "expected"),
     [
-        ({"type": "jira:adminPage", "key": "baton-admin"}, None),
-        ({"type": "jira:dashboardGadget", "key": "baton-scorecard"}, "403"),
+        ({"type": "jira:adminPage", "key": "baton-admin"}, None, None),
+        ({"type": "jira:dashboardGadget", "key": "baton-scorecard"}, None, "403"),
+        ({"type": "jira:adminPage", "key": "baton-admin"}, "dev-user", "403"),  # no Jira administrator
     ],
 )
 def test_the_jira_admin_page_through_forge(
-    browser, admin_server: AdminServer, module: dict, expected
+    browser, admin_server: AdminServer, module: dict, account: str | None, expected
 ) -> None:
     now = int(time.time())
     token = admin_server.jwks.token(
         exp=now + 300,
         app={"id": APP_ID, "installationId": SITE_MAP.split("=")[0], "module": module},
         context={"cloudId": "11111111-aaaa-4aaa-8aaa-111111111111", "extension": {"type": module["type"]}},
+        **({"principal": account} if account else {}),
     )
     context = {"moduleKey": "baton-admin", "extension": {"type": "jira:adminPage"}}
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -11,8 +11,12 @@ Who may use it (`authenticate_admin`); the credential alone decides the site:
 
 A Forge token is accepted here only when it was minted for the admin page: its module (`app.module.type`,
 and `context.extension.type` when present) is `jira:adminPage`. Jira shows that module to Jira
-administrators only, so a dashboard gadget's token (any user) is refused with 403. The admin token is
-compared in constant time and never appears in a URL, a log line or a response.
+administrators only, so a dashboard gadget's token (any user) is refused with 403. And its account
+(`principal`) must hold Jira's Administer Jira global permission on the site: asked over REST with the
+site's `BATON_JIRA_*` credentials (`baton.connector.permissions`), cached for BATON_ADMIN_CHECK_TTL
+seconds; not an administrator is 403, no answer from Jira is 503 with a hint. The admin token is
+compared in constant time and never appears in a URL, a log line or a response; wrong ones are counted
+per client address and rate-limited (`baton.webhooks.http.ratelimit`: 429 with Retry-After).
 
 Every write (`POST`) must be JSON (`Content-Type: application/json`): a cross-site form cannot send
 that without a CORS preflight, which this service never grants, so the cookie cannot be ridden (CSRF).
@@ -62,6 +66,7 @@ from baton.webhooks.http.errors import (
     Unauthorized,
     Unavailable,
 )
+from baton.webhooks.http.ratelimit import refused_admin_token
 from baton.webhooks.settings import DEFAULT_SITE, Settings
 
 log = logging.getLogger("baton.webhooks.admin")
@@ -183,7 +188,79 @@ def _forge_admin(req: Request, token: str, settings: Settings, app: Flask) -> Ad
             f"this Jira site is connected to Baton site '{site}', not '{asked}'",
             hint="the admin page administers the Jira site it is opened in",
         )
-    return Admin(site=site, method="forge", author=f"forge:{invocation.principal or 'unknown'}")
+    account = invocation.principal
+    if not account:
+        raise Forbidden(
+            "only Jira administrators may change Baton's configuration: this Forge call names no Jira account",
+            hint="open Baton's page under Jira settings > Apps while signed in to Jira",
+        )
+    if not _is_jira_admin(site, account, settings, app):
+        log.warning(
+            "a Forge call from the admin page by an account that is no Jira administrator",
+            extra={"event": "admin_forbidden", "site": site, "reason": "not_jira_admin"},
+        )
+        raise Forbidden(
+            "only Jira administrators may change Baton's configuration: your Jira account does not hold "
+            "the Administer Jira global permission on this site",
+            hint="ask a Jira administrator to grant it (Jira settings > System > Global permissions), "
+            "or to make the change",
+        )
+    return Admin(site=site, method="forge", author=f"forge:{account}")
+
+
+def _is_jira_admin(site_name: str, account: str, settings: Settings, app: Flask) -> bool:
+    """Whether `account` holds Administer Jira on the site, asked over REST with the site's
+    `BATON_JIRA_*` credentials (`baton.connector.permissions`) and cached for BATON_ADMIN_CHECK_TTL
+    seconds. Jira unreachable, or unable to answer, is 503 (nothing is cached then)."""
+    from baton.connector.client import JiraAuthError, JiraError, JiraPermissionError, client_for
+    from baton.connector.permissions import CHECK_TIMEOUT_S, AdminCache, InteractiveRetry, is_jira_admin
+    from baton.connector.sites import SiteConfigError, env_key, resolve_site
+    from baton.store.models import Site
+
+    cache: AdminCache | None = app.extensions.get("baton_admin_cache")
+    if cache is None:
+        cache = app.extensions.setdefault("baton_admin_cache", AdminCache(settings.admin_check_ttl_s))
+    credentials = f"{env_key(site_name, 'EMAIL')} and {env_key(site_name, 'TOKEN')}"
+
+    def fetch() -> bool:
+        with Session(app.extensions["baton"].engine) as session:
+            rows = [r for r in [session.get(Site, site_name)] if r is not None]
+            try:
+                site = resolve_site(site_name, settings.jira, rows)
+            except (SiteConfigError, ValueError) as error:
+                raise Unavailable(
+                    f"Baton cannot ask Jira whether you are a Jira administrator: {error}",
+                    hint="the operator sets the site's BATON_JIRA_* credentials (docs/jira-connector.md)",
+                ) from error
+        client = client_for(site, timeout=CHECK_TIMEOUT_S, retry=InteractiveRetry())
+        try:
+            return is_jira_admin(client, account)
+        except SiteConfigError as error:
+            raise Unavailable(
+                f"Baton cannot ask Jira whether you are a Jira administrator: {error}",
+                hint="the operator fixes the site's BATON_JIRA_* settings (docs/jira-connector.md)",
+            ) from error
+        except JiraPermissionError as error:
+            raise Unavailable(
+                "Jira does not tell Baton whether you are a Jira administrator: the account Baton signs "
+                f"in with on site '{site_name}' is not one itself",
+                hint=f"the operator gives the account of {credentials} the Administer Jira global "
+                "permission (Jira answers this question about others only to administrators)",
+            ) from error
+        except JiraAuthError as error:
+            raise Unavailable(
+                f"Jira refused Baton's credentials for site '{site_name}'",
+                hint=f"the operator checks {credentials} (docs/jira-connector.md)",
+            ) from error
+        except JiraError as error:
+            raise Unavailable(
+                f"Jira did not answer whether you are a Jira administrator ({type(error).__name__})",
+                hint=f"retry in a moment; if it persists, check that Baton reaches {site.url}",
+            ) from error
+        finally:
+            client.close()
+
+    return cache.get(site_name, account, fetch)
 
 
 def authenticate_admin(req: Request, app: Flask | None = None) -> Admin:
@@ -197,6 +274,7 @@ def authenticate_admin(req: Request, app: Flask | None = None) -> Admin:
             return Admin(site=_asked_site(req) or DEFAULT_SITE, method="token", author="admin-token")
         if token.count(".") == 2 and settings.forge_app_id:
             return _forge_admin(req, token, settings, app)
+        refused_admin_token()
         raise AdminAuthError("missing or wrong admin token")
     cookie = req.cookies.get(SESSION_COOKIE)
     if cookie and admin_token and session_valid(admin_token, cookie, time.time()):
@@ -427,7 +505,7 @@ input,button{{font:inherit;padding:.4rem .6rem}}input{{width:100%;box-sizing:bor
 </body></html>"""
 
 
-def _login_page(message: str | None, status: int) -> Response:
+def login_page(message: str | None, status: int) -> Response:
     note = f'<p class="error" role="alert">{escape(message)}</p>' if message else ""
     resp = Response(LOGIN_PAGE.format(message=note), status=status, mimetype="text/html")
     resp.headers["Cache-Control"] = "no-store"
@@ -458,18 +536,19 @@ def admin_pages_blueprint(_baton: Any = None) -> Blueprint:
     @bp.get("/admin/login")
     def login_form() -> Response:
         if not _settings().secret("admin_token"):
-            return _login_page("The admin page is disabled: set BATON_ADMIN_TOKEN on the service.", 503)
-        return _login_page(None, 200)
+            return login_page("The admin page is disabled: set BATON_ADMIN_TOKEN on the service.", 503)
+        return login_page(None, 200)
 
     @bp.post("/admin/login")
     def login() -> Response:
         admin_token = _settings().secret("admin_token")
         if not admin_token:
-            return _login_page("The admin page is disabled: set BATON_ADMIN_TOKEN on the service.", 503)
+            return login_page("The admin page is disabled: set BATON_ADMIN_TOKEN on the service.", 503)
         given = request.form.get("token", "")
         if not token_matches(admin_token, given.strip()):
+            refused_admin_token()
             log.warning("admin sign-in refused", extra={"event": "admin_login_refused"})
-            return _login_page("Wrong admin token.", 401)
+            return login_page("Wrong admin token.", 401)
         resp = redirect("/admin", code=303)
         resp.set_cookie(
             SESSION_COOKIE,

@@ -23,6 +23,8 @@ from baton.webhooks.http.api import api_blueprint
 from baton.webhooks.http.errors import register_error_handlers
 from baton.webhooks.http.gadgets import gadgets_blueprint
 from baton.webhooks.http.health import health_blueprint, inbox_api_blueprint, read_backlog, read_unmatched
+from baton.webhooks.http.ratelimit import install as install_limiter
+from baton.webhooks.http.ratelimit import limit_admin_token
 from baton.webhooks.http.receiver import SiteDirectory, noop_blueprint, receiver_blueprint
 from baton.webhooks.http.verdicts_api import verdicts_blueprint
 from baton.webhooks.logging import configure_logging
@@ -109,15 +111,19 @@ def register_blueprints(app: Flask, baton: Baton) -> None:
             lambda: read_backlog(baton.engine), lambda: read_unmatched(baton.engine, baton.config())
         )
     )
-    app.register_blueprint(inbox_api_blueprint(baton.engine, settings.secret("admin_token")))
+    inbox_api = inbox_api_blueprint(baton.engine, settings.secret("admin_token"))
+    app.register_blueprint(inbox_api)
     if settings.bench_noop:
         app.register_blueprint(noop_blueprint())
 
     app.register_blueprint(api_blueprint(baton))
     app.register_blueprint(verdicts_blueprint())
     app.register_blueprint(gadgets_blueprint(baton))
-    app.register_blueprint(admin_pages_blueprint(baton))
-    app.register_blueprint(admin_api_blueprint(baton))
+    admin_pages, admin_api = admin_pages_blueprint(baton), admin_api_blueprint(baton)
+    app.register_blueprint(admin_pages)
+    app.register_blueprint(admin_api)
+    # Wrong admin tokens: one count per client address across the three doors that take the token.
+    limit_admin_token(app, settings, admin_pages, admin_api, inbox_api)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -164,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             drainer.start()  # a restart's leftover deliveries must not wait for the next one
 
     register_error_handlers(app)
+    install_limiter(app, settings)
     register_blueprints(app, baton)
     if not (settings.webhook_secret or settings.webhook_token):
         log.warning(

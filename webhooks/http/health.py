@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from baton.webhooks.http.errors import BadRequest, Unauthorized
+from baton.webhooks.http.ratelimit import refused_admin_token
 
 log = logging.getLogger("baton.webhooks.health")
 
@@ -96,6 +97,8 @@ def _check_admin(admin_token: str | None) -> None:
     given = request.headers.get("Authorization", "")
     scheme, _, token = given.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), admin_token.encode()):
+        if scheme.lower() == "bearer" and token.strip():
+            refused_admin_token()
         raise Unauthorized("missing or wrong admin token")
 
 

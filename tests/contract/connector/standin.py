@@ -27,6 +27,19 @@ from zoneinfo import ZoneInfo
 from baton.webhooks.http.gadget_registry import GADGETS
 
 BASE = "https://your-domain.atlassian.net"
+MYSELF = "5b10ac8d82e05b22cc7d4ef5"
+"""The account the client signs in as (`GET /rest/api/3/myself`)."""
+GLOBAL_PERMISSIONS = frozenset(
+    {
+        "ADMINISTER",
+        "SYSTEM_ADMIN",
+        "USER_PICKER",
+        "CREATE_SHARED_OBJECTS",
+        "MANAGE_GROUP_FILTER_SUBSCRIPTIONS",
+        "BULK_CHANGE",
+    }
+)
+"""Jira Cloud's global permission keys (`GET /rest/api/3/permissions`); another key is answered 400."""
 
 WORKFLOW: list[tuple[str, str, str]] = [
     ("10000", "To Do", "new"),
@@ -182,6 +195,12 @@ class JiraStandIn:
     """(id, name, category key) of every status `GET /rest/api/{3,2}/status` lists."""
     user_groups: dict[str, list[str]] = field(default_factory=dict)
     """accountId -> names of the Jira groups the user is in (`GET /rest/api/3/user/groups`)."""
+    global_permissions: dict[str, list[str]] = field(default_factory=dict)
+    """accountId -> the global permissions the user holds (`POST /rest/api/3/permissions/check`); an
+    account listed neither here nor in `user_groups` (nor `MYSELF`) is unknown to the site."""
+    caller_is_admin: bool = True
+    """Whether the account the client signs in as (`MYSELF`) holds Administer Jira: without it, Jira
+    answers a permission check about another account with 403."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -279,6 +298,7 @@ class JiraStandIn:
             (r"/rest/api/3/myself", "GET", self.myself),
             (r"/rest/api/[23]/status", "GET", self.all_statuses),
             (r"/rest/api/3/user/groups", "GET", self.groups_of_user),
+            (r"/rest/api/3/permissions/check", "POST", self.check_permissions),
             (r"/rest/api/2/search", "POST", self.dc_search),
             (r"/rest/api/2/issue/(?P<issue>[^/]+)/changelog", "GET", self.dc_changelog),
         ]
@@ -690,16 +710,42 @@ class JiraStandIn:
             ],
         )
 
+    def check_permissions(self, query: Any, body: Any) -> tuple[int, dict[str, str], Any]:
+        """Atlassian's "Get bulk permissions": the global permissions asked for that the account holds
+        (*System administrator* implies *Administer Jira*, as in Jira); project permissions are not
+        modelled (always none). Checking another account needs the caller to be a Jira administrator."""
+        body = body if isinstance(body, dict) else {}
+        account = body.get("accountId") or MYSELF
+        asked = [p for p in body.get("globalPermissions") or [] if p is not None]
+        unknown = [p for p in asked if p not in GLOBAL_PERMISSIONS]
+        if unknown:
+            return 400, {}, {"errorMessages": [], "errors": {p: "Unrecognized permission" for p in unknown}}
+        if account != MYSELF and not self.caller_is_admin:
+            return (
+                403,
+                {},
+                {"errorMessages": ["Only Jira administrators can perform this operation."], "errors": {}},
+            )
+        if account != MYSELF and account not in self.global_permissions and account not in self.user_groups:
+            return 400, {}, {"errorMessages": [f"Invalid account ID '{account}'."], "errors": {}}
+        held = set(self.global_permissions.get(account, []))
+        if account == MYSELF and self.caller_is_admin:
+            held.add("ADMINISTER")
+        if "SYSTEM_ADMIN" in held:
+            held.add("ADMINISTER")
+        granted = [p for p in dict.fromkeys(asked) if p in held]
+        return 200, {}, {"globalPermissions": granted, "projectPermissions": []}
+
     def myself(self, query: Any, body: Any) -> tuple[int, dict[str, str], Any]:
         return (
             200,
             {},
             {
-                "accountId": "5b10ac8d82e05b22cc7d4ef5",
+                "accountId": MYSELF,
                 "accountType": "atlassian",
                 "active": True,
                 "displayName": "Mia Krystof",
                 "timeZone": self.account_timezone,
-                "self": f"{self.base}/rest/api/3/user?accountId=5b10ac8d82e05b22cc7d4ef5",
+                "self": f"{self.base}/rest/api/3/user?accountId={MYSELF}",
             },
         )

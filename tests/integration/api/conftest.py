@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.integration.api.admin_support import ADMIN_NOW, ADMIN_TOKEN, JiraAdmins, jira_admins
 from tests.integration.api.forge_support import (
     APP_ID,
     CLOUD_A,
@@ -85,3 +86,42 @@ def make_app(seeded_db: tuple[str, Seeded], jwks: Jwks):
     yield make
     for app in apps:
         app.extensions["baton"].engine.dispose()
+
+
+@pytest.fixture
+def make_admin_app(db_url: str, jwks: Jwks) -> Iterator:
+    """An admin-page app on `db_url` (SQLite and PostgreSQL) with the admin token and Forge set; keyword
+    arguments are BATON_* variables that override those."""
+    from baton.webhooks.http.app import create_app
+    from baton.webhooks.settings import Settings
+
+    apps = []
+
+    def make(*, config_path: str | None = None, **variables: str):
+        environment = {
+            "BATON_NOW": ADMIN_NOW.isoformat(),
+            "BATON_ADMIN_TOKEN": ADMIN_TOKEN,
+            "BATON_FORGE_APP_ID": APP_ID,
+            "BATON_FORGE_JWKS_URL": jwks.url,
+            "BATON_FORGE_SITES": SITE_MAP,
+            **variables,
+        }
+        settings = Settings.from_env(
+            environment, database_url=db_url, config_path=config_path, background_processing=False
+        )
+        app = create_app(settings)
+        app.config.update(TESTING=True)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["baton"].close()
+
+
+@pytest.fixture
+def jira_sites() -> Iterator[JiraAdmins]:
+    """A Jira stand-in where `pmo-admin` is a Jira administrator, `sysadmin` a system administrator and
+    `dev-user` an ordinary user (contract-checked; the test fails on any violation)."""
+    with jira_admins(pmo_admin=["ADMINISTER"], sysadmin=["SYSTEM_ADMIN"], dev_user=["USER_PICKER"]) as jira:
+        yield jira

@@ -5,8 +5,6 @@ with `baton config check`'s problems, preview, publish with conflicts, history, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,14 +13,22 @@ from sqlalchemy import Engine
 from baton.config.loader import load_config_text
 from tests.contract.connector.standin import JiraStandIn
 from tests.contract.connector.standin_http import serving
-from tests.integration.api.admin_support import ADMIN_TOKEN, DEMO_CONFIG, load_history, publish_demo
-from tests.integration.api.forge_support import APP_ID, CLOUD_B, INSTALL_B, SITE_MAP, Jwks
+from tests.integration.api.admin_support import (
+    ADMIN_NOW,
+    ADMIN_PAGE,
+    ADMIN_TOKEN,
+    DEMO_CONFIG,
+    JiraAdmins,
+    forge_headers,
+    load_history,
+    publish_demo,
+)
+from tests.integration.api.forge_support import CLOUD_B, INSTALL_B, Jwks
 
-NOW = datetime(2026, 3, 18, 11, 30, tzinfo=UTC)
+NOW = ADMIN_NOW
 SITE = "acme"
 OTHER = "globex"
 BEARER = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-ADMIN_PAGE = {"type": "jira:adminPage", "key": "baton-admin"}
 
 
 @pytest.fixture
@@ -30,48 +36,6 @@ def history(engine: Engine) -> Engine:
     load_history(engine, SITE, issues=60, seed=5, now=NOW)
     load_history(engine, OTHER, issues=20, seed=9, now=NOW)
     return engine
-
-
-@pytest.fixture
-def make_admin_app(db_url: str, jwks: Jwks) -> Iterator:
-    from baton.webhooks.http.app import create_app
-    from baton.webhooks.settings import Settings
-
-    apps = []
-
-    def make(*, config_path: str | None = None, **variables: str):
-        environment = {
-            "BATON_NOW": NOW.isoformat(),
-            "BATON_ADMIN_TOKEN": ADMIN_TOKEN,
-            "BATON_FORGE_APP_ID": APP_ID,
-            "BATON_FORGE_JWKS_URL": jwks.url,
-            "BATON_FORGE_SITES": SITE_MAP,
-            **variables,
-        }
-        settings = Settings.from_env(
-            environment, database_url=db_url, config_path=config_path, background_processing=False
-        )
-        app = create_app(settings)
-        app.config.update(TESTING=True)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.extensions["baton"].close()
-
-
-def _forge(jwks: Jwks, module: dict | None = None, **claims) -> dict[str, str]:
-    app = {
-        "id": APP_ID,
-        "installationId": claims.pop("installation", None) or SITE_MAP.split("=")[0],
-        "module": module or ADMIN_PAGE,
-    }
-    context = claims.pop("context", None) or {
-        "cloudId": "11111111-aaaa-4aaa-8aaa-111111111111",
-        "extension": {"type": module["type"] if module else "jira:adminPage"},
-    }
-    return {"Authorization": f"Bearer {jwks.token(app=app, context=context, **claims)}"}
 
 
 # --- who may use it -----------------------------------------------------------------------------------
@@ -137,19 +101,28 @@ def test_a_session_ends_when_the_admin_token_changes(make_admin_app) -> None:
     assert not session_valid("another-token", session, now=1030.0)
 
 
-def test_forge_admin_page_is_accepted_for_its_own_site_only(make_admin_app, jwks: Jwks) -> None:
-    client = make_admin_app().test_client()
-    resp = client.get("/api/v1/admin/state", headers=_forge(jwks))
+def test_forge_admin_page_is_accepted_for_its_own_site_only(
+    make_admin_app, jwks: Jwks, jira_sites: JiraAdmins
+) -> None:
+    client = make_admin_app(**jira_sites.env).test_client()
+    admin = forge_headers(jwks, principal="pmo-admin")
+    resp = client.get("/api/v1/admin/state", headers=admin)
     assert resp.status_code == 200
     body = resp.get_json()
     assert (body["site"], body["method"]) == (SITE, "forge")
-    assert body["author"] == "forge:5b10ac8d82e05b22cc7d4ef5"
+    assert body["author"] == "forge:pmo-admin"
     # another site, asked for by parameter: refused, not silently answered
-    resp = client.get(f"/api/v1/admin/state?site={OTHER}", headers=_forge(jwks))
+    resp = client.get(f"/api/v1/admin/state?site={OTHER}", headers=admin)
     assert resp.status_code == 403 and OTHER in resp.get_json()["message"]
     # the other Jira site's admin page administers the other Baton site
-    other = _forge(jwks, installation=INSTALL_B, context={"cloudId": CLOUD_B, "extension": ADMIN_PAGE})
+    other = forge_headers(
+        jwks,
+        installation=INSTALL_B,
+        context={"cloudId": CLOUD_B, "extension": ADMIN_PAGE},
+        principal="pmo-admin",
+    )
     assert client.get("/api/v1/admin/state", headers=other).get_json()["site"] == OTHER
+    assert jira_sites.checks() == 2  # once per site, then from the cache
 
 
 @pytest.mark.parametrize(
@@ -161,15 +134,15 @@ def test_forge_admin_page_is_accepted_for_its_own_site_only(make_admin_app, jwks
 )
 def test_a_non_admin_forge_context_is_refused(make_admin_app, jwks: Jwks, module: dict) -> None:
     client = make_admin_app().test_client()
-    resp = client.get("/api/v1/admin/state", headers=_forge(jwks, module))
+    resp = client.get("/api/v1/admin/state", headers=forge_headers(jwks, module))
     assert resp.status_code == 403
     assert resp.get_json()["message"] == "only Jira administrators may change Baton's configuration"
     # a gadget's module with an admin-page extension claim (or the reverse) is not enough
-    mixed = _forge(jwks, module, context={"cloudId": "x", "extension": {"type": "jira:adminPage"}})
+    mixed = forge_headers(jwks, module, context={"cloudId": "x", "extension": {"type": "jira:adminPage"}})
     assert client.get("/api/v1/admin/state", headers=mixed).status_code in (403,)
     resp = client.post(
         "/api/v1/admin/publish",
-        headers=_forge(jwks, module),
+        headers=forge_headers(jwks, module),
         json={"yaml": DEMO_CONFIG.read_text(), "comment": "x", "base_version": None},
     )
     assert resp.status_code == 403

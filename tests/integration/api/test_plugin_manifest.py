@@ -113,6 +113,23 @@ def test_manifest_declares_the_gadgets_remote_and_index() -> None:
     assert [r["path"] for r in manifest["resources"]] == ["dist"]
 
 
+def test_manifest_scopes_cover_the_admin_check() -> None:
+    """The admin page's Jira-administrator check (`POST /rest/api/3/permissions/check`) needs no scope
+    the app does not declare: the OpenAPI lists `read:jira-work` as its classic scope (the service
+    asks with the site's BATON_JIRA_* credentials; the scope matters to an OAuth token)."""
+    from ruamel.yaml import YAML
+
+    from tests.contract.connector.contract import raw_spec
+
+    operation = raw_spec()["paths"]["/rest/api/3/permissions/check"]["post"]
+    classic = re.findall(r"\*\*Classic\*\*: `([^`]+)`", operation["description"])
+    assert classic == ["read:jira-work"]
+    current = [s for s in operation["x-atlassian-oauth2-scopes"] if s["state"] == "Current"]
+    assert current == [{"scheme": "OAuth2", "scopes": [], "state": "Current"}]
+    manifest = YAML(typ="safe").load((PLUGIN / "manifest.yml").read_text())
+    assert set(classic) <= set(manifest["permissions"]["scopes"])
+
+
 def test_committed_bundle_is_complete() -> None:
     html = (PLUGIN / "dist" / "index.html").read_text()
     assets = re.findall(r'(?:src|href)="\./(assets/[^"]+)"', html)

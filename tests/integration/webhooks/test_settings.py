@@ -32,6 +32,9 @@ def test_every_variable_is_read_with_its_documented_default() -> None:
         30,
     )
     assert (serving.access_log, settings.worker_class) == (None, "gthread")
+    assert (settings.membership_ttl_s, settings.admin_check_ttl_s) == (300, 60)
+    assert (settings.admin_token_limit, settings.rate_limit_storage) == ("10 per minute", "memory://")
+    assert (settings.rate_limit_prefix, settings.proxy_hops) == ("baton", 0)
 
 
 def test_values_are_parsed_once() -> None:
@@ -46,6 +49,10 @@ def test_values_are_parsed_once() -> None:
             "BATON_JIRA_URL": "https://acme.atlassian.net",
             "BATON_THREADS": "4",
             "BATON_DEMO": "yes",
+            "BATON_ADMIN_CHECK_TTL": "30",
+            "BATON_ADMIN_TOKEN_LIMIT": "5/minute",
+            "BATON_RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379",
+            "BATON_PROXY_HOPS": "1",
             "UNRELATED": "x",
         }
     )
@@ -55,6 +62,8 @@ def test_values_are_parsed_once() -> None:
     assert settings.frame_ancestors == ("https://jira.example.com", "https://other.example.com")
     assert (settings.reconcile_interval_s, settings.serving.threads, settings.demo) == (900.0, 4, True)
     assert dict(settings.jira) == {"BATON_JIRA_URL": "https://acme.atlassian.net"}
+    assert (settings.admin_check_ttl_s, settings.admin_token_limit) == (30, "5/minute")
+    assert (settings.rate_limit_storage, settings.proxy_hops) == ("redis://127.0.0.1:6379", 1)
 
 
 def test_secrets_are_never_shown() -> None:
@@ -64,10 +73,12 @@ def test_secrets_are_never_shown() -> None:
             "BATON_ADMIN_TOKEN": "admin-token-2",
             "BATON_SECRET_KEY": "share-key-3",
             "BATON_JIRA_TOKEN": "jira-token-4",
+            "BATON_RATE_LIMIT_STORAGE": "redis://:redis-password-5@127.0.0.1:6379",
         }
     )
     shown = repr(settings) + str(settings.safe_summary())
-    for secret in ("hook-secret-1", "admin-token-2", "share-key-3", "jira-token-4"):
+    assert settings.safe_summary()["rate_limit_storage"] == "redis"
+    for secret in ("hook-secret-1", "admin-token-2", "share-key-3", "jira-token-4", "redis-password-5"):
         assert secret not in shown
     assert settings.secret("webhook_secret") == "hook-secret-1"
     assert settings.safe_summary()["default_site_auth"] == "signature"
@@ -84,6 +95,15 @@ def test_secrets_are_never_shown() -> None:
         ("BATON_DEMO", "maybe", "set 1 (on) or 0 (off)"),
         ("BATON_FORGE_SITES", "acme", "set '<cloudId>=<site>,...'"),
         ("BATON_RECONCILE_INTERVAL", "often", "set e.g. 15m or 1h"),
+        ("BATON_ADMIN_TOKEN_LIMIT", "often", "set e.g. BATON_ADMIN_TOKEN_LIMIT='10 per minute'"),
+        (
+            "BATON_RATE_LIMIT_STORAGE",
+            "memcached://127.0.0.1:11211",
+            "set memory:// (one process) or redis://",
+        ),
+        ("BATON_RATE_LIMIT_STORAGE", "rediz://:pw@127.0.0.1", "'127.0.0.1' is not a rate-limit store;"),
+        ("BATON_PROXY_HOPS", "-1", "set e.g. BATON_PROXY_HOPS=0"),
+        ("BATON_ADMIN_CHECK_TTL", "0", "set e.g. BATON_ADMIN_CHECK_TTL=60"),
     ],
 )
 def test_an_invalid_value_names_the_variable_and_what_to_do(variable: str, value: str, says: str) -> None:
