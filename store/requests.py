@@ -13,13 +13,14 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from baton.scoring.model import REQUEST_COLUMNS
 from baton.store.models import RequestRow
-from baton.store.sqlutil import chunks, unique
+from baton.store.sqlutil import chunks, dialect_name, driver_insert, unique
 
 DATETIME_COLUMNS: tuple[str, ...] = (
     "opened_at",
@@ -94,6 +95,68 @@ def frame_to_rows(site_id: str, frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
+def _driver_instants(values: pd.Series, sqlite: bool) -> list[Any]:
+    """A datetime column as the driver takes it, NaT as None: on SQLite the text SQLAlchemy's DATETIME
+    stores (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC), elsewhere aware UTC datetimes (what `UTCDateTime` binds)."""
+    instants = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
+    missing = np.asarray(instants.isna())
+    if sqlite:
+        naive = instants.tz_convert(None).as_unit("us").to_numpy()
+        out: npt.NDArray[np.object_] = np.char.replace(
+            np.datetime_as_string(naive, unit="us"), "T", " "
+        ).astype(object)
+    else:
+        out = np.asarray(instants.to_pydatetime(), dtype=object)
+    out[missing] = None
+    return list(out.tolist())
+
+
+def _driver_floats(values: pd.Series) -> list[Any]:
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    out = numbers.astype(object)
+    out[np.isnan(numbers)] = None
+    return list(out.tolist())
+
+
+def _driver_texts(values: pd.Series) -> list[Any]:
+    out = values.to_numpy(dtype=object).copy()
+    missing = np.asarray(pd.isna(out), dtype=bool)
+    if pd.api.types.infer_dtype(out[~missing], skipna=False) not in ("string", "empty"):
+        return [_text_or_none(v) for v in values.tolist()]
+    out[missing] = None
+    return list(out.tolist())
+
+
+def _driver_column(name: str, frame: pd.DataFrame, sqlite: bool) -> list[Any]:
+    n = len(frame)
+    if name not in frame.columns:
+        return [False if name in BOOL_COLUMNS else None] * n
+    values = frame[name]
+    if name in DATETIME_COLUMNS:
+        return _driver_instants(values, sqlite)
+    if name in FLOAT_COLUMNS:
+        return _driver_floats(values)
+    if name in BOOL_COLUMNS:
+        return [bool(v) for v in values.fillna(False).to_numpy(dtype=bool).tolist()]
+    if name == "seq":
+        return list(values.to_numpy(dtype=np.int64).tolist())
+    return _driver_texts(values)
+
+
+def insert_requests(session: Session, table: str, site_id: str, frame: pd.DataFrame) -> int:
+    """Insert `frame`'s requests (REQUEST_COLUMNS, as `frame_to_rows` takes them) into `table` (`requests`
+    or `requests_staging`) in bulk: the values are converted a column at a time and handed to the driver
+    (`baton.store.sqlutil.driver_insert`), the stored values the same as `frame_to_rows` + a Core insert
+    give. Returns the rows inserted; does not commit."""
+    if frame is None or frame.empty:
+        return 0
+    sqlite = dialect_name(session) == "sqlite"
+    columns: list[list[Any]] = [[site_id] * len(frame)]
+    columns.extend(_driver_column(name, frame, sqlite) for name in REQUEST_COLUMNS)
+    driver_insert(session, table, ["site_id", *REQUEST_COLUMNS], list(zip(*columns, strict=True)))
+    return len(frame)
+
+
 def delete_requests(session: Session, site_id: str, issue_ids: Iterable[str]) -> int:
     removed = 0
     for batch in chunks(unique(issue_ids)):
@@ -118,11 +181,7 @@ def replace_requests(session: Session, site_id: str, issue_ids: Iterable[str], f
     issue_column = [str(i) for i in frame["issue_id"].tolist()]
     if not set(issue_column) <= wanted_set:
         frame = frame[[i in wanted_set for i in issue_column]]
-    rows = frame_to_rows(site_id, frame)
-    table = RequestRow.__table__
-    for batch in chunks(rows, 1000):
-        session.execute(table.insert(), batch)  # executemany: batched "insertmanyvalues"
-    return len(rows)
+    return insert_requests(session, RequestRow.__tablename__, site_id, frame)
 
 
 def _utc_ns(series: pd.Series) -> pd.Series:
@@ -182,6 +241,7 @@ def requests_frame(rows: list[tuple[Any, ...]], site_id: str) -> pd.DataFrame:
 __all__ = [
     "delete_requests",
     "frame_to_rows",
+    "insert_requests",
     "load_requests_frame",
     "replace_requests",
     "requests_frame",
