@@ -8,7 +8,7 @@ None of these functions commits.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from baton.scoring.model import REQUEST_COLUMNS
 from baton.store.models import RequestRow
-from baton.store.sqlutil import chunks, dialect_name, driver_insert, unique
+from baton.store.sqlutil import chunks, dialect_name, driver_insert, driver_rows, unique
 
 DATETIME_COLUMNS: tuple[str, ...] = (
     "opened_at",
@@ -223,6 +223,48 @@ def load_requests_frame(
     return requests_frame(rows, site_id)
 
 
+def load_requests_between(
+    session: Session,
+    site_id: str,
+    first: str,
+    last: str,
+    columns: Sequence[str] = REQUEST_COLUMNS,
+    *,
+    processes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Stored requests of the issues with ids in [first, last] (of `processes` only, when given), read
+    with one range query through the driver's cursor (`baton.store.chunked`'s way): `columns` of
+    REQUEST_COLUMNS typed as `load_requests_frame` types them (without `site_id`). Ordered by issue, seq."""
+    from baton.store.chunked import object_columns, utc_instants
+
+    sqlite = dialect_name(session) == "sqlite"
+    where = "site_id = ? AND issue_id >= ? AND issue_id <= ?"
+    params: list[Any] = [site_id, first, last]
+    if processes is not None:
+        where += f" AND process IN ({', '.join('?' for _ in processes)})"
+        params.extend(processes)
+    rows: list[tuple[Any, ...]] = []
+    if processes is None or processes:
+        rows = driver_rows(
+            session,
+            f"SELECT {', '.join(columns)} FROM {RequestRow.__tablename__} WHERE {where} ORDER BY issue_id, seq",
+            params,
+        )
+    data: dict[str, Any] = {}
+    for name, values in zip(columns, object_columns(rows, len(columns)), strict=True):
+        if name in DATETIME_COLUMNS:
+            data[name] = utc_instants(values, sqlite)
+        elif name in FLOAT_COLUMNS:
+            data[name] = pd.Series(np.asarray(values, dtype=np.float64), copy=False)
+        elif name in BOOL_COLUMNS:
+            data[name] = pd.Series(np.asarray(values, dtype=bool), copy=False)
+        elif name == "seq":
+            data[name] = pd.Series(np.asarray(values, dtype=np.int64), copy=False)
+        else:
+            data[name] = pd.Series(values, dtype=object, copy=False)
+    return pd.DataFrame(data, columns=list(columns))
+
+
 def requests_frame(rows: list[tuple[Any, ...]], site_id: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(REQUEST_COLUMNS), dtype=object)
     for name in REQUEST_COLUMNS:
@@ -242,6 +284,7 @@ __all__ = [
     "delete_requests",
     "frame_to_rows",
     "insert_requests",
+    "load_requests_between",
     "load_requests_frame",
     "replace_requests",
     "requests_frame",

@@ -4,6 +4,7 @@ write turns."""
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -91,10 +92,14 @@ def driver_rows(session: Session, sql: str, params: Sequence[Any] = ()) -> list[
     driver's own tuples: for the bulk reads of re-derivation and preview, where SQLAlchemy's result rows
     cost more than the query. `sql` uses `?` placeholders (`placeholders` rewrites them)."""
     cursor = session.connection().connection.cursor()
+    collecting = gc.isenabled()
+    gc.disable()  # a fetch creates one tuple per row and no cycles: no collector passes over them
     try:
         cursor.execute(_paramstyle(session, sql), tuple(params))
         return list(cursor.fetchall())
     finally:
+        if collecting:
+            gc.enable()
         cursor.close()
 
 
