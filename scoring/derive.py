@@ -252,18 +252,32 @@ def _issue_processes(issues: pd.DataFrame, rules: CompiledRules) -> _Issues:
     projects = _obj(issues["project"].to_numpy())
     types = _obj(issues["issue_type"].to_numpy())
     keys = _obj(issues["issue_key"].to_numpy()) if "issue_key" in issues else np.full(len(issues), None)
-    combo: dict[tuple[Any, Any], int] = {}
-    process = np.empty(len(ids), dtype=np.int64)
-    for i, (project, itype) in enumerate(zip(projects, types, strict=True)):
-        pair = (project, itype)
-        found = combo.get(pair)
-        if found is None:
-            found = rules.process_for(
-                str(project) if project is not None else None, str(itype) if itype is not None else None
+    # one rules lookup per distinct (project, type): codes of both, combined, looked up by first row
+    p_codes, _ = _factorize(projects)
+    t_codes, _ = _factorize(types)
+    combined = (p_codes + 1) * (int(t_codes.max(initial=-1)) + 2) + (t_codes + 1)
+    _keys, first_row, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    found = np.array(
+        [
+            rules.process_for(
+                str(projects[i]) if projects[i] is not None else None,
+                str(types[i]) if types[i] is not None else None,
             )
-            combo[pair] = found
-        process[i] = found
+            for i in first_row.tolist()
+        ],
+        dtype=np.int64,
+    )
+    process = found[np.asarray(inverse, dtype=np.int64).reshape(-1)]
     return _Issues(ids, keys, types, _obj(issues["priority"].to_numpy()), process)
+
+
+def issue_processes(issues: pd.DataFrame, config: BatonConfig) -> tuple[ObjArray, ObjArray]:
+    """(issue ids, the name of each issue's process, None where no process matches): the processes
+    `derive` puts the issues in (first copy of an issue id kept)."""
+    rules = rules_for(config)
+    facts = _issue_processes(issues, rules)
+    names = np.array([*(p.name for p in rules.processes), None], dtype=object)  # -1 -> None
+    return facts.ids, names[facts.process]
 
 
 @dataclass(frozen=True, slots=True)

@@ -202,6 +202,28 @@ def alert_routes(crossings: pd.DataFrame, config: BatonConfig) -> pd.DataFrame:
 
 Preview = _preview.Preview
 PreviewRow = _preview.PreviewRow
+DerivationPlan = _preview.DerivationPlan
+PREVIEW_COLUMNS = _preview.PREVIEW_COLUMNS
+
+
+def issue_processes(issues: pd.DataFrame, config: BatonConfig) -> tuple[pd.Index, pd.Series]:
+    """The process each issue of an issues frame (`ISSUE_COLUMNS`) belongs to under `config`, as
+    `derive_requests` decides it: (issue ids, process names with None where no process matches)."""
+    ids, names = _derive.issue_processes(issues, config)
+    return pd.Index(ids, dtype=object), pd.Series(names, index=pd.Index(ids, dtype=object), dtype=object)
+
+
+def derivation_plan(live: BatonConfig, draft: BatonConfig) -> DerivationPlan:
+    """Which processes' requests `draft` can change against `live` (`baton.scoring.preview.DerivationPlan`):
+    everything when calendars, teams or process matching differ; else per process, carried over as
+    derived, carried over with the goals looked up again, or derived again."""
+    return _preview.derivation_plan(live, draft)
+
+
+def carried_requests(before: pd.DataFrame, draft: BatonConfig, plan: DerivationPlan) -> pd.DataFrame:
+    """`before`'s requests (derived under the live configuration) of the processes `plan` keeps, as
+    `derive_requests` would give them under `draft` (goals looked up again for the regoaled ones)."""
+    return _preview.carried_requests(before, draft, plan)
 
 
 def preview_accumulator(

@@ -21,16 +21,18 @@ pair counts and at most `max_changed` changed requests; the transition log itsel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from baton.config.schema import BatonConfig
-from baton.scoring.clocks import evaluate_clocks
+from baton.config.schema import BatonConfig, Process
+from baton.scoring.clocks import evaluate_clocks, goals_for
+from baton.scoring.rules import rules_for
 from baton.scoring.scores import scorecards
 
 Period = Literal["week", "month"]
@@ -50,6 +52,115 @@ SCORE_INPUT_COLUMNS: tuple[str, ...] = (
     "resolution_state",
 )
 """What `scorecards(..., by="process")` reads of an evaluated requests frame."""
+
+PREVIEW_COLUMNS: tuple[str, ...] = (
+    "issue_id",
+    "issue_key",
+    "seq",
+    "process",
+    "provider",
+    "requester",
+    "kind",
+    "opened_at",
+    "first_response_at",
+    "resolved_at",
+    "outcome",
+    "rejected",
+    "from_status",
+    "to_status",
+    "issue_type",
+    "priority",
+    "response_goal_s",
+    "resolution_goal_s",
+    "at_risk_ratio",
+    "response_elapsed_s",
+    "resolution_elapsed_s",
+    "clock_at",
+    "paused",
+    "rating",
+)
+"""What the preview reads of a requests frame (derived, or stored): the comparison's keys, what
+`evaluate_clocks` and `scorecards(..., by="process")` read, and what goals are looked up by."""
+
+_GOAL_FIELDS = ("sla", "unmapped_goal", "at_risk")
+"""Process fields that only set the goals of its requests (`baton.scoring.clocks.goal_of`)."""
+_NOT_DERIVED = ("match", "rejection_reasons")
+"""Process fields the derivation of an issue's requests does not read (`match` is compared for all
+processes at once: it decides which process an issue belongs to)."""
+
+
+@dataclass(frozen=True)
+class DerivationPlan:
+    """What a draft changes in the derivation, per process (`derivation_plan`)."""
+
+    derive_all: bool
+    """Calendars, teams, or which process an issue belongs to differ: every issue is derived again."""
+    carried: frozenset[str] = frozenset()
+    """Processes whose requests the draft leaves exactly as they are."""
+    regoaled: frozenset[str] = frozenset()
+    """Processes whose requests change only in their goals (`sla`, `unmapped_goal`, `at_risk`): the same
+    requests with the goals looked up again."""
+
+    @property
+    def kept(self) -> frozenset[str]:
+        """Processes whose issues need no derivation under the draft."""
+        return self.carried | self.regoaled
+
+
+def derivation_plan(live: BatonConfig, draft: BatonConfig) -> DerivationPlan:
+    """Which processes' requests a draft can change, and how. Derivation reads, of the configuration,
+    the calendars, the teams, the processes in order with their `match` (which process an issue is in)
+    and each process's flow, statuses, windows and customer; goals come last, from `sla`,
+    `unmapped_goal` and `at_risk` (docs/semantics.md). A process whose derivation inputs are equal is
+    carried over (goals looked up again when they differ); anything global that differs derives all."""
+    if (
+        live.calendars != draft.calendars
+        or live.teams != draft.teams
+        or [(n, p.match) for n, p in live.processes.items()]
+        != [(n, p.match) for n, p in draft.processes.items()]
+    ):
+        return DerivationPlan(derive_all=True)
+    derived_fields = set(Process.model_fields) - set(_GOAL_FIELDS) - set(_NOT_DERIVED)
+    carried: set[str] = set()
+    regoaled: set[str] = set()
+    for name, old in live.processes.items():
+        new = draft.processes[name]
+        if old.model_dump(include=derived_fields) != new.model_dump(include=derived_fields):
+            continue
+        if all(getattr(old, f) == getattr(new, f) for f in _GOAL_FIELDS):
+            carried.add(name)
+        else:
+            regoaled.add(name)
+    return DerivationPlan(False, frozenset(carried), frozenset(regoaled))
+
+
+def carried_requests(before: pd.DataFrame, draft: BatonConfig, plan: DerivationPlan) -> pd.DataFrame:
+    """The requests of `before` (derived under the live configuration) that the draft keeps: those of
+    the plan's carried processes as they are, those of its regoaled processes with the draft's goals
+    (`response_goal_s`, `resolution_goal_s`, `at_risk_ratio`, looked up once per distinct key as
+    derivation does)."""
+    process = before["process"].to_numpy(dtype=object)
+    out = before[np.isin(process, list(plan.kept))].reset_index(drop=True)
+    regoal = np.isin(out["process"].to_numpy(dtype=object), list(plan.regoaled))
+    if regoal.any():
+        sub = out[regoal]
+        response, resolution, risk = goals_for(
+            rules_for(draft),
+            *(
+                sub[c].to_numpy(dtype=object)
+                for c in ("process", "provider", "requester", "kind", "issue_type", "priority")
+            ),
+        )
+        for name, values in (
+            ("response_goal_s", response),
+            ("resolution_goal_s", resolution),
+            ("at_risk_ratio", risk),
+        ):
+            column = out[name].to_numpy(dtype=np.float64).copy()
+            column[regoal] = values
+            out[name] = column
+    return out
+
 
 _MATCH = ("issue_id", "opened_at", "from_status", "to_status", "_n")
 _COMPARED = ("kind", "provider", "outcome")
@@ -206,6 +317,13 @@ def _text(value: Any) -> str | None:
     return None if _missing(value) else str(value)
 
 
+def _texts(values: pd.Series) -> list[str | None]:
+    """A column as `_text` gives each value: None when missing, else `str`."""
+    raw = values.to_numpy(dtype=object)
+    missing = np.asarray(pd.isna(raw), dtype=bool).tolist()
+    return [None if m else str(v) for v, m in zip(raw.tolist(), missing, strict=True)]
+
+
 def _iso(value: Any) -> str:
     return pd.Timestamp(value).isoformat() if not _missing(value) else ""
 
@@ -240,22 +358,47 @@ def _window(frame: pd.DataFrame, since: datetime | None, until: datetime | None)
     return frame if mask.all() else frame[mask]
 
 
-def _plain(values: pd.Series) -> np.ndarray[Any, np.dtype[np.object_]]:
-    return values.astype(object).where(values.notna(), None).to_numpy()
+def _same(before: pd.Series, after: pd.Series) -> npt.NDArray[np.bool_]:
+    """Row by row: equal values, missing equal to missing (instants compared as integers, text and
+    the like as Python objects)."""
+    if isinstance(before.dtype, pd.DatetimeTZDtype) and isinstance(after.dtype, pd.DatetimeTZDtype):
+        b_ns = np.asarray(before.array.as_unit("ns").asi8)
+        a_ns = np.asarray(after.array.as_unit("ns").asi8)
+        return np.asarray(b_ns == a_ns, dtype=bool)
+    b = before.to_numpy(dtype=object)
+    a = after.to_numpy(dtype=object)
+    b_na = np.asarray(pd.isna(b), dtype=bool)
+    a_na = np.asarray(pd.isna(a), dtype=bool)
+    return np.asarray((b_na & a_na) | (~b_na & ~a_na & (b == a)), dtype=bool)
+
+
+def _in_issue_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame ordered by (issue, seq): as it is when it already is (derived and stored frames
+    usually are), else sorted."""
+    ids = frame["issue_id"].to_numpy(dtype=object)
+    seq = frame["seq"].to_numpy(dtype=np.int64)
+    if len(ids) > 1 and frame["issue_id"].is_monotonic_increasing:
+        same_issue = ids[1:] == ids[:-1]
+        if bool(np.all(seq[1:][same_issue] > seq[:-1][same_issue])):
+            return frame
+    elif len(ids) <= 1:
+        return frame
+    return frame.sort_values(["issue_id", "seq"], kind="stable")
 
 
 def _differing_issues(before: pd.DataFrame, after: pd.DataFrame) -> set[Any]:
     """Issues whose requests differ in number, opening transition, kind, provider or outcome between the
     two derivations (the rest, usually most, need no matching)."""
-    b = before.sort_values(["issue_id", "seq"], kind="stable")
-    a = after.sort_values(["issue_id", "seq"], kind="stable")
+    b = _in_issue_order(before)
+    a = _in_issue_order(after)
     counts = pd.concat([b["issue_id"].value_counts(), a["issue_id"].value_counts()], axis=1).fillna(-1)
     differ = set(counts.index[(counts.iloc[:, 0] != counts.iloc[:, 1]).to_numpy()])
-    b = b[~b["issue_id"].isin(differ).to_numpy()]
-    a = a[~a["issue_id"].isin(differ).to_numpy()]
+    if differ:
+        b = b[~b["issue_id"].isin(differ).to_numpy()]
+        a = a[~a["issue_id"].isin(differ).to_numpy()]
     mismatch = np.zeros(len(b), dtype=bool)
     for name in ("issue_id", "opened_at", "from_status", "to_status", *_COMPARED):
-        mismatch |= _plain(b[name]) != _plain(a[name])
+        mismatch |= ~_same(b[name], a[name])
     if mismatch.any():
         differ |= set(b["issue_id"].to_numpy()[mismatch])
     return differ
@@ -308,14 +451,29 @@ class PreviewAccumulator:
         self.requests_after = 0
 
     def add(
-        self, before: pd.DataFrame, after: pd.DataFrame, *, issues: int = 0, transitions: int = 0
+        self,
+        before: pd.DataFrame,
+        after: pd.DataFrame,
+        *,
+        issues: int = 0,
+        transitions: int = 0,
+        derived: Collection[str] | None = None,
     ) -> None:
-        """One chunk of issues derived under the live configuration (`before`) and the draft (`after`)."""
+        """One chunk of issues derived under the live configuration (`before`) and the draft (`after`).
+        `derived`: the only issues whose requests may differ in number, kind, provider or outcome (the
+        others' `after` rows are `carried_requests` of `before`); None: any issue may."""
         self.issues += issues
         self.transitions += transitions
         self.requests_before += len(before)
         self.requests_after += len(after)
-        self._compare(before, after)
+        if derived is None:
+            self._compare(before, after)
+        elif len(derived):
+            wanted = list(derived)
+            self._compare(
+                before[before["issue_id"].isin(wanted).to_numpy()],
+                after[after["issue_id"].isin(wanted).to_numpy()],
+            )
         for frame, config, into in ((before, self.live, self._before), (after, self.draft, self._after)):
             if len(frame):
                 shown = _window(frame, self.since, self.until)
@@ -343,41 +501,39 @@ class PreviewAccumulator:
         if not changed.any():
             return
         picked = joined[changed].sort_values(["issue_id", "opened_at", "_n"], kind="stable")
-        for rec in picked.to_dict("records"):
-            in_before = rec["_merge"] in ("both", "left_only")
-            in_after = rec["_merge"] in ("both", "right_only")
-            issue_key = _text(rec.get("issue_key_b")) or _text(rec.get("issue_key_a"))
-            side_b = self._side(rec, "_b") if in_before else None
-            side_a = self._side(rec, "_a") if in_after else None
+        # each column as Python text (None when missing) once, then one light pass over the records
+        text = {
+            name: _texts(picked[name]) for name in picked.columns if name not in ("opened_at", "_merge", "_n")
+        }
+        merge = picked["_merge"].astype(str).tolist()
+        opened = picked["opened_at"].tolist()
+
+        def side(i: int, suffix: str) -> dict[str, Any]:
+            return {name: text[f"{name}{suffix}"][i] for name in ("kind", "provider", "requester", "outcome")}
+
+        def pair(i: int, suffix: str) -> _PairKey:
+            return (
+                text[f"requester{suffix}"][i],
+                text[f"provider{suffix}"][i],
+                text["from_status"][i] or None,
+                text["to_status"][i] or None,
+            )
+
+        for i, how in enumerate(merge):
+            side_b = side(i, "_b") if how in ("both", "left_only") else None
+            side_a = side(i, "_a") if how in ("both", "right_only") else None
+            issue_key = text["issue_key_b"][i] or text["issue_key_a"][i]
             was_unmapped = side_b is not None and side_b["kind"] == "unmapped"
             is_unmapped = side_a is not None and side_a["kind"] == "unmapped"
             if was_unmapped and not is_unmapped:
-                self._mapped.add(self._pair(rec, "_b"), issue_key)
+                self._mapped.add(pair(i, "_b"), issue_key)
             elif is_unmapped and not was_unmapped:
-                self._unmapped.add(self._pair(rec, "_a"), issue_key)
+                self._unmapped.add(pair(i, "_a"), issue_key)
             self._changed_total += 1
             if len(self._changed) < self.max_changed:
                 self._changed.append(
-                    ChangedRequest(issue_key, str(rec["issue_id"]), _iso(rec["opened_at"]), side_b, side_a)
+                    ChangedRequest(issue_key, str(text["issue_id"][i]), _iso(opened[i]), side_b, side_a)
                 )
-
-    @staticmethod
-    def _side(rec: dict[Any, Any], suffix: str) -> dict[str, Any]:
-        return {
-            "kind": _text(rec.get(f"kind{suffix}")),
-            "provider": _text(rec.get(f"provider{suffix}")),
-            "requester": _text(rec.get(f"requester{suffix}")),
-            "outcome": _text(rec.get(f"outcome{suffix}")),
-        }
-
-    @staticmethod
-    def _pair(rec: dict[Any, Any], suffix: str) -> _PairKey:
-        return (
-            _text(rec.get(f"requester{suffix}")),
-            _text(rec.get(f"provider{suffix}")),
-            _text(rec["from_status"]) or None,
-            _text(rec["to_status"]) or None,
-        )
 
     def _scores(self, parts: Sequence[pd.DataFrame], config: BatonConfig) -> pd.DataFrame:
         frame = (
@@ -406,9 +562,13 @@ class PreviewAccumulator:
 
 
 __all__ = [
+    "PREVIEW_COLUMNS",
     "ChangedRequest",
+    "DerivationPlan",
     "PairChange",
     "Preview",
     "PreviewAccumulator",
     "PreviewRow",
+    "carried_requests",
+    "derivation_plan",
 ]

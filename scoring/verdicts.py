@@ -188,14 +188,14 @@ def apply_verdicts(requests: pd.DataFrame, verdicts: Sequence[Verdict], config: 
     out = requests
     n = len(out)
     customer = out["customer"].to_numpy(dtype=object)
-    judged = np.array([isinstance(c, str) for c in customer], dtype=bool) & (
-        out["outcome"].to_numpy(dtype=object) == "delivered"
-    )
+    has_customer = ~np.asarray(pd.isna(customer), dtype=bool)
+    if pd.api.types.infer_dtype(customer[has_customer], skipna=False) not in ("string", "empty"):
+        has_customer = np.array([isinstance(c, str) for c in customer], dtype=bool)
+    judged = has_customer & (out["outcome"].to_numpy(dtype=object) == "delivered")
     process = out["process"].to_numpy(dtype=object)
-    windows = np.array(
-        [acceptance_window_s(config, str(p)) if j else np.nan for p, j in zip(process, judged, strict=True)],
-        dtype=np.float64,
-    )
+    windows = np.full(n, np.nan, dtype=np.float64)
+    for name in pd.unique(process[judged]):  # one window per process, not one call per request
+        windows[judged & (process == name)] = acceptance_window_s(config, str(name))
     resolved_ns = pd.DatetimeIndex(pd.to_datetime(out["resolved_at"], utc=True)).as_unit("ns").asi8
     due_ns = np.where(judged, resolved_ns + np.nan_to_num(windows * 1e9).astype(np.int64), NAT)
     verdict = np.full(n, None, dtype=object)

@@ -50,7 +50,13 @@ from baton.scoring.model import Extraction, Verdict
 from baton.store import inbox
 from baton.store.live_config import SiteConfigs, as_site_configs
 from baton.store.models import DELIVERY_SOURCES, Delivery, IssueRow, Site
-from baton.store.requests import delete_requests, replace_request_rows, replace_requests, rows_for_issues
+from baton.store.requests import (
+    RequestValues,
+    delete_requests,
+    replace_request_rows,
+    replace_requests,
+    rows_for_issues,
+)
 from baton.store.sqlutil import FileLock, chunks, dialect_name, sqlite_write_lock_path, unique
 from baton.store.transitions import (
     issues_frame,
@@ -607,7 +613,7 @@ class _Derived:
     """A site's derivation in `_derive_outside_the_write_lock`: what it read and the rows to store."""
 
     snapshot: _LogSnapshot
-    rows: list[dict[str, Any]]
+    rows: RequestValues
 
 
 def _derive_outside_the_write_lock(session: Session, recorded: _Recorded) -> dict[str, _Derived]:
@@ -618,7 +624,8 @@ def _derive_outside_the_write_lock(session: Session, recorded: _Recorded) -> dic
     for site_id, issue_ids in recorded.to_derive.items():
         snapshot = _snapshot(session, site_id, issue_ids)
         frame = snapshot.derive(recorded.configs[site_id])
-        derived[site_id] = _Derived(snapshot, rows_for_issues(site_id, issue_ids, frame))
+        rows = rows_for_issues(site_id, issue_ids, frame, sqlite=dialect_name(session) == "sqlite")
+        derived[site_id] = _Derived(snapshot, rows)
     session.commit()  # end the read transaction (PostgreSQL): the write transaction starts afresh
     return derived
 
@@ -649,7 +656,9 @@ def _finish(
         used = recorded.configs[site_id]
         same_config = config is used or config_fingerprint(config) == config_fingerprint(used)
         if not (same_config and current == derivation.snapshot):
-            rows = rows_for_issues(site_id, issue_ids, current.derive(config))
+            rows = rows_for_issues(
+                site_id, issue_ids, current.derive(config), sqlite=dialect_name(session) == "sqlite"
+            )
         requests_per_site[site_id] = replace_request_rows(session, site_id, issue_ids, rows)
     for delivery_id, _site_id, _state, event, extraction in recorded.batch.parsed:
         result = recorded.results[delivery_id]

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 from sqlalchemy import ColumnElement, Engine, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
@@ -54,7 +55,7 @@ from baton.store.models import (
     TransitionRow,
     VerdictRow,
 )
-from baton.store.requests import frame_to_rows
+from baton.store.requests import insert_requests
 from baton.store.sqlutil import chunks, dialect_name
 from baton.store.transitions import load_issues_frame, load_status_categories, load_transitions_frame
 from baton.store.verdicts import load_verdicts
@@ -84,16 +85,9 @@ def _lock_site_exclusive(session: Session, site: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(site)})
 
 
-def _stage(session: Session, site: str, frame: object) -> int:
-    import pandas as pd
-
-    assert isinstance(frame, pd.DataFrame)
-    if frame.empty:
-        return 0
-    rows = frame_to_rows(site, frame)
-    for batch in chunks(rows, 1000):
-        session.execute(StagedRequestRow.__table__.insert(), batch)
-    return len(rows)
+def _stage(session: Session, site: str, frame: pd.DataFrame) -> int:
+    """The chunk's requests into staging, in bulk (`baton.store.requests.insert_requests`)."""
+    return insert_requests(session, StagedRequestRow.__tablename__, site, frame)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +188,9 @@ def rederive_staged(
     session.commit()
     done = 0
     for chunk in issue_chunks(session, site, chunk_size):
-        verdicts = load_verdicts(session, site, chunk.issue_ids)
-        frame = scoring_engine.derive_requests(chunk.transitions, chunk.issues, config, categories, verdicts)
+        frame = scoring_engine.derive_requests(
+            chunk.transitions, chunk.issues, config, categories, chunk.verdicts
+        )
         _stage(session, site, frame)
         done += len(chunk.issue_ids)
         session.commit()

@@ -8,18 +8,19 @@ None of these functions commits.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from baton.scoring.model import REQUEST_COLUMNS
 from baton.store.models import RequestRow
-from baton.store.sqlutil import chunks, unique
+from baton.store.sqlutil import chunks, dialect_name, driver_insert, driver_rows, unique
 
 DATETIME_COLUMNS: tuple[str, ...] = (
     "opened_at",
@@ -94,6 +95,85 @@ def frame_to_rows(site_id: str, frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
+def _driver_instants(values: pd.Series, sqlite: bool) -> list[Any]:
+    """A datetime column as the driver takes it, NaT as None: on SQLite the text SQLAlchemy's DATETIME
+    stores (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC), elsewhere aware UTC datetimes (what `UTCDateTime` binds)."""
+    instants = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
+    missing = np.asarray(instants.isna())
+    if sqlite:
+        naive = instants.tz_convert(None).as_unit("us").to_numpy()
+        out: npt.NDArray[np.object_] = np.char.replace(
+            np.datetime_as_string(naive, unit="us"), "T", " "
+        ).astype(object)
+    else:
+        out = np.asarray(instants.to_pydatetime(), dtype=object)
+    out[missing] = None
+    return list(out.tolist())
+
+
+def _driver_floats(values: pd.Series) -> list[Any]:
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    out = numbers.astype(object)
+    out[np.isnan(numbers)] = None
+    return list(out.tolist())
+
+
+def _driver_texts(values: pd.Series) -> list[Any]:
+    out = values.to_numpy(dtype=object).copy()
+    missing = np.asarray(pd.isna(out), dtype=bool)
+    if pd.api.types.infer_dtype(out[~missing], skipna=False) not in ("string", "empty"):
+        return [_text_or_none(v) for v in values.tolist()]
+    out[missing] = None
+    return list(out.tolist())
+
+
+def _driver_column(name: str, frame: pd.DataFrame, sqlite: bool) -> list[Any]:
+    n = len(frame)
+    if name not in frame.columns:
+        return [False if name in BOOL_COLUMNS else None] * n
+    values = frame[name]
+    if name in DATETIME_COLUMNS:
+        return _driver_instants(values, sqlite)
+    if name in FLOAT_COLUMNS:
+        return _driver_floats(values)
+    if name in BOOL_COLUMNS:
+        return [bool(v) for v in values.fillna(False).to_numpy(dtype=bool).tolist()]
+    if name == "seq":
+        return list(values.to_numpy(dtype=np.int64).tolist())
+    return _driver_texts(values)
+
+
+RequestValues = list[tuple[Any, ...]]
+"""Request rows as the driver takes them (`request_values`), in the order ("site_id", *REQUEST_COLUMNS)."""
+
+
+def request_values(site_id: str, frame: pd.DataFrame | None, *, sqlite: bool) -> RequestValues:
+    """`frame`'s requests (REQUEST_COLUMNS, as `frame_to_rows` takes them) converted a column at a time
+    to what the driver stores (`baton.store.sqlutil.driver_insert`): the same stored values as
+    `frame_to_rows` + a Core insert give. Touches no database: callers that hold a write lock convert
+    before they take it."""
+    if frame is None or frame.empty:
+        return []
+    columns: list[list[Any]] = [[site_id] * len(frame)]
+    columns.extend(_driver_column(name, frame, sqlite) for name in REQUEST_COLUMNS)
+    return list(zip(*columns, strict=True))
+
+
+def insert_request_values(session: Session, table: str, values: RequestValues) -> int:
+    """Insert `request_values` rows into `table` (`requests` or `requests_staging`) in bulk. Returns the
+    rows inserted; does not commit."""
+    if values:
+        driver_insert(session, table, ["site_id", *REQUEST_COLUMNS], values)
+    return len(values)
+
+
+def insert_requests(session: Session, table: str, site_id: str, frame: pd.DataFrame) -> int:
+    """Insert `frame`'s requests into `table` in bulk (`request_values`). Returns the rows inserted;
+    does not commit."""
+    sqlite = dialect_name(session) == "sqlite"
+    return insert_request_values(session, table, request_values(site_id, frame, sqlite=sqlite))
+
+
 def delete_requests(session: Session, site_id: str, issue_ids: Iterable[str]) -> int:
     removed = 0
     for batch in chunks(unique(issue_ids)):
@@ -106,30 +186,26 @@ def delete_requests(session: Session, site_id: str, issue_ids: Iterable[str]) ->
 
 
 def rows_for_issues(
-    site_id: str, issue_ids: Iterable[str], frame: pd.DataFrame | None
-) -> list[dict[str, Any]]:
-    """`frame`'s request rows ready for insertion (`frame_to_rows`), only those of `issue_ids`, so a
-    caller can never clobber other issues by accident. Touches no database: callers holding a write
-    lock convert before they take it."""
+    site_id: str, issue_ids: Iterable[str], frame: pd.DataFrame | None, *, sqlite: bool
+) -> RequestValues:
+    """`request_values` of `frame`'s requests of `issue_ids` only, so a caller can never clobber other
+    issues by accident."""
     wanted = {str(i) for i in issue_ids}
     if frame is None or frame.empty or not wanted:
         return []
     issue_column = [str(i) for i in frame["issue_id"].tolist()]
     if not set(issue_column) <= wanted:
         frame = frame[[i in wanted for i in issue_column]]
-    return frame_to_rows(site_id, frame)
+    return request_values(site_id, frame, sqlite=sqlite)
 
 
 def replace_request_rows(
-    session: Session, site_id: str, issue_ids: Iterable[str], rows: list[dict[str, Any]]
+    session: Session, site_id: str, issue_ids: Iterable[str], rows: RequestValues
 ) -> int:
     """Delete the derived requests of `issue_ids` and insert `rows` (`rows_for_issues`) for them.
     Returns the number of rows inserted."""
     delete_requests(session, site_id, issue_ids)
-    table = RequestRow.__table__
-    for batch in chunks(rows, 1000):
-        session.execute(table.insert(), batch)  # executemany: batched "insertmanyvalues"
-    return len(rows)
+    return insert_request_values(session, RequestRow.__tablename__, rows)
 
 
 def replace_requests(session: Session, site_id: str, issue_ids: Iterable[str], frame: pd.DataFrame) -> int:
@@ -138,7 +214,8 @@ def replace_requests(session: Session, site_id: str, issue_ids: Iterable[str], f
     Rows of `frame` whose issue is not in `issue_ids` are ignored, so a caller can never clobber
     other issues by accident. Returns the number of rows inserted."""
     wanted = unique(str(i) for i in issue_ids)
-    return replace_request_rows(session, site_id, wanted, rows_for_issues(site_id, wanted, frame))
+    rows = rows_for_issues(site_id, wanted, frame, sqlite=dialect_name(session) == "sqlite")
+    return replace_request_rows(session, site_id, wanted, rows)
 
 
 def _utc_ns(series: pd.Series) -> pd.Series:
@@ -180,6 +257,48 @@ def load_requests_frame(
     return requests_frame(rows, site_id)
 
 
+def load_requests_between(
+    session: Session,
+    site_id: str,
+    first: str,
+    last: str,
+    columns: Sequence[str] = REQUEST_COLUMNS,
+    *,
+    processes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Stored requests of the issues with ids in [first, last] (of `processes` only, when given), read
+    with one range query through the driver's cursor (`baton.store.chunked`'s way): `columns` of
+    REQUEST_COLUMNS typed as `load_requests_frame` types them (without `site_id`). Ordered by issue, seq."""
+    from baton.store.chunked import object_columns, utc_instants
+
+    sqlite = dialect_name(session) == "sqlite"
+    where = "site_id = ? AND issue_id >= ? AND issue_id <= ?"
+    params: list[Any] = [site_id, first, last]
+    if processes is not None:
+        where += f" AND process IN ({', '.join('?' for _ in processes)})"
+        params.extend(processes)
+    rows: list[tuple[Any, ...]] = []
+    if processes is None or processes:
+        rows = driver_rows(
+            session,
+            f"SELECT {', '.join(columns)} FROM {RequestRow.__tablename__} WHERE {where} ORDER BY issue_id, seq",
+            params,
+        )
+    data: dict[str, Any] = {}
+    for name, values in zip(columns, object_columns(rows, len(columns)), strict=True):
+        if name in DATETIME_COLUMNS:
+            data[name] = utc_instants(values, sqlite)
+        elif name in FLOAT_COLUMNS:
+            data[name] = pd.Series(np.asarray(values, dtype=np.float64), copy=False)
+        elif name in BOOL_COLUMNS:
+            data[name] = pd.Series(np.asarray(values, dtype=bool), copy=False)
+        elif name == "seq":
+            data[name] = pd.Series(np.asarray(values, dtype=np.int64), copy=False)
+        else:
+            data[name] = pd.Series(values, dtype=object, copy=False)
+    return pd.DataFrame(data, columns=list(columns))
+
+
 def requests_frame(rows: list[tuple[Any, ...]], site_id: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(REQUEST_COLUMNS), dtype=object)
     for name in REQUEST_COLUMNS:
@@ -196,11 +315,16 @@ def requests_frame(rows: list[tuple[Any, ...]], site_id: str) -> pd.DataFrame:
 
 
 __all__ = [
+    "RequestValues",
     "delete_requests",
     "frame_to_rows",
+    "insert_request_values",
+    "insert_requests",
+    "load_requests_between",
     "load_requests_frame",
     "replace_request_rows",
     "replace_requests",
+    "request_values",
     "requests_frame",
     "rows_for_issues",
 ]

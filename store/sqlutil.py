@@ -4,6 +4,7 @@ write turns."""
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -84,3 +85,48 @@ class FileLock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def driver_rows(session: Session, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Rows of one query run on the DBAPI cursor of the session's connection (its transaction), as the
+    driver's own tuples: for the bulk reads of re-derivation and preview, where SQLAlchemy's result rows
+    cost more than the query. `sql` uses `?` placeholders (`placeholders` rewrites them)."""
+    cursor = session.connection().connection.cursor()
+    collecting = gc.isenabled()
+    gc.disable()  # a fetch creates one tuple per row and no cycles: no collector passes over them
+    try:
+        cursor.execute(_paramstyle(session, sql), tuple(params))
+        return list(cursor.fetchall())
+    finally:
+        if collecting:
+            gc.enable()
+        cursor.close()
+
+
+def _paramstyle(session: Session, sql: str) -> str:
+    """`?` placeholders for SQLite's driver, `%s` for psycopg's (the SQL of `driver_rows` and
+    `driver_insert` is written without `%` or `?` in literals)."""
+    return sql if dialect_name(session) == "sqlite" else sql.replace("?", "%s")
+
+
+def driver_insert(
+    session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert `rows` (driver-ready values: str, int, float, bool, None; datetimes as the dialect stores
+    them) into `table` in the session's transaction: one `executemany` on SQLite, `COPY ... FROM STDIN`
+    on PostgreSQL. No SQLAlchemy type processing runs: the caller has converted the values."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if dialect_name(session) == "postgresql":
+        driver = session.connection().connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' for _ in columns)})", rows)
+    finally:
+        cursor.close()

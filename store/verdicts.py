@@ -64,6 +64,16 @@ def load_verdicts(session: Session, site_id: str, issue_ids: Iterable[str] | Non
     return [_verdict(r) for r in rows]
 
 
+def load_verdicts_between(session: Session, site_id: str, first: str, last: str) -> list[Verdict]:
+    """The site's verdicts on issues with ids in [first, last] (one range query), in recording order."""
+    stmt = (
+        select(VerdictRow)
+        .where(VerdictRow.site_id == site_id, VerdictRow.issue_id >= first, VerdictRow.issue_id <= last)
+        .order_by(VerdictRow.id)
+    )
+    return [_verdict(r) for r in session.scalars(stmt)]
+
+
 def resolve_issue(session: Session, site_id: str, issue: str) -> tuple[str, str | None]:
     """(issue id, issue key) of an issue given by key (`PROJ-1`, any case) or id, on this site."""
     row = session.execute(
@@ -141,6 +151,7 @@ __all__ = [
     "UnknownIssue",
     "VerdictRefused",
     "load_verdicts",
+    "load_verdicts_between",
     "record_verdict",
     "resolve_issue",
 ]

@@ -6,14 +6,18 @@
 (a) bench.engine's full derive (derive_requests + evaluate_clocks + weekly scorecards) of the simulated
     history held in memory, cold and warm;
 (p) `baton.store.preview.run_preview` of a draft (a tighter qa goal, one support hand-off rule removed)
-    on the same history stored in SQLite: read in chunks of issues, derived twice, compared, scored;
+    on the same history stored in SQLite with its requests derived under the live configuration: once
+    taking `before` from the stored requests (the default when the fingerprints match), once deriving it
+    from the log (`use_stored=False`, the way for a site whose stored requests are not the live ones);
 (r) `baton.store.rederive.rederive_staged` (the atomic re-derivation a publish triggers) of histories
-    of growing size, each in a fresh child process: wall time and the child's peak RSS (VmHWM).
+    of growing size, each in a fresh child process: wall and CPU time and the child's peak RSS (VmHWM)
+    after 10 %, 50 % and 100 % of the chunks.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -105,7 +109,7 @@ def store_history(url: str, config: BatonConfig, issues: int, seed: int) -> int:
     return stored
 
 
-def preview_once(url: str, config: BatonConfig, draft: BatonConfig) -> tuple[int, int]:
+def preview_once(url: str, config: BatonConfig, draft: BatonConfig, use_stored: bool) -> tuple[int, int]:
     from sqlalchemy.orm import Session
 
     from baton.store.db import create_engine_for
@@ -113,9 +117,26 @@ def preview_once(url: str, config: BatonConfig, draft: BatonConfig) -> tuple[int
 
     engine = create_engine_for(url)
     with Session(engine) as session:
-        result = run_preview(session, SITE, live=config, draft=draft, now=NOW, period="week")
+        result = run_preview(
+            session, SITE, live=config, draft=draft, now=NOW, period="week", use_stored=use_stored
+        )
     engine.dispose()
     return result.changed_total, len(result.after_scores)
+
+
+def store_requests(url: str, config: BatonConfig) -> int:
+    """Derive and store the site's requests under `config` (what publishing and applying it does), so
+    that the site's fingerprint is `config`'s; returns the requests stored."""
+    from sqlalchemy.orm import Session
+
+    from baton.store.db import create_engine_for
+    from baton.store.rederive import rederive_staged
+
+    engine = create_engine_for(url)
+    with Session(engine) as session:
+        _issues, requests = rederive_staged(session, SITE, config)
+    engine.dispose()
+    return requests
 
 
 def peak_rss_mib() -> float:
@@ -129,7 +150,9 @@ def peak_rss_mib() -> float:
 
 
 def child_rederive(url: str) -> None:
-    """In a fresh process: re-derive the site under the draft, print wall s, requests, peak RSS MiB."""
+    """In a fresh process: re-derive the site under the draft; print one JSON line: wall and CPU seconds,
+    issues, requests, peak RSS (VmHWM, MiB), and the same three figures after 10 %, 50 % and 100 % of the
+    chunks (`points`: [share of issues done, wall s, CPU s, VmHWM MiB])."""
     from sqlalchemy.orm import Session
 
     from baton.store.db import create_engine_for
@@ -137,25 +160,86 @@ def child_rederive(url: str) -> None:
 
     draft = load_config_text(DRAFT_TEXT)
     engine = create_engine_for(url)
-    samples: list[float] = []
+    samples: list[tuple[float, float, float, float]] = []
+    w0, c0 = time.perf_counter(), time.process_time()
 
     def sample(done: int, total: int) -> None:
-        samples.append(peak_rss_mib())
+        samples.append(
+            (done / max(total, 1), time.perf_counter() - w0, time.process_time() - c0, peak_rss_mib())
+        )
 
-    started = time.perf_counter()
     with Session(engine) as session:
         issues, requests = rederive_staged(session, SITE, draft, progress=sample)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     engine.dispose()
-    peak = peak_rss_mib()
-    tenth = samples[len(samples) // 10] if samples else 0.0
-    half = samples[len(samples) // 2] if samples else 0.0
-    print(f"{wall:.1f} {issues} {requests} {peak:.0f} {tenth:.0f} {half:.0f}")
+    samples.append((1.0, wall, cpu, peak_rss_mib()))  # the end: chunks and the swap
+
+    def at(share: float) -> list[float]:
+        first = next(s for s in samples if s[0] >= share - 1e-9)
+        return [round(v, 2) for v in first]
+
+    print(
+        json.dumps(
+            {
+                "wall": round(wall, 1),
+                "cpu": round(cpu, 1),
+                "issues": issues,
+                "requests": requests,
+                "peak_mib": round(peak_rss_mib()),
+                "points": [at(0.1), at(0.5), at(1.0)],
+                "end": [round(v, 2) for v in samples[-1]],
+            }
+        )
+    )
+
+
+def _remove_database(path: Path) -> None:
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}.write-lock")):
+        name.unlink(missing_ok=True)
+
+
+def bench_preview(
+    n_issues: int, seed: int, folder: Path, config: BatonConfig, draft: BatonConfig, cats: dict[str, str]
+) -> None:
+    """(a) and (p), side by side in this process."""
+    transitions, issues = simulate_frames(config, n_issues, seed=seed, start=START, end=END, params=PARAMS)
+    print(
+        f"history: {len(transitions):,} transitions, {len(issues):,} issues (scoring.simulate, seed {seed})"
+    )
+    _, cold = timed(lambda: baton(transitions, issues, config, cats))
+    (n_req, _cards), warm = timed(lambda: baton(transitions, issues, config, cats))
+    print(
+        f"(a) bench.engine full derive+clocks+score, in memory: cold {cold.wall:.2f} s wall ({cold.cpu:.2f} s CPU), "
+        f"warm {warm.wall:.2f} s wall ({warm.cpu:.2f} s CPU); {n_req:,} requests"
+    )
+    transitions = issues = pd.DataFrame()  # free the in-memory history before (p)
+
+    url = f"sqlite:///{folder / f'preview-{n_issues}.db'}"
+    stored, load = timed(lambda: store_history(url, config, n_issues, seed))
+    print(f"    stored {stored:,} transitions in SQLite in {load.wall:.1f} s (not timed below)")
+    requests, applied = timed(lambda: store_requests(url, config))
+    print(
+        f"    stored {requests:,} requests derived under the live configuration (rederive_staged): "
+        f"{applied.wall:.1f} s wall, {applied.cpu:.1f} s CPU (not timed below)"
+    )
+    for use_stored, label in (
+        (True, "before from the stored requests"),
+        (False, "before derived from the log"),
+    ):
+        (changed, rows), p = timed(lambda use_stored=use_stored: preview_once(url, config, draft, use_stored))
+        print(
+            f"(p) run_preview from SQLite, {label}: {p.wall:.2f} s wall ({p.cpu:.2f} s CPU); "
+            f"{rows:,} score rows after, {changed:,} changed requests"
+        )
+        print(
+            f"    preview / full derive in CPU time: {p.cpu / cold.cpu:.2f}x cold, {p.cpu / warm.cpu:.2f}x warm "
+            f"(target <= 2x); in wall time {p.wall / cold.wall:.2f}x / {p.wall / warm.wall:.2f}x"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.config", description=__doc__.splitlines()[0])
-    parser.add_argument("--issues", type=int, default=100_000, help="issues for (a) and (p)")
+    parser.add_argument("--issues", type=int, default=100_000, help="issues for (a) and (p); 0 skips them")
     parser.add_argument(
         "--rss-issues",
         default="100000,300000,1000000",
@@ -177,38 +261,14 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.dir or tempfile.mkdtemp(prefix="bench-config-"))
     folder.mkdir(parents=True, exist_ok=True)
 
-    transitions, issues = simulate_frames(
-        config, args.issues, seed=args.seed, start=START, end=END, params=PARAMS
-    )
-    print(
-        f"history: {len(transitions):,} transitions, {len(issues):,} issues (scoring.simulate, seed {args.seed})"
-    )
-    _, cold = timed(lambda: baton(transitions, issues, config, cats))
-    (n_req, _cards), warm = timed(lambda: baton(transitions, issues, config, cats))
-    print(
-        f"(a) bench.engine full derive+clocks+score, in memory: cold {cold.wall:.2f} s wall ({cold.cpu:.2f} s CPU), "
-        f"warm {warm.wall:.2f} s wall ({warm.cpu:.2f} s CPU); {n_req:,} requests"
-    )
-    transitions = issues = pd.DataFrame()  # free the in-memory history before (p)
-
-    url = f"sqlite:///{folder / f'preview-{args.issues}.db'}"
-    stored, load = timed(lambda: store_history(url, config, args.issues, args.seed))
-    print(f"    stored {stored:,} transitions in SQLite in {load.wall:.1f} s (not timed below)")
-    (changed, rows), p = timed(lambda: preview_once(url, config, draft))
-    print(
-        f"(p) run_preview from SQLite: {p.wall:.2f} s wall ({p.cpu:.2f} s CPU); {rows:,} score rows after, "
-        f"{changed:,} changed requests"
-    )
-    print(
-        f"    preview / full derive: {p.wall / cold.wall:.2f}x cold, {p.wall / warm.wall:.2f}x warm (target <= 2x)"
-    )
+    if args.issues > 0:
+        bench_preview(args.issues, args.seed, folder, config, draft, cats)
 
     print("(r) rederive_staged in a fresh process per size (SQLite):")
-    print("    transitions      issues   requests   wall s   peak RSS MiB (10 % / 50 % / end)")
+    print("    transitions      issues   requests   wall s   CPU s   peak RSS MiB (VmHWM)")
     for size in [int(s) for s in args.rss_issues.split(",") if s]:
         path = folder / f"rederive-{size}.db"
-        if path.exists():
-            path.unlink()
+        _remove_database(path)
         url = f"sqlite:///{path}"
         stored, build = timed(lambda url=url, size=size: store_history(url, config, size, args.seed))
         out = subprocess.run(
@@ -217,13 +277,17 @@ def main(argv: list[str] | None = None) -> int:
             text=True,
             check=True,
             env={**os.environ, "BATON_LOG_LEVEL": "WARNING"},
-        ).stdout.split()
-        wall, n_issues, requests, peak, tenth, half = out[-6:]
-        print(
-            f"    {stored:>11,} {int(n_issues):>11,} {int(requests):>10,} {float(wall):>8.1f}   "
-            f"{tenth} / {half} / {peak}   (built in {build.wall:.0f} s)"
+        ).stdout.splitlines()
+        r = json.loads(out[-1])
+        points = "; ".join(
+            f"{share:.0%} of the chunks: {w:.0f} s wall, {c:.0f} s CPU, {rss:.0f} MiB"
+            for share, w, c, rss in [*r["points"], r["end"]]
         )
-        path.unlink()
+        print(
+            f"    {stored:>11,} {r['issues']:>11,} {r['requests']:>10,} {r['wall']:>8.1f} {r['cpu']:>7.1f}   "
+            f"{r['peak_mib']:>6}   (built in {build.wall:.0f} s)\n        {points} (the last: after the swap)"
+        )
+        _remove_database(path)
     with open("/proc/loadavg") as fh:
         print("load average (1/5/15 min) at end:", " ".join(fh.read().split()[:3]))
     return 0

@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from baton.config import ConfigError, fingerprint, load_config_text
+from baton.scoring.engine import derivation_plan as engine_plan
 from baton.scoring.model import Verdict, VerdictAction
 from baton.store import config_versions, pipeline
 from baton.store.config_versions import ConfigConflict, ConfigVersionNotFound
 from baton.store.live_config import ConfigResolver
-from baton.store.models import Base, RequestRow, SiteConfigState, StagedRequestRow
-from baton.store.preview import run_preview
+from baton.store.models import Base, RequestRow, Site, SiteConfigState, StagedRequestRow
+from baton.store.preview import run_preview, stored_under
 from baton.store.rederive import apply_pending, apply_version, rederive_staged
 from baton.store.requests import load_requests_frame
 from baton.store.verdicts import record_verdict
@@ -520,3 +521,66 @@ def test_the_cli_cycle_publish_preview_rollback_export(db_url: str, tmp_path: Pa
     assert baton("config", "export", *common).stdout == DEMO
     missing = baton("config", "show", "9", *common)
     assert missing.exit_code == 1 and "site 'demo' has no configuration version 9" in missing.stderr
+
+
+# Only goals change: delivery's qa goal, support's at-risk share (both processes carried, goals looked up again).
+DEMO_GOALS = DEMO.replace(
+    "{provider: qa, response: 4h, resolution: 16h}", "{provider: qa, response: 4h, resolution: 8h}"
+).replace("    at_risk: 0.8\n", "    at_risk: 0.6\n")
+# Another calendar time zone: every issue is derived again.
+DEMO_PARIS = DEMO.replace("timezone: Europe/Berlin", "timezone: Europe/Paris", 1)
+
+
+def test_preview_of_a_goals_only_draft_equals_the_published_score(db_url: str, engine: Engine) -> None:
+    baton_json(
+        "demo", "load", "--db", db_url, "--site", "demo", "--issues", "40", "--weeks", "3", "--format", "json"
+    )
+    record = _cycle(db_url, engine, "demo", DEMO, DEMO_GOALS, datetime(2026, 12, 3, 12, 0, tzinfo=UTC))
+    # goals move no request: nothing is derived again, nothing changes kind, provider or outcome
+    assert (record["changed_total"], record["handoffs_mapped"], record["handoffs_unmapped"]) == (0, [], [])
+    assert record["requests"]["before"] == record["requests"]["after"]
+
+
+@pytest.mark.parametrize(
+    ("draft", "plan"),
+    [
+        (DEMO_DRAFT, (False, set(), {"delivery"})),
+        (DEMO_GOALS, (False, set(), {"delivery", "support"})),
+        (DEMO_PARIS, (True, set(), set())),
+    ],
+    ids=["flow", "goals", "calendar"],
+)
+def test_before_from_the_stored_requests_equals_before_derived_from_the_log(
+    db_url: str, engine: Engine, draft: str, plan: tuple[bool, set[str], set[str]]
+) -> None:
+    baton_json(
+        "demo", "load", "--db", db_url, "--site", "demo", "--issues", "40", "--weeks", "3", "--format", "json"
+    )
+    with Session(engine, expire_on_commit=False) as session:
+        _publish(session, "demo", DEMO, None)
+    assert _apply(engine) == [("demo", 1)]
+    live, changed = load_config_text(DEMO), load_config_text(draft)
+    found = engine_plan(live, changed)
+    assert (found.derive_all, set(found.carried), set(found.regoaled)) == plan
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    with Session(engine) as session:
+        assert stored_under(session, "demo", live)
+        stored = preview_record(run_preview(session, "demo", live=live, draft=changed, now=now))
+        logged = preview_record(
+            run_preview(session, "demo", live=live, draft=changed, now=now, use_stored=False)
+        )
+    assert stored == logged
+    assert stored["rows"] and stored["issues"] == 40
+    with Session(engine) as session:
+        requests = int(session.execute(select(func.count()).where(RequestRow.site_id == "demo")).scalar_one())
+    assert stored["requests"]["before"] == requests
+
+    # the stored requests are not the live configuration's: `before` is derived from the log, whatever is
+    # stored (here: nothing at all)
+    with Session(engine) as session:
+        session.execute(update(Site).where(Site.id == "demo").values(config_fingerprint="0" * 64))
+        session.execute(delete(RequestRow).where(RequestRow.site_id == "demo"))
+        session.commit()
+        assert not stored_under(session, "demo", live)
+        again = preview_record(run_preview(session, "demo", live=live, draft=changed, now=now))
+    assert again == logged
