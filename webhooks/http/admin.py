@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session
 
 from baton.config.errors import ConfigError
 from baton.connector.forge import ForgeAuthError, SiteResolver, bearer_token, verifier_from_settings
+from baton.webhooks.http.auth import token_matches
 from baton.webhooks.http.errors import (
     BadRequest,
     ConfigAsCode,
@@ -125,15 +126,6 @@ def session_valid(admin_token: str, cookie: str, now: float) -> bool:
         return False
     exp = claims.get("exp") if isinstance(claims, dict) else None
     return isinstance(exp, int) and exp > now
-
-
-def token_matches(admin_token: str | None, given: str) -> bool:
-    """Constant-time comparison; False when no admin token is configured."""
-    if not admin_token:
-        return False
-    return hmac.compare_digest(
-        hashlib.sha256(given.encode()).digest(), hashlib.sha256(admin_token.encode()).digest()
-    )
 
 
 # --- authentication ------------------------------------------------------------------------------

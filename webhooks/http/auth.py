@@ -135,6 +135,16 @@ def verify_share_token(secret: bytes, token: str, now: float | None = None) -> s
     return site
 
 
+def token_matches(admin_token: str | None, given: str) -> bool:
+    """Constant-time comparison of an admin token (hashed first, so not even its length leaks);
+    False when no admin token is configured."""
+    if not admin_token:
+        return False
+    return hmac.compare_digest(
+        hashlib.sha256(given.encode()).digest(), hashlib.sha256(admin_token.encode()).digest()
+    )
+
+
 def secret_key(app: Flask | None = None) -> bytes:
     """The share-link key: BATON_SECRET_KEY, else a random per-process key (logged once)."""
     app = app or current_app

@@ -11,7 +11,6 @@ Authenticated by `Authorization: Bearer $BATON_ADMIN_TOKEN`; disabled when no to
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from baton.webhooks.http.auth import token_matches
 from baton.webhooks.http.errors import BadRequest, Unauthorized
 from baton.webhooks.http.ratelimit import refused_admin_token
 
@@ -96,7 +96,7 @@ def _check_admin(admin_token: str | None) -> None:
         )
     given = request.headers.get("Authorization", "")
     scheme, _, token = given.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), admin_token.encode()):
+    if scheme.lower() != "bearer" or not token_matches(admin_token, token.strip()):
         if scheme.lower() == "bearer" and token.strip():
             refused_admin_token()
         raise Unauthorized("missing or wrong admin token")
