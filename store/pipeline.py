@@ -49,11 +49,11 @@ from baton.scoring import engine as scoring_engine
 from baton.scoring.model import Extraction, Verdict
 from baton.store import inbox
 from baton.store.live_config import SiteConfigs, as_site_configs
-from baton.store.models import DELIVERY_SOURCES, Delivery, IssueRow, Site
+from baton.store.models import DELIVERY_SOURCES, Delivery, IssueRow, RequestRow, Site
 from baton.store.requests import (
     RequestValues,
     delete_requests,
-    replace_request_rows,
+    insert_request_values,
     replace_requests,
     rows_for_issues,
 )
@@ -659,7 +659,8 @@ def _finish(
             rows = rows_for_issues(
                 site_id, issue_ids, current.derive(config), sqlite=dialect_name(session) == "sqlite"
             )
-        requests_per_site[site_id] = replace_request_rows(session, site_id, issue_ids, rows)
+        # their old requests were deleted above
+        requests_per_site[site_id] = insert_request_values(session, RequestRow.__tablename__, rows)
     for delivery_id, _site_id, _state, event, extraction in recorded.batch.parsed:
         result = recorded.results[delivery_id]
         if extraction.has_status_change:

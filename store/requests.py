@@ -199,15 +199,6 @@ def rows_for_issues(
     return request_values(site_id, frame, sqlite=sqlite)
 
 
-def replace_request_rows(
-    session: Session, site_id: str, issue_ids: Iterable[str], rows: RequestValues
-) -> int:
-    """Delete the derived requests of `issue_ids` and insert `rows` (`rows_for_issues`) for them.
-    Returns the number of rows inserted."""
-    delete_requests(session, site_id, issue_ids)
-    return insert_request_values(session, RequestRow.__tablename__, rows)
-
-
 def replace_requests(session: Session, site_id: str, issue_ids: Iterable[str], frame: pd.DataFrame) -> int:
     """Delete the derived requests of `issue_ids` and insert `frame`'s rows (REQUEST_COLUMNS) for them.
 
@@ -215,7 +206,8 @@ def replace_requests(session: Session, site_id: str, issue_ids: Iterable[str], f
     other issues by accident. Returns the number of rows inserted."""
     wanted = unique(str(i) for i in issue_ids)
     rows = rows_for_issues(site_id, wanted, frame, sqlite=dialect_name(session) == "sqlite")
-    return replace_request_rows(session, site_id, wanted, rows)
+    delete_requests(session, site_id, wanted)
+    return insert_request_values(session, RequestRow.__tablename__, rows)
 
 
 def _utc_ns(series: pd.Series) -> pd.Series:
@@ -322,7 +314,6 @@ __all__ = [
     "insert_requests",
     "load_requests_between",
     "load_requests_frame",
-    "replace_request_rows",
     "replace_requests",
     "request_values",
     "requests_frame",
