@@ -315,15 +315,20 @@ WHOLE_HISTORY_WITHOUT_OPS = [
 """(provider, kind) of the worked example's requests, both issues, under DELIVERY_NO_OPS."""
 
 
-def test_transitions_recorded_during_a_rederivation_are_caught_up_in_the_swap(
-    db_url: str, engine: Engine
-) -> None:
+def _first_issue_stored_second_to_come(engine: Engine) -> list[Any]:
+    """Stores the worked example's first issue; returns the second's extraction, to record later."""
+    extractions = _worked_example()
     with Session(engine) as session:
-        extractions = _worked_example()
         first = [type(extractions[0])("backfill", extractions[0].transitions, extractions[0].issue)]
         pipeline.ingest_extractions(session, "worked", first, "backfill", load_config_text(DELIVERY))
         session.commit()
-    late = [type(extractions[1])("backfill", extractions[1].transitions, extractions[1].issue)]
+    return [type(extractions[1])("backfill", extractions[1].transitions, extractions[1].issue)]
+
+
+def test_transitions_recorded_during_a_rederivation_are_caught_up_in_the_swap(
+    db_url: str, engine: Engine
+) -> None:
+    late = _first_issue_stored_second_to_come(engine)
 
     def arrive(done: int, total: int) -> None:  # the rest of the history lands after the chunk was derived
         with Session(engine) as other:
@@ -345,12 +350,7 @@ def test_a_rederivation_waits_for_a_writer_whose_transitions_are_not_yet_committ
     insert, so the re-derivation's exclusive lock waits for them."""
     if not db_url.startswith("postgresql"):
         pytest.skip("SQLite serialises writers: a re-derivation cannot start beside an open writer")
-    with Session(engine) as session:
-        extractions = _worked_example()
-        first = [type(extractions[0])("backfill", extractions[0].transitions, extractions[0].issue)]
-        pipeline.ingest_extractions(session, "worked", first, "backfill", load_config_text(DELIVERY))
-        session.commit()
-    late = [type(extractions[1])("backfill", extractions[1].transitions, extractions[1].issue)]
+    late = _first_issue_stored_second_to_come(engine)
     inserted, release, derived = threading.Event(), threading.Event(), threading.Event()
     record_many = pipeline.record_many
 
