@@ -75,6 +75,20 @@ class EmbeddedServer(Server):
         self._launch([*command, "--workers", str(workers), *extra], env, tmp / f"serve-{port}.log")
 
 
+def cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all the machine's cores since boot (/proc/stat's first line)."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The share of the machine's CPU time that was busy between two `cpu_times` readings."""
+    busy, total = after[0] - before[0], after[1] - before[1]
+    return busy / total if total else 0.0
+
+
 def wait_drained(url: str, limit_s: float) -> float | None:
     """Seconds until nothing is pending, or None if still pending after `limit_s`."""
     started = time.monotonic()
@@ -122,6 +136,7 @@ def measure_capacity(args: argparse.Namespace, tmp: Path, variant: str = "embedd
         for rate in rates:
             waiting_before, done_before = backlog(url)
             started = time.monotonic()
+            cpu_before = cpu_times()
             count = int(rate * args.step_seconds)
             result = run_fixed_rate(
                 server.base + "/webhooks/jira",
@@ -131,6 +146,7 @@ def measure_capacity(args: argparse.Namespace, tmp: Path, variant: str = "embedd
                 run_id=f"capacity-{os.getpid()}-{int(rate)}",
             )
             offset += count
+            cpu = busy_share(cpu_before, cpu_times())
             # The client schedules its first request 0.5 s after it starts.
             elapsed = max(args.step_seconds, time.monotonic() - started - 0.5)
             waiting_end, done_end = backlog(url)
@@ -144,6 +160,7 @@ def measure_capacity(args: argparse.Namespace, tmp: Path, variant: str = "embedd
                 {
                     **{k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(result).items()},
                     "acks_per_s": round(acks_per_s, 1),
+                    "cpu_busy": round(cpu, 3),
                     "processed_per_s": round((done_end - done_before) / elapsed, 1),
                     "pending_before": waiting_before,
                     "pending_at_end": waiting_end,
