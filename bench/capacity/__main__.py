@@ -282,8 +282,8 @@ def report(summary: dict[str, Any]) -> str:
     ceiling = {s["rate"]: s for s in summary["ceiling"]["steps"]}
     lines = [
         "| rate (/s) | acks/s | p50 / p99 ack (ms) | ceiling p50 / p99 (ms) | errors | processed/s "
-        "| pending end / +2 s | bounded | sustained |",
-        "|---:|---:|---|---|---:|---:|---|---|---|",
+        "| pending end / +2 s | CPU busy | bounded | sustained |",
+        "|---:|---:|---|---|---:|---:|---|---:|---|---|",
     ]
     for s in capacity["steps"]:
         top = ceiling.get(s["rate"])
@@ -291,6 +291,7 @@ def report(summary: dict[str, Any]) -> str:
         lines.append(
             f"| {s['rate']:g} | {s['acks_per_s']} | {s['p50_ms']:.1f} / {s['p99_ms']:.1f} | {top_text} | "
             f"{s['errors']} | {s['processed_per_s']} | {s['pending_at_end']} / {s['pending_2s_after']} | "
+            f"{s['cpu_busy']:.0%} | "
             f"{'yes' if s['bounded'] else 'no'} | {'yes' if s['sustained'] else 'no'} |"
         )
     lines.append(
