@@ -233,15 +233,26 @@ BRIDGE = """
 
 
 @pytest.mark.parametrize(
-    ("module", "account", "expected"),
+    ("module", "account", "expected", "hint"),
     [
-        ({"type": "jira:adminPage", "key": "baton-admin"}, None, None),
-        ({"type": "jira:dashboardGadget", "key": "baton-scorecard"}, None, "403"),
-        ({"type": "jira:adminPage", "key": "baton-admin"}, "dev-user", "403"),  # no Jira administrator
+        ({"type": "jira:adminPage", "key": "baton-admin"}, None, None, None),
+        (
+            {"type": "jira:dashboardGadget", "key": "baton-scorecard"},
+            None,
+            "403",
+            "Open Baton's page under Jira settings > Apps (Jira administrators only).",
+        ),
+        (  # no Jira administrator
+            {"type": "jira:adminPage", "key": "baton-admin"},
+            "dev-user",
+            "403",
+            "Ask a Jira administrator to grant it (Jira settings > System > Global permissions), or to make "
+            "the change.",
+        ),
     ],
 )
 def test_the_jira_admin_page_through_forge(
-    browser, admin_server: AdminServer, module: dict, account: str | None, expected
+    browser, admin_server: AdminServer, module: dict, account: str | None, expected, hint
 ) -> None:
     now = int(time.time())
     token = admin_server.jwks.token(
@@ -265,5 +276,6 @@ def test_the_jira_admin_page_through_forge(
             assert page.get_attribute("body", "data-ready") == "error"
             assert page.get_attribute(".admin-denied", "data-error") == expected
             assert "only Jira administrators" in page.inner_text(".admin-denied")
+            assert hint in page.inner_text(".admin-denied")  # what to do about it, from the error's hint
     finally:
         ctx.close()

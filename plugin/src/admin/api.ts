@@ -22,6 +22,24 @@ export class AdminError extends Error {
   ) {
     super(message);
   }
+
+  /** The service's `hint`: what to do about it (every error body carries one, docs/plugin.md). */
+  get hint(): string | null {
+    return typeof this.body.hint === 'string' && this.body.hint ? this.body.hint : null;
+  }
+
+  /** The message and, when the service gave one, what to do about it. */
+  describe(): string {
+    return this.hint ? `${sentence(this.message)} ${sentence(capitalised(this.hint))}` : this.message;
+  }
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 type Method = 'GET' | 'POST';

@@ -193,7 +193,7 @@ export class AdminPage {
   }
 
   private fail(e: unknown): void {
-    const text = e instanceof AdminError ? e.message : String((e as Error)?.message ?? e);
+    const text = e instanceof AdminError ? e.describe() : String((e as Error)?.message ?? e);
     this.m.notice = { text, kind: 'error' };
     this.renderBanner();
   }
@@ -815,12 +815,8 @@ export async function startAdmin(api: AdminApi, root: HTMLElement): Promise<void
     await new AdminPage(api, state, root).start();
   } catch (e) {
     const status = e instanceof AdminError ? e.status : 0;
-    const text =
-      status === 401
-        ? 'Not signed in.'
-        : status === 403
-          ? `Not allowed: ${(e as Error).message}`
-          : `Could not load the admin page: ${(e as Error).message}`;
+    const reason = e instanceof AdminError ? e.describe() : String((e as Error)?.message ?? e);
+    const text = status === 401 ? 'Not signed in.' : status === 403 ? `Not allowed: ${reason}` : `Could not load the admin page: ${reason}`;
     root.replaceChildren(
       h('section', { class: 'admin-denied', 'data-error': String(status) }, message(text, 'error'), status === 401 && !('__bridge' in window) ? h('p', {}, h('a', { href: '/admin/login' }, 'Sign in with the admin token')) : null),
     );
