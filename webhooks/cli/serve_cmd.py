@@ -313,6 +313,7 @@ def _run_worker(
             stop=stop,
             exit_when_idle=exit_when_idle,
             as_code=settings.config_as_code,
+            freeze_startup_objects=True,
         )
     finally:
         if alerts is not None:

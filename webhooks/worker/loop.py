@@ -253,10 +253,13 @@ def run_worker(
     exit_when_idle: bool = False,
     name: str | None = None,
     as_code: bool = False,
+    freeze_startup_objects: bool = False,
 ) -> int:
     """`baton worker`: claim and process inbox rows until stopped; returns deliveries handled. `config`
     is the file's configuration: the truth for every site when `as_code`, else the default of sites
-    with no published version (each loop also applies pending published versions)."""
+    with no published version (each loop also applies pending published versions).
+    `freeze_startup_objects`: the process is this worker's own (`baton worker`, the embedded
+    processor): after the start-up sync, what it loaded is frozen out of the garbage collector."""
     from baton.store.live_config import ConfigResolver
 
     stop = stop or threading.Event()
@@ -272,7 +275,8 @@ def run_worker(
             "re-deriving after a config change failed",
             extra={"event": "config_sync_failed", "error": type(error).__name__},
         )
-    _freeze_startup_objects()
+    if freeze_startup_objects:
+        _freeze_startup_objects()
     while not stop.is_set():
         try:
             apply_pending_versions(engine, config, worker)

@@ -75,6 +75,7 @@ def run_processor() -> None:
                 stop=stop,
                 name=f"embedded-{os.getpid()}",
                 as_code=settings.config_as_code,
+                freeze_startup_objects=True,
             )
         finally:
             if alerts is not None:

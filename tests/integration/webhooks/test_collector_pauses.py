@@ -62,6 +62,27 @@ def unfrozen() -> Iterator[None]:
 @pytest.mark.usefixtures("unfrozen")
 def test_a_processing_worker_freezes_its_startup_objects(engine: Engine) -> None:
     config = load_config(REPO / "config" / "examples" / "demo.yaml")
-    assert gc.get_freeze_count() == 0
-    assert run_worker(engine, config, exit_when_idle=True, name="freeze") == 0
+    assert run_worker(engine, config, exit_when_idle=True, name="in-process") == 0
+    assert gc.get_freeze_count() == 0  # called inside another process (tests, scripts): nothing frozen
+    assert run_worker(engine, config, exit_when_idle=True, name="own", freeze_startup_objects=True) == 0
     assert gc.get_freeze_count() > 50_000  # modules, pandas, the engine: about 125,000 objects
+
+
+BATON_WORKER = """
+import json, sys
+from baton.webhooks.cli import serve_cmd
+from baton.webhooks.worker import loop
+
+calls = []
+loop.run_worker = lambda *args, **kwargs: calls.append(kwargs.get("freeze_startup_objects")) or 0
+serve_cmd._run_worker(sys.argv[1], None, 10, 1 << 20, 0.1, True, None)  # what `baton worker` runs
+print(json.dumps(calls))
+"""
+
+
+def test_baton_worker_runs_its_loop_as_its_own_process(db_url: str) -> None:
+    # In a process of its own: the command sets signal handlers and logging for the whole process.
+    out = subprocess.run(
+        [sys.executable, "-c", BATON_WORKER, db_url], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [True]
