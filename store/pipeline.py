@@ -480,10 +480,8 @@ def _write_turn(session: Session) -> FileLock:
     path = sqlite_write_lock_path(session.get_bind()) if dialect_name(session) == "sqlite" else None
     if path is None:
         return FileLock(None)
-    key = (os.getpid(), path)
-    if key not in _WRITE_TURNS:
-        _WRITE_TURNS[key] = FileLock(path)
-    return _WRITE_TURNS[key]
+    # setdefault: threads asking at once get the same lock (a second one would open a second descriptor)
+    return _WRITE_TURNS.setdefault((os.getpid(), path), FileLock(path))
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -61,30 +62,47 @@ def sqlite_write_lock_path(engine: Any) -> str | None:
 
 
 class FileLock:
-    """An exclusive `flock` on `path` (no-op for None), held for one `with` block.
+    """An exclusive `flock` on `path` (no-op for None), held for one `with` block by one thread at a time.
 
     The file is opened on first use (after gunicorn forks: a descriptor inherited across a fork
     would share its lock with the parent) and kept open; the kernel drops the lock if the process dies.
+    An `flock` belongs to the open file, not to a thread: two threads sharing the descriptor would both
+    get it at once, and the first to leave would unlock it under the other (or, opening the file
+    twice on first use, leave it locked for good: four workers in one process hung that way). So a
+    thread lock comes first: between this process's threads the `with` block is a mutex too.
     """
 
     def __init__(self, path: str | None) -> None:
         self._path = path
         self._fd: int | None = None
+        self._threads = threading.Lock()
 
     def __enter__(self) -> None:
-        if self._path is not None:
+        if self._path is None:
+            return
+        self._threads.acquire()
+        try:
             if self._fd is None:
                 self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
 
     def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if self._path is None:
+            return
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        with self._threads:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 def driver_rows(session: Session, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
