@@ -480,8 +480,11 @@ def _write_turn(session: Session) -> FileLock:
     path = sqlite_write_lock_path(session.get_bind()) if dialect_name(session) == "sqlite" else None
     if path is None:
         return FileLock(None)
-    # setdefault: threads asking at once get the same lock (a second one would open a second descriptor)
-    return _WRITE_TURNS.setdefault((os.getpid(), path), FileLock(path))
+    key = (os.getpid(), path)
+    turn = _WRITE_TURNS.get(key)
+    if turn is None:  # setdefault: threads asking at once get the same lock, not one descriptor each
+        turn = _WRITE_TURNS.setdefault(key, FileLock(path))
+    return turn
 
 
 @dataclass
