@@ -82,3 +82,26 @@ def test_embedded_gunicorn_processes_in_one_separate_process_and_restarts_it(
         not Path(f"/proc/{replacement}").exists()
         or "zombie" in Path(f"/proc/{replacement}/status").read_text().lower()
     )
+
+
+def test_a_sigterm_to_the_whole_group_stops_the_processor_without_an_error_or_a_restart(
+    start_server: Callable[..., GunicornServer], inbox: Inbox
+) -> None:
+    """systemd and `docker stop` signal the whole process group: the processor ends a moment before
+    the master begins to stop. That is a shutdown, not a crash: no ERROR, no new processor."""
+    server = start_server()
+    master = server.process.pid
+    processor = _processor_pid(master)
+    _send(server, generated_history(1)[:3])
+    assert inbox.wait_until_settled(timeout=60) == {"done": 3}
+
+    server.stop()  # SIGTERM to the process group
+    assert server.process.returncode == 0
+    log = (server.tmp / f"gunicorn-{server.port}.log").read_text()
+    assert "embedded processor stopped with the server" in log
+    assert "restarting it" not in log
+    assert log.count("embedded processor started") == 1
+    assert (
+        not Path(f"/proc/{processor}").exists()
+        or "zombie" in Path(f"/proc/{processor}/status").read_text().lower()
+    )

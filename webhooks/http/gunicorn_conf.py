@@ -66,9 +66,13 @@ def when_ready(server: Any) -> None:
     (`separate_processor()`) that they only receive."""
     global _PROCESSOR
     if _settings.embedded and _settings.background_processing:
+        from baton.webhooks.logging import configure_logging
         from baton.webhooks.worker.processor import ProcessorSupervisor
 
-        _PROCESSOR = ProcessorSupervisor()
+        configure_logging(_settings.log_level)  # the supervisor's lines, as JSON like every process's
+
+        # gunicorn's master closes its listeners first thing when it stops (`Arbiter.stop`)
+        _PROCESSOR = ProcessorSupervisor(server_stopping=lambda: not server.LISTENERS)
         _PROCESSOR.start()
 
 

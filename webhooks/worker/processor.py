@@ -10,7 +10,10 @@ second of its acknowledgement and a restart's leftovers are drained at once with
 The serving workers then only receive, like production receivers.
 
 The master restarts the processor if it dies (a killed processor loses nothing: claimed rows return
-to the inbox after `baton.store.inbox`'s claim timeout) and stops it when the server stops.
+to the inbox after `baton.store.inbox`'s claim timeout) and stops it when the server stops. A
+processor that ends while the server is stopping (a SIGTERM to the whole process group, as systemd
+and `docker stop` send, reaches it before the master's own shutdown does) is not restarted, and
+says so at INFO: an ERROR there would page someone at every deploy.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("baton.webhooks.worker")
@@ -28,6 +32,8 @@ log = logging.getLogger("baton.webhooks.worker")
 POLL_SECONDS = 0.2
 """How often the processor looks at an empty inbox: the ceiling on ack-to-processed latency at rest."""
 RESTART_BACKOFF_SECONDS = 1.0
+"""How long the master waits before restarting a processor that ended, watching meanwhile whether the
+server is stopping (then the processor is not restarted)."""
 
 _running_in_master = False
 """Set in gunicorn's master before it forks the serving workers, which inherit it."""
@@ -87,12 +93,17 @@ def run_processor() -> None:
 
 
 class ProcessorSupervisor:
-    """Held by gunicorn's master: starts the processor, restarts it when it dies, stops it on exit."""
+    """Held by gunicorn's master: starts the processor, restarts it when it dies, stops it on exit.
 
-    def __init__(self) -> None:
+    `server_stopping` says whether the server has begun to stop (gunicorn's master: its listeners are
+    closed first thing, `baton.webhooks.http.gunicorn_conf`); `stop()` says it too, but only after the
+    serving workers have ended, which can be many seconds later."""
+
+    def __init__(self, server_stopping: Callable[[], bool] = lambda: False) -> None:
         self._context = multiprocessing.get_context("spawn")  # no inherited sockets or locks
         self._process: Any = None
         self._stopping = threading.Event()
+        self._server_stopping = server_stopping
         self._watch: threading.Thread | None = None
 
     @property
@@ -119,13 +130,28 @@ class ProcessorSupervisor:
         while not self._stopping.is_set():
             if not wait([self._process.sentinel], timeout=0.5) or self._stopping.is_set():
                 continue
+            pid = self._process.pid
+            if self._stops_with_the_server():
+                log.info(
+                    "embedded processor stopped with the server",
+                    extra={"event": "processor_stopped", "pid": pid},
+                )
+                return
             log.error(
-                "embedded processor exited; restarting it",
-                extra={"event": "processor_exited", "pid": self._process.pid},
+                "embedded processor exited; restarting it", extra={"event": "processor_exited", "pid": pid}
             )
-            time.sleep(RESTART_BACKOFF_SECONDS)
-            if not self._stopping.is_set():
-                self._spawn()
+            self._spawn()
+
+    def _stops_with_the_server(self) -> bool:
+        """Whether the server is stopping, watched for the restart backoff: a signal to the whole group
+        can end the processor a moment before the master has begun to stop."""
+        deadline = time.monotonic() + RESTART_BACKOFF_SECONDS
+        while True:
+            if self._stopping.is_set() or self._server_stopping():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
     def stop(self, timeout: float = 10.0) -> None:
         from multiprocessing.connection import wait
