@@ -464,11 +464,24 @@ def demo_load(
             with progress_bar(quiet or fmt == "json") as progress:
                 task = progress.add_task("loading demo", total=len(items))
                 replay_items(engine, site, config, items, report, lambda n: progress.advance(task, n))
+            if not report.errors:
+                _record_the_configuration(engine, site, config)
     finally:
         engine.dispose()
     _print_report(report, fmt, True)
     if report.errors:
         raise ProblemsReported()
+
+
+def _record_the_configuration(engine: Any, site: str, config: Any) -> None:
+    """Derive the site whole under `config` once, so it records the configuration's fingerprint: a
+    service started on the demo with the same configuration then has nothing to re-derive at start."""
+    from sqlalchemy.orm import Session
+
+    from baton.store.pipeline import sync_config
+
+    with Session(engine) as session:
+        sync_config(session, config, [site])
 
 
 def _already_loaded(engine: Any, site: str, headers: Mapping[str, str], payload: Mapping[str, Any]) -> bool:

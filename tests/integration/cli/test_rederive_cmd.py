@@ -68,3 +68,14 @@ def test_read_commands_warn_when_the_numbers_were_derived_under_another_configur
         ) in stale.stderr
         fresh = baton(command, "--db", db, "--site", "demo", "--config", str(DEMO_CONFIG), "--format", "json")
         assert fresh.exit_code == 0 and "warning" not in fresh.stderr
+
+
+def test_demo_load_leaves_nothing_to_re_derive_under_its_configuration(tmp_path: Path) -> None:
+    """A service started on the demo with the demo's configuration re-derived the whole site at start:
+    the replay derived issue by issue and recorded no configuration on the site."""
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    baton_json(
+        "demo", "load", "--db", db, "--site", "demo", "--issues", "5", "--weeks", "1", "--format", "json"
+    )
+    result = baton("rederive", "--config", str(DEMO_CONFIG), "--db", db, "--stale-only", "--quiet")
+    assert result.exit_code == 0 and "applied to 0 site(s)" in result.output, result.output
