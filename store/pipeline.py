@@ -14,16 +14,18 @@ deliveries with `process_deliveries`, so the three cannot drift apart.
 
 Transactions: `process_deliveries` parses its deliveries holding no lock, records their log in one
 transaction, derives their issues' requests (and converts them to rows) holding no write lock, then
-stores the requests and marks the deliveries in a second transaction, which reads the derivation's
-input again as raw rows and re-derives under the lock only a site whose log another writer changed in
-between. On
+stores the requests and marks the deliveries in a second transaction, which reads the version of the
+derivation's input (`_LogVersion`: counts and highest ids of the insert-only transitions and verdicts,
+the issue facts, the status categories) and re-derives under the lock only a site whose log another
+writer changed in between. On
 SQLite the write lock is the whole database's, so the receivers' acknowledgements no longer wait for a
 derivation. A delivery is `done` only once its requests are stored; one recorded but not finished (a
 crash between the two) is derived from all the issues it touches when it is processed again. If
 processing fails, each delivery is processed again on its own, so failures stay isolated per delivery
 (the culprit's rolled-back work is replaced by its error, committed). `process_pending` opens
 its own session. `ingest_extractions`, `rederive_issues` and `rederive_site(commit=False)` only add to
-the caller's transaction. Nothing here ever deletes a delivery or a transition.
+the caller's transaction. Nothing here ever deletes a delivery, a transition or a verdict, nor
+changes a stored transition or verdict.
 
 `config` may be None ("store, don't derive"): the log and facts are recorded and the site's
 `config_fingerprint` is cleared, so the next `sync_config` with a real config re-derives it.
@@ -49,7 +51,15 @@ from baton.scoring import engine as scoring_engine
 from baton.scoring.model import Extraction, Verdict
 from baton.store import inbox
 from baton.store.live_config import SiteConfigs, as_site_configs
-from baton.store.models import DELIVERY_SOURCES, Delivery, IssueRow, RequestRow, Site
+from baton.store.models import (
+    DELIVERY_SOURCES,
+    Delivery,
+    IssueRow,
+    RequestRow,
+    Site,
+    TransitionRow,
+    VerdictRow,
+)
 from baton.store.requests import (
     RequestValues,
     delete_requests,
@@ -57,7 +67,7 @@ from baton.store.requests import (
     replace_requests,
     rows_for_issues,
 )
-from baton.store.sqlutil import FileLock, chunks, dialect_name, sqlite_write_lock_path, unique
+from baton.store.sqlutil import FileLock, chunks, dialect_name, driver_rows, sqlite_write_lock_path, unique
 from baton.store.transitions import (
     issues_frame,
     list_issue_ids,
@@ -580,31 +590,70 @@ def _record(session: Session, batch: _Parsed, configs: SiteConfigs) -> _Recorded
 
 
 @dataclass(frozen=True)
-class _LogSnapshot:
-    """Everything a derivation of some issues reads, as the driver returned it. Raw rows, not frames:
-    `_finish` reads them again under the write lock to see whether another writer changed them, and
-    framing them there would hold the receivers back for nothing."""
+class _LogVersion:
+    """What `_finish` reads under the write lock to tell whether another writer changed the log a
+    derivation read. Transitions and verdicts are only ever inserted (module docstring), so the
+    number and the highest id of those of the issues say whether any were added: two aggregate rows,
+    where reading the transitions again was most of the time the write turn was held. Issue facts
+    (one row per issue, updated in place) and status categories (a few per site) are compared whole."""
 
-    transition_rows: list[tuple[object, ...]]
+    transitions: tuple[int, int | None]
+    verdicts: tuple[int, int | None]
     issue_rows: list[tuple[object, ...]]
     categories: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _LogSnapshot:
+    """Everything a derivation of some issues reads, as the driver returned it, with the `_LogVersion`
+    read before it (so a change committed while it was read shows as a newer version, never as an
+    older log under the same version)."""
+
+    version: _LogVersion
+    transition_rows: list[tuple[object, ...]]
     verdicts: list[Verdict]
 
     def derive(self, config: BatonConfig) -> pd.DataFrame:
         return _derive(
             transitions_frame(self.transition_rows),
-            issues_frame(self.issue_rows),
+            issues_frame(self.version.issue_rows),
             config,
-            self.categories,
+            self.version.categories,
             self.verdicts,
         )
 
 
-def _snapshot(session: Session, site_id: str, issue_ids: list[str]) -> _LogSnapshot:
-    return _LogSnapshot(
-        load_transition_rows(session, site_id, issue_ids),
+def _inserted(session: Session, table: str, site_id: str, issue_ids: list[str]) -> tuple[int, int | None]:
+    """(rows, highest id) of an insert-only table's rows of some issues of a site."""
+    count, highest = 0, None
+    for batch in chunks(issue_ids):
+        marks = ", ".join("?" for _ in batch)
+        rows = driver_rows(
+            session,
+            f"SELECT count(*), max(id) FROM {table} WHERE site_id = ? AND issue_id IN ({marks})",
+            (site_id, *batch),
+        )
+        n, top = rows[0]
+        count += int(n)
+        if top is not None and (highest is None or int(top) > highest):
+            highest = int(top)
+    return count, highest
+
+
+def _log_version(session: Session, site_id: str, issue_ids: list[str]) -> _LogVersion:
+    return _LogVersion(
+        _inserted(session, TransitionRow.__tablename__, site_id, issue_ids),
+        _inserted(session, VerdictRow.__tablename__, site_id, issue_ids),
         load_issue_rows(session, site_id, issue_ids),
         dict(load_status_categories(session, site_id)),
+    )
+
+
+def _snapshot(session: Session, site_id: str, issue_ids: list[str]) -> _LogSnapshot:
+    version = _log_version(session, site_id, issue_ids)  # first: see `_LogSnapshot`
+    return _LogSnapshot(
+        version,
+        load_transition_rows(session, site_id, issue_ids),
         load_verdicts(session, site_id, issue_ids),
     )
 
@@ -653,10 +702,10 @@ def _finish(
         if config is None:
             _mark_unconfigured(session, site_id)
             continue
-        current = _snapshot(session, site_id, issue_ids)
         used = recorded.configs[site_id]
         same_config = config is used or config_fingerprint(config) == config_fingerprint(used)
-        if not (same_config and current == derivation.snapshot):
+        if not (same_config and _log_version(session, site_id, issue_ids) == derivation.snapshot.version):
+            current = _snapshot(session, site_id, issue_ids)
             rows = rows_for_issues(
                 site_id, issue_ids, current.derive(config), sqlite=dialect_name(session) == "sqlite"
             )

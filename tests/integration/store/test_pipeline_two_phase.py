@@ -82,3 +82,75 @@ def test_a_log_changed_by_another_writer_during_derivation_is_derived_again_unde
     assert pipeline.process_delivery(session, second, _config()).state == "done"
     assert calls == [2, 3]  # the stale derivation (2 transitions) was done again from 3, under the lock
     assert _signature(load_requests_frame(session, site)) == _reference(engine, session, site, LIFECYCLE[:3])
+
+
+def _derivations_when_another_writer_commits(
+    engine: Engine, session: Session, site: str, monkeypatch: pytest.MonkeyPatch, statement: str
+) -> list[int]:
+    """Process the lifecycle's second delivery while, during its first derivation (no lock held),
+    another connection commits `statement` (`:site` bound); the transitions each derivation read."""
+    from sqlalchemy import text
+
+    first = _accept_file(session, site, MATTERMOST / LIFECYCLE[0])
+    assert pipeline.process_delivery(session, first, _config()).state == "done"
+    second = _accept_file(session, site, MATTERMOST / LIFECYCLE[1])
+    derive = pipeline._derive
+    calls: list[int] = []
+
+    def derive_while_another_writer_commits(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        calls.append(len(args[0]))
+        if len(calls) == 1:
+            with engine.begin() as other:
+                assert other.execute(text(statement), {"site": site}).rowcount == 1
+        return derive(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_derive", derive_while_another_writer_commits)
+    outcome = pipeline.process_delivery(session, second, _config())
+    assert outcome.state == "done", outcome.error
+    return calls
+
+
+def test_a_verdict_recorded_during_derivation_has_the_issue_derived_again_under_the_lock(
+    engine: Engine, session: Session, site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verdicts, like transitions, are compared by their number and highest id (`_LogVersion`)."""
+    calls = _derivations_when_another_writer_commits(
+        engine,
+        session,
+        site,
+        monkeypatch,
+        "INSERT INTO verdicts (site_id, issue_id, team, at, account, action, source, recorded_at) "
+        "SELECT site_id, issue_id, 'qa', CURRENT_TIMESTAMP, 'someone', 'accept', 'cli', CURRENT_TIMESTAMP "
+        "FROM issues WHERE site_id = :site",
+    )
+    assert calls == [2, 2]
+
+
+def test_issue_facts_changed_during_derivation_have_the_issue_derived_again_under_the_lock(
+    engine: Engine, session: Session, site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue facts are updated in place, so they are compared whole."""
+    calls = _derivations_when_another_writer_commits(
+        engine, session, site, monkeypatch, "UPDATE issues SET priority = 'Blocker' WHERE site_id = :site"
+    )
+    assert calls == [2, 2]
+
+
+def test_an_unchanged_log_is_not_read_or_derived_again_under_the_lock(
+    session: Session, site: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The common case: under the lock only the log's version is read (`_LogVersion`), never its
+    transitions, and the derivation made without the lock is stored."""
+    first = _accept_file(session, site, MATTERMOST / LIFECYCLE[0])
+    assert pipeline.process_delivery(session, first, _config()).state == "done"
+    second = _accept_file(session, site, MATTERMOST / LIFECYCLE[1])
+    reads: list[int] = []
+    load = pipeline.load_transition_rows
+
+    def counted(*args: Any, **kwargs: Any) -> list[tuple[object, ...]]:
+        reads.append(1)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "load_transition_rows", counted)
+    assert pipeline.process_delivery(session, second, _config()).state == "done"
+    assert len(reads) == 1
