@@ -214,7 +214,9 @@ def bench_preview(
     )
     transitions = issues = pd.DataFrame()  # free the in-memory history before (p)
 
-    url = f"sqlite:///{folder / f'preview-{n_issues}.db'}"
+    path = folder / f"preview-{n_issues}.db"
+    _remove_database(path)  # a --dir used before holds the last run's history
+    url = f"sqlite:///{path}"
     stored, load = timed(lambda: store_history(url, config, n_issues, seed))
     print(f"    stored {stored:,} transitions in SQLite in {load.wall:.1f} s (not timed below)")
     requests, applied = timed(lambda: store_requests(url, config))
