@@ -133,7 +133,7 @@ def measure_capacity(args: argparse.Namespace, tmp: Path, variant: str = "embedd
         )
         if processes:
             wait_drained(url, args.settle_seconds)
-        for rate in rates:
+        for step, rate in enumerate(rates):
             waiting_before, done_before = backlog(url)
             started = time.monotonic()
             cpu_before = cpu_times()
@@ -143,7 +143,8 @@ def measure_capacity(args: argparse.Namespace, tmp: Path, variant: str = "embedd
                 deliveries[offset : offset + count],
                 rate=rate,
                 duration_s=args.step_seconds,
-                run_id=f"capacity-{os.getpid()}-{int(rate)}",
+                # the step, not only the rate: two steps at one rate must not send the same delivery ids
+                run_id=f"capacity-{os.getpid()}-{step}-{int(rate)}",
             )
             offset += count
             cpu = busy_share(cpu_before, cpu_times())
