@@ -50,8 +50,9 @@ SCORE_INPUT_COLUMNS: tuple[str, ...] = (
     "resolution_elapsed_s",
     "response_state",
     "resolution_state",
+    "rating",
 )
-"""What `scorecards(..., by="process")` reads of an evaluated requests frame."""
+"""What `scorecards(..., by="process")` reads of an evaluated requests frame (`rating`: satisfaction)."""
 
 PREVIEW_COLUMNS: tuple[str, ...] = (
     "issue_id",

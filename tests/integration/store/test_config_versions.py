@@ -171,6 +171,37 @@ def test_preview_after_equals_the_published_score_on_the_worked_example(db_url: 
     ]
 
 
+def test_preview_scores_satisfaction_from_the_ratings_as_baton_score_does(
+    db_url: str, engine: Engine
+) -> None:
+    """Ratings given with accepting verdicts count in the satisfaction of both sides of the preview,
+    as in `baton score` before and after publishing."""
+    live = load_config_text(DELIVERY)
+    with Session(engine) as session:
+        pipeline.ingest_extractions(session, "worked", _worked_example(), "backfill", live)
+        for team, at, rating in (
+            ("qa", datetime(2026, 3, 4, 9, 0, tzinfo=UTC), 4),
+            ("ops", datetime(2026, 3, 5, 9, 0, tzinfo=UTC), 5),
+        ):
+            accepted = Verdict(
+                issue_id="10001",
+                team=team,
+                at=at,
+                by=f"{team}-lead",
+                action=VerdictAction.ACCEPT,
+                rating=rating,
+            )
+            record_verdict(session, "worked", accepted, ConfigResolver(live), source="cli")
+        session.commit()
+    record = _cycle(
+        db_url, engine, "worked", DELIVERY, DELIVERY_TIGHT_QA, datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+    )
+    satisfaction = {
+        r["team"]: (r["before"]["satisfaction"], r["after"]["satisfaction"]) for r in record["rows"]
+    }
+    assert satisfaction == {"dev": (0.8, 0.8), "ops": (None, None), "qa": (1.0, 1.0)}
+
+
 def test_preview_after_equals_the_published_score_on_simulated_history(db_url: str, engine: Engine) -> None:
     baton_json(
         "demo", "load", "--db", db_url, "--site", "demo", "--issues", "60", "--weeks", "4", "--format", "json"
