@@ -21,7 +21,7 @@ pair counts and at most `max_changed` changed requests; the transition log itsel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -38,7 +38,6 @@ from baton.scoring.scores import scorecards
 Period = Literal["week", "month"]
 
 SCORE_INPUT_COLUMNS: tuple[str, ...] = (
-    "issue_id",
     "process",
     "provider",
     "kind",
@@ -343,6 +342,15 @@ class _Pairs:
         if issue_key and issue_key not in examples and len(examples) < MAX_EXAMPLES:
             examples.append(issue_key)
 
+    def absorb(self, later: _Pairs) -> None:
+        """Add the counts of `later` (pairs met later in issue order); examples stay first-come."""
+        for key, count in later.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + count
+            examples = self.examples.setdefault(key, [])
+            for issue_key in later.examples.get(key, []):
+                if issue_key not in examples and len(examples) < MAX_EXAMPLES:
+                    examples.append(issue_key)
+
     def result(self) -> list[PairChange]:
         order = sorted(self.counts.items(), key=lambda item: (-item[1], tuple(str(k) for k in item[0])))
         return [PairChange(*key, count=n, examples=tuple(self.examples[key])) for key, n in order]
@@ -413,6 +421,12 @@ def _with_match_key(frame: pd.DataFrame) -> pd.DataFrame:
         out[name] = out[name].astype(object).where(out[name].notna(), "")
     out["_n"] = out.groupby(["issue_id", "opened_at", "from_status", "to_status"], sort=False).cumcount()
     return out
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns (`PreviewAccumulator.compact`) back to text, as the rest of the frames are."""
+    kinds = {c: object for c in frame if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+    return frame.astype(kinds) if kinds else frame
 
 
 class PreviewAccumulator:
@@ -536,21 +550,52 @@ class PreviewAccumulator:
                     ChangedRequest(issue_key, str(text["issue_id"][i]), _iso(opened[i]), side_b, side_a)
                 )
 
-    def _scores(self, parts: Sequence[pd.DataFrame], config: BatonConfig) -> pd.DataFrame:
+    def merge(self, later: PreviewAccumulator) -> None:
+        """Take in what `later` accumulated over the issues that come after this one's (a part of the
+        site previewed apart, e.g. in another process): the result is what one accumulator fed both
+        parts' chunks in order would give."""
+        self._before.extend(later._before)
+        self._after.extend(later._after)
+        self._mapped.absorb(later._mapped)
+        self._unmapped.absorb(later._unmapped)
+        self._changed.extend(later._changed[: max(0, self.max_changed - len(self._changed))])
+        self._changed_total += later._changed_total
+        self.issues += later.issues
+        self.transitions += later.transitions
+        self.requests_before += later.requests_before
+        self.requests_after += later.requests_after
+
+    def compact(self) -> None:
+        """Ready to hand to another process: each side's chunks joined into one frame, its text columns
+        as categories (a few distinct values: pickled once each, not once per request), turned back into
+        text when scored."""
+        for parts in (self._before, self._after):
+            if parts:
+                joined = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+                text = [c for c in joined if pd.api.types.is_string_dtype(joined[c].dtype)]
+                parts[:] = [joined.astype(dict.fromkeys(text, "category"))]
+
+    def scores(self, side: Literal["before", "after"]) -> pd.DataFrame:
+        """`scorecards(..., by="process")` of one side: `before` under the live configuration, `after`
+        under the draft (the two are independent, so they may be computed apart)."""
+        parts, config = (self._before, self.live) if side == "before" else (self._after, self.draft)
         frame = (
-            pd.concat(parts, ignore_index=True)
+            pd.concat([_as_text(p) for p in parts], ignore_index=True)
             if parts
             else pd.DataFrame({c: pd.Series([], dtype=object) for c in SCORE_INPUT_COLUMNS})
         )
         return scorecards(frame, config, self.now, period=self.period, by="process")
 
-    def result(self) -> Preview:
+    def result(
+        self, before_scores: pd.DataFrame | None = None, after_scores: pd.DataFrame | None = None
+    ) -> Preview:
+        """The `Preview`; `before_scores` / `after_scores`: `scores(side)` when already computed."""
         return Preview(
             period=self.period,
             live_fingerprint=self.live_fingerprint,
             draft_fingerprint=self.draft_fingerprint,
-            before_scores=self._scores(self._before, self.live),
-            after_scores=self._scores(self._after, self.draft),
+            before_scores=self.scores("before") if before_scores is None else before_scores,
+            after_scores=self.scores("after") if after_scores is None else after_scores,
             handoffs_mapped=self._mapped.result(),
             handoffs_unmapped=self._unmapped.result(),
             changed_requests=list(self._changed),

@@ -101,26 +101,56 @@ _ISSUES = (
 )
 
 
-def chunk_ids(session: Session, site_id: str, after: str | None, chunk_size: int) -> list[str]:
-    """The next `chunk_size` issue ids of the site after `after` (None: from the first), in id order."""
-    if after is None:
-        rows = driver_rows(session, f"{_IDS} ORDER BY issue_id LIMIT ?", (site_id, chunk_size))
-    else:
-        rows = driver_rows(
-            session, f"{_IDS} AND issue_id > ? ORDER BY issue_id LIMIT ?", (site_id, after, chunk_size)
-        )
+def chunk_ids(
+    session: Session, site_id: str, after: str | None, chunk_size: int, upto: str | None = None
+) -> list[str]:
+    """The next `chunk_size` issue ids of the site after `after` (None: from the first) and up to `upto`
+    (None: to the last), in id order."""
+    sql, params = _IDS, [site_id]
+    if after is not None:
+        sql, params = f"{sql} AND issue_id > ?", [*params, after]
+    if upto is not None:
+        sql, params = f"{sql} AND issue_id <= ?", [*params, upto]
+    rows = driver_rows(session, f"{sql} ORDER BY issue_id LIMIT ?", (*params, chunk_size))
     return [str(r[0]) for r in rows]
 
 
+def split_ids(session: Session, site_id: str, parts: int, *, at_least: int = 1) -> list[str]:
+    """Issue ids that cut the site into `parts` runs of about as many issues, in id order: the last id
+    of each run but the last. Fewer runs when the site has fewer than `parts * at_least` issues: no run
+    is shorter than `at_least` (none at all: one run, the whole site)."""
+    counted = driver_rows(
+        session, f"SELECT count(*) FROM {IssueRow.__tablename__} WHERE site_id = ?", (site_id,)
+    )
+    total = int(counted[0][0])
+    parts = max(1, min(parts, total // max(1, at_least)))
+    cuts: list[str] = []
+    for part in range(1, parts):
+        offset = part * total // parts - 1
+        if offset < 0:
+            continue
+        rows = driver_rows(session, f"{_IDS} ORDER BY issue_id LIMIT 1 OFFSET ?", (site_id, offset))
+        if rows and (not cuts or str(rows[0][0]) != cuts[-1]):
+            cuts.append(str(rows[0][0]))
+    return cuts
+
+
 def issue_chunks(
-    session: Session, site_id: str, chunk_size: int = DEFAULT_CHUNK, *, transitions: bool = True
+    session: Session,
+    site_id: str,
+    chunk_size: int = DEFAULT_CHUNK,
+    *,
+    transitions: bool = True,
+    after: str | None = None,
+    upto: str | None = None,
 ) -> Iterator[IssueChunk]:
-    """The site's issues in id order, `chunk_size` at a time, each with its facts, verdicts and (unless
-    `transitions=False`: then only their count; `transitions_of` reads some issues' later) transitions."""
+    """The site's issues in id order (those after `after` and up to `upto` when given), `chunk_size` at
+    a time, each with its facts, verdicts and (unless `transitions=False`: then only their count;
+    `transitions_of` reads some issues' later) transitions."""
     sqlite = dialect_name(session) == "sqlite"
-    last: str | None = None
+    last = after
     while True:
-        ids = chunk_ids(session, site_id, last, chunk_size)
+        ids = chunk_ids(session, site_id, last, chunk_size, upto)
         if not ids:
             return
         first, last = ids[0], ids[-1]
@@ -160,6 +190,7 @@ __all__ = [
     "chunk_ids",
     "issue_chunks",
     "object_columns",
+    "split_ids",
     "transitions_of",
     "utc_instants",
 ]

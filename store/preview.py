@@ -13,7 +13,10 @@ differ), and only the issues of the other processes need deriving under the draf
   whole log is read and derived under the live configuration, and the changed issues under the draft.
 
 Both sides go to the pure `baton.scoring.engine.preview_accumulator`, which compares only the derived
-issues. The `after` rows are what `baton score --by process` prints once the draft is published and
+issues. The site's issues are cut into runs (`baton.store.chunked.split_ids`), one per process
+(`preview_workers`: one per core): each run is accumulated in a forked child on a connection of its
+own (`baton.store.forked.run_forked`), the accumulators are merged in issue order, and the two sides
+are scored side by side. The `after` rows are what `baton score --by process` prints once the draft is published and
 applied (tests/integration/store/test_config_versions.py checks it, both ways). Shape the result for the
 CLI and the API with `baton.webhooks.serialize.preview_record`.
 """
@@ -21,8 +24,10 @@ CLI and the API with `baton.webhooks.serialize.preview_record`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -33,13 +38,18 @@ from sqlalchemy.orm import Session
 from baton.config import fingerprint
 from baton.config.schema import BatonConfig
 from baton.scoring import engine
-from baton.scoring.preview import Preview
-from baton.store.chunked import DEFAULT_CHUNK, IssueChunk, issue_chunks, transitions_of
+from baton.scoring.preview import Preview, PreviewAccumulator
+from baton.store.chunked import DEFAULT_CHUNK, IssueChunk, issue_chunks, split_ids, transitions_of
+from baton.store.db import create_engine_for
+from baton.store.forked import can_fork, run_forked, usable_cores
 from baton.store.models import Site
 from baton.store.requests import load_requests_between
 from baton.store.transitions import load_status_categories
 
 log = logging.getLogger("baton.store.preview")
+
+MAX_WORKERS = 8
+"""At most this many processes per preview, however many cores: past it the parent's merge dominates."""
 
 _COLUMNS = list(engine.PREVIEW_COLUMNS)
 _KEPT_COLUMNS = [c for c in engine.PREVIEW_COLUMNS if c not in ("issue_key", "from_status", "to_status")]
@@ -65,38 +75,34 @@ def run_preview(
     until: datetime | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     use_stored: bool | None = None,
+    workers: int | None = None,
 ) -> Preview:
     """Before (`live`) and after (`draft`) on the site's stored history, as of `now`; `since`/`until`
     keep the requests alive in [since, until) as `baton score --since/--until` do. Reads only.
     `use_stored`: take the kept processes' requests from storage (default: when they were derived under
-    `live`, `stored_under`); False derives everything from the log. Both give the same result."""
+    `live`, `stored_under`); False derives everything from the log. Both give the same result.
+    `workers`: processes to spread the site's issues over (default: one per usable core, `preview_workers`);
+    the result does not depend on it."""
     categories = load_status_categories(session, site)
     plan = engine.derivation_plan(live, draft)
     stored = stored_under(session, site, live) if use_stored is None else use_stored
     from_storage = stored and not plan.derive_all
-    acc = engine.preview_accumulator(
-        live,
-        draft,
-        now,
-        period=period,
-        since=since,
-        until=until,
-        live_fingerprint=fingerprint(live),
-        draft_fingerprint=fingerprint(draft),
-    )
-    for chunk in issue_chunks(session, site, chunk_size, transitions=not from_storage):
-        if from_storage:
-            before, after, derived = _from_storage(session, site, chunk, live, draft, plan, categories)
-        else:
-            before, after, derived = _from_log(chunk, live, draft, plan, categories)
-        acc.add(
-            before,
-            after,
-            issues=len(chunk.issue_ids),
-            transitions=chunk.transition_count,
-            derived=None if plan.derive_all else derived,
-        )
-    result = acc.result()
+    part = _Part(site, live, draft, now, period, since, until, chunk_size, plan, from_storage, categories)
+    count = preview_workers(session, chunk_size) if workers is None else max(1, workers)
+    cuts = split_ids(session, site, count, at_least=chunk_size) if count > 1 else []
+    url = _database_url(session) if cuts else None
+    if url is None:
+        acc = part.accumulate(session, None, None)
+        result = acc.result()
+    else:
+        bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
+        tasks: list[Callable[[], PreviewAccumulator]] = [partial(part.accumulate, session, *bounds[0])]
+        tasks += [partial(part.in_own_session, url, lo, hi) for lo, hi in bounds[1:]]
+        acc, *later = run_forked(tasks)
+        for other in later:
+            acc.merge(other)
+        after, before = run_forked([partial(acc.scores, "after"), partial(acc.scores, "before")])
+        result = acc.result(before_scores=before, after_scores=after)
     log.info(
         "previewed a draft configuration",
         extra={
@@ -104,9 +110,86 @@ def run_preview(
             "issues": result.issues,
             "changed_requests": result.changed_total,
             "stored_requests": from_storage,
+            "processes": len(cuts) + 1,
         },
     )
     return result
+
+
+def preview_workers(session: Session, chunk_size: int = DEFAULT_CHUNK) -> int:
+    """Processes a preview spreads a site over by default: one per usable core (at most `MAX_WORKERS`);
+    one when the database is in this process's memory or forking is not available. (A site is never
+    cut into runs of fewer than `chunk_size` issues: `split_ids`.)"""
+    if _database_url(session) is None or not can_fork():
+        return 1
+    return min(usable_cores(), MAX_WORKERS)
+
+
+def _database_url(session: Session) -> str | None:
+    """The session's database URL, for a child process to open its own connection (None: an in-memory
+    SQLite database, which no other process can open)."""
+    url = session.get_bind().engine.url
+    if url.get_backend_name() == "sqlite" and (url.database or ":memory:") == ":memory:":
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """What previewing a run of the site's issues needs: the same for every part of one preview."""
+
+    site: str
+    live: BatonConfig
+    draft: BatonConfig
+    now: datetime
+    period: Literal["week", "month"]
+    since: datetime | None
+    until: datetime | None
+    chunk_size: int
+    plan: engine.DerivationPlan
+    from_storage: bool
+    categories: Mapping[str, str]
+
+    def accumulate(self, session: Session, after: str | None, upto: str | None) -> PreviewAccumulator:
+        """The issues after `after` and up to `upto` (None: no bound), chunk by chunk, unscored."""
+        acc = engine.preview_accumulator(
+            self.live,
+            self.draft,
+            self.now,
+            period=self.period,
+            since=self.since,
+            until=self.until,
+            live_fingerprint=fingerprint(self.live),
+            draft_fingerprint=fingerprint(self.draft),
+        )
+        chunks = issue_chunks(
+            session, self.site, self.chunk_size, transitions=not self.from_storage, after=after, upto=upto
+        )
+        for chunk in chunks:
+            args = (chunk, self.live, self.draft, self.plan, self.categories)
+            if self.from_storage:
+                before, after_, derived = _from_storage(session, self.site, *args)
+            else:
+                before, after_, derived = _from_log(*args)
+            acc.add(
+                before,
+                after_,
+                issues=len(chunk.issue_ids),
+                transitions=chunk.transition_count,
+                derived=None if self.plan.derive_all else derived,
+            )
+        return acc
+
+    def in_own_session(self, url: str, after: str | None, upto: str | None) -> PreviewAccumulator:
+        """`accumulate` on a connection of its own (in a forked child), compacted to travel back."""
+        own = create_engine_for(url)
+        try:
+            with Session(own) as session:
+                acc = self.accumulate(session, after, upto)
+        finally:
+            own.dispose()
+        acc.compact()
+        return acc
 
 
 def _changed_issues(chunk: IssueChunk, config: BatonConfig, plan: engine.DerivationPlan) -> list[str]:
@@ -182,4 +265,4 @@ def _from_storage(
     return _joined([kept, before]), _joined([carried, after]), ids
 
 
-__all__ = ["Preview", "run_preview", "stored_under"]
+__all__ = ["MAX_WORKERS", "Preview", "preview_workers", "run_preview", "stored_under"]

@@ -156,6 +156,11 @@ def _integer(env: Mapping[str, str], name: str, default: int, minimum: int = 1) 
     return value
 
 
+def _optional_integer(env: Mapping[str, str], name: str, example: int) -> int | None:
+    """A whole number >= 1, or None when unset (the default is computed where it is used)."""
+    return _integer(env, name, example) if (env.get(name) or "").strip() else None
+
+
 def _timestamp(env: Mapping[str, str], name: str) -> datetime | None:
     text = (env.get(name) or "").strip()
     if not text:
@@ -255,6 +260,9 @@ class Settings:
     admin_token: SecretStr | None = None
     mode: Mode = "embedded"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    preview_workers: int | None = None
+    """Processes one preview of a draft configuration spreads a site over (None: one per core,
+    `baton.store.preview.preview_workers`)."""
     worker_batch_bytes: int = DEFAULT_BATCH_BYTES
     """A processing batch is loaded and parsed at once: this bounds a worker's memory (a batch always
     takes at least one delivery, whatever its size)."""
@@ -326,6 +334,7 @@ class Settings:
             mode=_mode(env),
             max_body_bytes=_integer(env, "BATON_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
             worker_batch_bytes=_integer(env, "BATON_WORKER_BATCH_BYTES", DEFAULT_BATCH_BYTES),
+            preview_workers=_optional_integer(env, "BATON_PREVIEW_WORKERS", example=2),
             bench_noop=_flag(env, "BATON_BENCH_NOOP"),
             demo=_flag(env, "BATON_DEMO"),
             now=_timestamp(env, "BATON_NOW"),

@@ -608,6 +608,12 @@ def rollback_cmd(
 @click.option(
     "--changed", "show_changed", default=20, show_default=True, help="Table: changed requests shown."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes to spread the site over (default: one per core; 1: this process only).",
+)
 def preview_cmd(
     draft: str,
     config_path: str | None,
@@ -619,6 +625,7 @@ def preview_cmd(
     now_text: str | None,
     fmt: str,
     show_changed: int,
+    workers: int | None,
 ) -> None:
     """What DRAFT would do to the site's numbers, computed on its stored history; writes nothing.
 
@@ -646,6 +653,7 @@ def preview_cmd(
             period=period,  # type: ignore[arg-type]
             since=_parse_instant(since, "--since"),
             until=_parse_instant(until, "--until"),
+            workers=workers,
         )
     finally:
         session.close()

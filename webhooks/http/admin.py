@@ -704,7 +704,15 @@ def admin_api_blueprint(_baton: Any = None) -> Blueprint:
         with _session() as session:
             live = _applied_config(session, a.site) or _latest_config(session, a.site) or draft
             result = run_preview(
-                session, a.site, live=live, draft=draft, now=_now(), period=period, since=since, until=until
+                session,
+                a.site,
+                live=live,
+                draft=draft,
+                now=_now(),
+                period=period,
+                since=since,
+                until=until,
+                workers=_settings().preview_workers,
             )
         return jsonify(site=a.site, **serialize.preview_record(result))
 

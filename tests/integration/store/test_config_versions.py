@@ -7,6 +7,7 @@ prints once the draft is published and applied, on the worked example and on sim
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -225,6 +226,38 @@ def test_preview_after_equals_the_published_score_on_simulated_history(db_url: s
     assert [(p["requester"], p["provider"], p["count"]) for p in back["handoffs_mapped"]] == [
         (p["requester"], p["provider"], p["count"]) for p in record["handoffs_unmapped"]
     ]
+
+
+def test_preview_in_several_processes_equals_one_process(
+    db_url: str, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    baton_json(
+        "demo", "load", "--db", db_url, "--site", "demo", "--issues", "40", "--weeks", "3", "--format", "json"
+    )
+    live, draft = load_config_text(DEMO), load_config_text(DEMO_DRAFT)
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    records = {}
+    with Session(engine) as session, caplog.at_level(logging.INFO, logger="baton.store.preview"):
+        for workers, use_stored in ((1, None), (3, None), (3, False), (8, None)):
+            caplog.clear()
+            result = run_preview(
+                session,
+                "demo",
+                live=live,
+                draft=draft,
+                now=now,
+                chunk_size=7,
+                workers=workers,
+                use_stored=use_stored,
+            )
+            records[(workers, use_stored)] = preview_record(result)
+            (logged,) = [r for r in caplog.records if r.getMessage() == "previewed a draft configuration"]
+            # 40 issues in runs of at least 7: at most 5 processes
+            assert logged.__dict__["processes"] == min(workers, 5)
+    one = records[(1, None)]
+    assert one["changed_total"] > 0 and one["handoffs_unmapped"] and one["issues"] == 40
+    for key, record in records.items():
+        assert record == one, key
 
 
 def _counts(engine: Engine) -> dict[str, int]:

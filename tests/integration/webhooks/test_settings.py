@@ -104,6 +104,7 @@ def test_secrets_are_never_shown() -> None:
         ("BATON_RATE_LIMIT_STORAGE", "rediz://:pw@127.0.0.1", "'127.0.0.1' is not a rate-limit store;"),
         ("BATON_PROXY_HOPS", "-1", "set e.g. BATON_PROXY_HOPS=0"),
         ("BATON_ADMIN_CHECK_TTL", "0", "set e.g. BATON_ADMIN_CHECK_TTL=60"),
+        ("BATON_PREVIEW_WORKERS", "0", "set e.g. BATON_PREVIEW_WORKERS=2"),
     ],
 )
 def test_an_invalid_value_names_the_variable_and_what_to_do(variable: str, value: str, says: str) -> None:
@@ -164,3 +165,9 @@ def test_the_worker_batch_byte_budget_is_a_setting() -> None:
     assert Settings.from_env({"BATON_WORKER_BATCH_BYTES": "1000"}).worker_batch_bytes == 1000
     with pytest.raises(SettingsError, match="BATON_WORKER_BATCH_BYTES"):
         Settings.from_env({"BATON_WORKER_BATCH_BYTES": "abc"})
+
+
+def test_preview_workers_default_to_the_cores_unless_set() -> None:
+    assert Settings.from_env({}).preview_workers is None  # baton.store.preview.preview_workers decides
+    assert Settings.from_env({"BATON_PREVIEW_WORKERS": "1"}).preview_workers == 1
+    assert Settings.from_env({"BATON_PREVIEW_WORKERS": " 4 "}).preview_workers == 4
