@@ -25,6 +25,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing.connection import wait
 from typing import Any
 
 log = logging.getLogger("baton.webhooks.worker")
@@ -125,8 +126,6 @@ class ProcessorSupervisor:
     def _supervise(self) -> None:
         # The process's sentinel (a pipe end) becomes ready when it ends. `is_alive()` cannot be
         # trusted here: gunicorn's master reaps every child on SIGCHLD (`waitpid(-1)`), ours too.
-        from multiprocessing.connection import wait
-
         while not self._stopping.is_set():
             if not wait([self._process.sentinel], timeout=0.5) or self._stopping.is_set():
                 continue
@@ -154,8 +153,6 @@ class ProcessorSupervisor:
             time.sleep(0.05)
 
     def stop(self, timeout: float = 10.0) -> None:
-        from multiprocessing.connection import wait
-
         self._stopping.set()
         process = self._process
         if process is None or wait([process.sentinel], timeout=0):
