@@ -51,6 +51,10 @@ log = logging.getLogger("baton.store.preview")
 MAX_WORKERS = 8
 """At most this many processes per preview, however many cores: past it the parent's merge dominates."""
 
+MIN_RUN = 1000
+"""Issues: a site is not cut into runs shorter than this (or than a chunk): a process costs more than
+it saves below it."""
+
 _COLUMNS = list(engine.PREVIEW_COLUMNS)
 _KEPT_COLUMNS = [c for c in engine.PREVIEW_COLUMNS if c not in ("issue_key", "from_status", "to_status")]
 """What is read of the stored requests the draft keeps: they are scored, never compared."""
@@ -89,7 +93,7 @@ def run_preview(
     from_storage = stored and not plan.derive_all
     part = _Part(site, live, draft, now, period, since, until, chunk_size, plan, from_storage, categories)
     count = preview_workers(session, chunk_size) if workers is None else max(1, workers)
-    cuts = split_ids(session, site, count, at_least=chunk_size) if count > 1 else []
+    cuts = split_ids(session, site, count, at_least=min(chunk_size, MIN_RUN)) if count > 1 else []
     url = _database_url(session) if cuts else None
     if url is None:
         acc = part.accumulate(session, None, None)
@@ -119,7 +123,7 @@ def run_preview(
 def preview_workers(session: Session, chunk_size: int = DEFAULT_CHUNK) -> int:
     """Processes a preview spreads a site over by default: one per usable core (at most `MAX_WORKERS`);
     one when the database is in this process's memory or forking is not available. (A site is never
-    cut into runs of fewer than `chunk_size` issues: `split_ids`.)"""
+    cut into runs of fewer than `MIN_RUN` issues, or than a chunk: `split_ids`.)"""
     if _database_url(session) is None or not can_fork():
         return 1
     return min(usable_cores(), MAX_WORKERS)
