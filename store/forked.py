@@ -1,18 +1,27 @@
 """`run_forked`: independent CPU-bound tasks on several cores, for preview (issue 15).
 
 Pandas holds the GIL for most of a derivation and the driver holds it while it builds rows, so threads
-do not run them side by side; processes do. The children are forked: they start at once (nothing is
-imported again) and inherit the task's inputs, so only each result is pickled back through a pipe.
+do not run them side by side; processes do (`start_method`):
+
+- in a process with one thread (the CLI, a benchmark) the children are forked from it: they start at
+  once (nothing is imported again) and inherit the task's inputs, so only each result is pickled back
+  through a pipe;
+- where other threads run (a gthread server's request threads), forking would copy the locks they hold
+  at that instant, an import lock among them, and a child could wait for it forever. The children are
+  then forked from multiprocessing's fork server, a process of one thread started on first use and kept
+  (the modules named in `preload` are imported there once): each task is pickled to its child.
 
 A task must open its own database connection: one inherited from the parent is never used in a
-child. Where forking is not available (not Linux or macOS) or would give nothing (one task), the tasks
-run one after another in the calling process.
+child. Where neither way is available or one task is all there is, the tasks run one after another in
+the calling process.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
@@ -32,17 +41,28 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+def start_method() -> str | None:
+    """How `run_forked` starts its children in this process now: "fork" with one thread, else
+    "forkserver"; None where the system has neither (the tasks then run here, one after another)."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else None
 
 
-def run_forked(tasks: Sequence[Callable[[], T]]) -> list[T]:
+def run_forked(
+    tasks: Sequence[Callable[[], T]], *, method: str | None = None, preload: Sequence[str] = ()
+) -> list[T]:
     """The tasks' results, in order: the first runs in this process while each other one runs in a
-    forked child. A child's exception is raised here as `ForkedTaskError`; if this process's own task
-    fails, the children are stopped."""
-    if len(tasks) <= 1 or not can_fork():
+    child process (`method`: "fork" or "forkserver", default `start_method()`; `preload`: modules the
+    fork server imports when it starts). A child's exception is raised here as `ForkedTaskError`; if
+    this process's own task fails, the children are stopped."""
+    method = method or start_method()
+    if len(tasks) <= 1 or method is None:
         return [task() for task in tasks]
-    context = multiprocessing.get_context("fork")
+    context: Any = multiprocessing.get_context(method)
+    if method == "forkserver" and preload:
+        context.set_forkserver_preload(list(preload))  # read when the server starts (first use)
     children: list[tuple[Any, Connection]] = []
     try:
         for task in tasks[1:]:
@@ -78,12 +98,19 @@ def _receive(child: Any, receiving: Connection, index: int) -> Any:
     except EOFError:
         child.join()
         raise ForkedTaskError(
-            f"task {index} ended without a result (process {child.pid}, exit code {child.exitcode}): "
-            "it was killed, most likely for lack of memory"
+            f"task {index} ended without a result (process {child.pid}): {_how(child.exitcode)}"
         ) from None
     if kind == "error":
         raise ForkedTaskError(f"task {index} failed in process {child.pid}: {value}")
     return value
 
 
-__all__ = ["ForkedTaskError", "can_fork", "run_forked", "usable_cores"]
+def _how(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name if -exitcode in signal.valid_signals() else str(-exitcode)
+        hint = " (the kernel's answer to running out of memory)" if -exitcode == signal.SIGKILL else ""
+        return f"killed by {name}{hint}"
+    return f"exit code {exitcode}"
+
+
+__all__ = ["ForkedTaskError", "run_forked", "start_method", "usable_cores"]

@@ -41,7 +41,7 @@ from baton.scoring import engine
 from baton.scoring.preview import Preview, PreviewAccumulator
 from baton.store.chunked import DEFAULT_CHUNK, IssueChunk, issue_chunks, split_ids, transitions_of
 from baton.store.db import create_engine_for
-from baton.store.forked import can_fork, run_forked, usable_cores
+from baton.store.forked import run_forked, start_method, usable_cores
 from baton.store.models import Site
 from baton.store.requests import load_requests_between
 from baton.store.transitions import load_status_categories
@@ -50,6 +50,9 @@ log = logging.getLogger("baton.store.preview")
 
 MAX_WORKERS = 8
 """At most this many processes per preview, however many cores: past it the parent's merge dominates."""
+
+_PRELOAD = ("baton.store.preview",)
+"""What the fork server imports once (`baton.store.forked`): all a run of the preview needs."""
 
 MIN_RUN = 1000
 """Issues: a site is not cut into runs shorter than this (or than a chunk): a process costs more than
@@ -102,11 +105,14 @@ def run_preview(
         bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
         tasks: list[Callable[[], PreviewAccumulator]] = [partial(part.accumulate, session, *bounds[0])]
         tasks += [partial(part.in_own_session, url, lo, hi) for lo, hi in bounds[1:]]
-        acc, *later = run_forked(tasks)
+        acc, *later = run_forked(tasks, preload=_PRELOAD)
         for other in later:
             acc.merge(other)
-        after, before = run_forked([partial(acc.scores, "after"), partial(acc.scores, "before")])
-        result = acc.result(before_scores=before, after_scores=after)
+        if start_method() == "fork":  # the child inherits the frames to score; nothing is pickled
+            after, before = run_forked([partial(acc.scores, "after"), partial(acc.scores, "before")])
+            result = acc.result(before_scores=before, after_scores=after)
+        else:
+            result = acc.result()
     log.info(
         "previewed a draft configuration",
         extra={
@@ -122,9 +128,9 @@ def run_preview(
 
 def preview_workers(session: Session, chunk_size: int = DEFAULT_CHUNK) -> int:
     """Processes a preview spreads a site over by default: one per usable core (at most `MAX_WORKERS`);
-    one when the database is in this process's memory or forking is not available. (A site is never
+    one when the database is in this process's memory or no child process can be started. (A site is never
     cut into runs of fewer than `MIN_RUN` issues, or than a chunk: `split_ids`.)"""
-    if _database_url(session) is None or not can_fork():
+    if _database_url(session) is None or start_method() is None:
         return 1
     return min(usable_cores(), MAX_WORKERS)
 

@@ -1,52 +1,86 @@
-"""`baton.store.forked.run_forked`: tasks in forked processes, results in order, failures reported
-(the parallel preview's machinery, issue 15). Real processes, no mocks."""
+"""`baton.store.forked.run_forked`: tasks in child processes, results in order, failures reported
+(the parallel preview's machinery, issue 15). Real processes, no mocks; both ways of starting them."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from baton.store.forked import ForkedTaskError, can_fork, run_forked
+from baton.store.forked import ForkedTaskError, run_forked, start_method
 
-pytestmark = pytest.mark.skipif(not can_fork(), reason="forking is not available on this system")
+METHODS = [m for m in ("fork", "forkserver") if m in multiprocessing.get_all_start_methods()]
+pytestmark = pytest.mark.skipif(not METHODS, reason="no way to start a child process here")
 
 
-def test_results_come_back_in_order_and_only_the_first_task_runs_here() -> None:
+def named_pid(name: str) -> tuple[str, int, int]:
+    return name, os.getpid(), os.getppid()
+
+
+def fails() -> int:
+    raise ValueError("the chunk could not be read")
+
+
+def dies() -> int:
+    os._exit(3)
+
+
+def killed() -> int:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return 0
+
+
+def sleeps(pid_file: Path) -> None:
+    pid_file.write_text(str(os.getpid()))
+    time.sleep(60)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_results_come_back_in_order_and_only_the_first_task_runs_here(method: str) -> None:
     here = os.getpid()
-    results = run_forked([lambda: ("a", os.getpid()), lambda: ("b", os.getpid()), lambda: ("c", os.getpid())])
-    assert [name for name, _pid in results] == ["a", "b", "c"]
-    pids = [pid for _name, pid in results]
-    assert pids[0] == here
-    assert here not in pids[1:] and len(set(pids)) == 3
+    results = run_forked([partial(named_pid, n) for n in "abc"], method=method)
+    assert [name for name, _pid, _parent in results] == ["a", "b", "c"]
+    pids = [pid for _name, pid, _parent in results]
+    assert pids[0] == here and here not in pids[1:] and len(set(pids)) == 3
+    parents = {parent for _name, _pid, parent in results[1:]}
+    # forked from here, or from the fork server (one process of its own)
+    assert parents == {here} if method == "fork" else (len(parents) == 1 and here not in parents)
 
 
-def test_a_child_inherits_its_inputs_without_pickling_them() -> None:
+def test_a_forked_child_inherits_its_inputs_without_pickling_them() -> None:
     unpicklable = (lambda: None, 41)  # a lambda cannot be pickled: only the result travels
-    assert run_forked([lambda: 0, lambda: unpicklable[1] + 1]) == [0, 42]
+    assert run_forked([lambda: 0, lambda: unpicklable[1] + 1], method="fork") == [0, 42]
 
 
-def test_a_childs_exception_is_raised_here_with_its_message() -> None:
-    def fails() -> int:
-        raise ValueError("the chunk could not be read")
-
+@pytest.mark.parametrize("method", METHODS)
+def test_a_childs_exception_is_raised_here_with_its_message(method: str) -> None:
     with pytest.raises(ForkedTaskError, match=r"task 1 failed .*ValueError: the chunk could not be read"):
-        run_forked([lambda: 1, fails])
+        run_forked([partial(named_pid, "a"), fails], method=method)
 
 
-def test_a_child_that_dies_is_reported_with_its_exit_code() -> None:
+@pytest.mark.parametrize("method", METHODS)
+def test_a_child_that_dies_is_reported_with_its_exit_code(method: str) -> None:
     with pytest.raises(ForkedTaskError, match=r"task 1 ended without a result .*exit code 3"):
-        run_forked([lambda: 1, lambda: os._exit(3)])
+        run_forked([partial(named_pid, "a"), dies], method=method)
 
 
-def test_when_the_task_here_fails_the_children_are_stopped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", METHODS)
+def test_a_child_killed_by_the_kernel_is_reported_as_such(method: str) -> None:
+    with pytest.raises(
+        ForkedTaskError, match=r"task 1 ended without a result .*killed by SIGKILL \(the kernel's"
+    ):
+        run_forked([partial(named_pid, "a"), killed], method=method)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_when_the_task_here_fails_the_children_are_stopped(method: str, tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
-
-    def sleeps() -> None:
-        pid_file.write_text(str(os.getpid()))
-        time.sleep(60)
 
     def fails_here() -> None:
         while not pid_file.exists():
@@ -55,12 +89,32 @@ def test_when_the_task_here_fails_the_children_are_stopped(tmp_path: Path) -> No
 
     started = time.monotonic()
     with pytest.raises(RuntimeError, match="here"):
-        run_forked([fails_here, sleeps])
+        run_forked([fails_here, partial(sleeps, pid_file)], method=method)
     assert time.monotonic() - started < 30
-    with pytest.raises(ProcessLookupError):  # stopped and reaped
+    time.sleep(0.2)  # a fork server's child is reaped by the server, just after it is stopped
+    with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)
 
 
-def test_one_task_runs_here_without_forking() -> None:
+def test_children_are_forked_only_while_this_process_has_one_thread() -> None:
+    """With other threads running, a fork copies the locks they hold (an import lock: the child could
+    hang on it): the children then come from the fork server."""
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert start_method() == "forkserver"
+        (_n, _pid, _parent), (_m, _child, server) = run_forked(
+            [partial(named_pid, "a"), partial(named_pid, "b")]
+        )
+        assert server != os.getpid()
+    finally:
+        stop.set()
+        other.join()
+    if threading.active_count() == 1:  # pytest-xdist runs helper threads: then there is no fork here
+        assert start_method() == "fork"
+
+
+def test_one_task_runs_here_without_a_child() -> None:
     assert run_forked([os.getpid]) == [os.getpid()]
     assert run_forked([]) == []
