@@ -3,7 +3,7 @@
 Pandas holds the GIL for most of a derivation and the driver holds it while it builds rows, so threads
 do not run them side by side; processes do (`start_method`):
 
-- in a process with one thread (the CLI, a benchmark) the children are forked from it: they start at
+- in a process with one thread (the CLI, a benchmark) on Linux the children are forked from it: they start at
   once (nothing is imported again) and inherit the task's inputs, so only each result is pickled back
   through a pipe;
 - where other threads run (a gthread server's request threads), forking would copy the locks they hold
@@ -21,6 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
@@ -42,10 +43,11 @@ def usable_cores() -> int:
 
 
 def start_method() -> str | None:
-    """How `run_forked` starts its children in this process now: "fork" with one thread, else
-    "forkserver"; None where the system has neither (the tasks then run here, one after another)."""
+    """How `run_forked` starts its children in this process now: "fork" on Linux with one thread, else
+    "forkserver" (macOS's own libraries are not safe to use in a forked child either); None where the
+    system has neither (the tasks then run here, one after another)."""
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    if "fork" in methods and sys.platform == "linux" and threading.active_count() == 1:
         return "fork"
     return "forkserver" if "forkserver" in methods else None
 
