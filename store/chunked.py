@@ -125,12 +125,10 @@ def split_ids(session: Session, site_id: str, parts: int, *, at_least: int = 1) 
     total = int(counted[0][0])
     parts = max(1, min(parts, total // max(1, at_least)))
     cuts: list[str] = []
-    for part in range(1, parts):
+    for part in range(1, parts):  # parts <= total: each offset is past the one before
         offset = part * total // parts - 1
-        if offset < 0:
-            continue
         rows = driver_rows(session, f"{_IDS} ORDER BY issue_id LIMIT 1 OFFSET ?", (site_id, offset))
-        if rows and (not cuts or str(rows[0][0]) != cuts[-1]):
+        if rows:  # (an issue can only be added meanwhile: the site's last runs a little longer)
             cuts.append(str(rows[0][0]))
     return cuts
 

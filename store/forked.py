@@ -3,9 +3,9 @@
 Pandas holds the GIL for most of a derivation and the driver holds it while it builds rows, so threads
 do not run them side by side; processes do (`start_method`):
 
-- in a process with one thread (the CLI, a benchmark) on Linux the children are forked from it: they start at
-  once (nothing is imported again) and inherit the task's inputs, so only each result is pickled back
-  through a pipe;
+- in a process with one thread (the CLI, a benchmark) on Linux the children are forked from it: they
+  start at once (nothing is imported again) and inherit the task's inputs, so only each result is
+  pickled back through a pipe;
 - where other threads run (a gthread server's request threads), forking would copy the locks they hold
   at that instant, an import lock among them, and a child could wait for it forever. The children are
   then forked from multiprocessing's fork server, a process of one thread started on first use and kept

@@ -14,10 +14,9 @@ differ), and only the issues of the other processes need deriving under the draf
 
 Both sides go to the pure `baton.scoring.engine.preview_accumulator`, which compares only the derived
 issues. The site's issues are cut into runs (`baton.store.chunked.split_ids`), one per process
-(`preview_workers`: one per core): each run is accumulated in a forked child on a connection of its
-own (`baton.store.forked.run_forked`), the accumulators are merged in issue order, and the two sides
-are scored side by side. The `after` rows are what `baton score --by process` prints once the draft is published and
-applied (tests/integration/store/test_config_versions.py checks it, both ways). Shape the result for the
+(`preview_workers`: one per core): each run is accumulated in a child process on a connection of its
+own (`baton.store.forked.run_forked`) and the accumulators are merged in issue order. The `after` rows
+are what `baton score --by process` prints once the draft is published and applied (tests/integration/store/test_config_versions.py checks it, both ways). Shape the result for the
 CLI and the API with `baton.webhooks.serialize.preview_record`.
 """
 
@@ -95,7 +94,7 @@ def run_preview(
     stored = stored_under(session, site, live) if use_stored is None else use_stored
     from_storage = stored and not plan.derive_all
     part = _Part(site, live, draft, now, period, since, until, chunk_size, plan, from_storage, categories)
-    count = preview_workers(session, chunk_size) if workers is None else max(1, workers)
+    count = preview_workers(session) if workers is None else max(1, workers)
     cuts = split_ids(session, site, count, at_least=min(chunk_size, MIN_RUN)) if count > 1 else []
     url = _database_url(session) if cuts else None
     if url is None:
@@ -126,10 +125,10 @@ def run_preview(
     return result
 
 
-def preview_workers(session: Session, chunk_size: int = DEFAULT_CHUNK) -> int:
+def preview_workers(session: Session) -> int:
     """Processes a preview spreads a site over by default: one per usable core (at most `MAX_WORKERS`);
-    one when the database is in this process's memory or no child process can be started. (A site is never
-    cut into runs of fewer than `MIN_RUN` issues, or than a chunk: `split_ids`.)"""
+    one when the database is in this process's memory or no child process can be started. (A site is
+    never cut into runs of fewer than `MIN_RUN` issues, or than a chunk: `split_ids`.)"""
     if _database_url(session) is None or start_method() is None:
         return 1
     return min(usable_cores(), MAX_WORKERS)
@@ -160,8 +159,9 @@ class _Part:
     from_storage: bool
     categories: Mapping[str, str]
 
-    def accumulate(self, session: Session, after: str | None, upto: str | None) -> PreviewAccumulator:
-        """The issues after `after` and up to `upto` (None: no bound), chunk by chunk, unscored."""
+    def accumulate(self, session: Session, lower: str | None, upper: str | None) -> PreviewAccumulator:
+        """The issues with ids above `lower` and up to `upper` (None: no bound), chunk by chunk,
+        unscored."""
         acc = engine.preview_accumulator(
             self.live,
             self.draft,
@@ -173,29 +173,29 @@ class _Part:
             draft_fingerprint=fingerprint(self.draft),
         )
         chunks = issue_chunks(
-            session, self.site, self.chunk_size, transitions=not self.from_storage, after=after, upto=upto
+            session, self.site, self.chunk_size, transitions=not self.from_storage, after=lower, upto=upper
         )
         for chunk in chunks:
             args = (chunk, self.live, self.draft, self.plan, self.categories)
             if self.from_storage:
-                before, after_, derived = _from_storage(session, self.site, *args)
+                before, after, derived = _from_storage(session, self.site, *args)
             else:
-                before, after_, derived = _from_log(*args)
+                before, after, derived = _from_log(*args)
             acc.add(
                 before,
-                after_,
+                after,
                 issues=len(chunk.issue_ids),
                 transitions=chunk.transition_count,
                 derived=None if self.plan.derive_all else derived,
             )
         return acc
 
-    def in_own_session(self, url: str, after: str | None, upto: str | None) -> PreviewAccumulator:
-        """`accumulate` on a connection of its own (in a forked child), compacted to travel back."""
+    def in_own_session(self, url: str, lower: str | None, upper: str | None) -> PreviewAccumulator:
+        """`accumulate` on a connection of its own (in a child process), compacted for the way back."""
         own = create_engine_for(url)
         try:
             with Session(own) as session:
-                acc = self.accumulate(session, after, upto)
+                acc = self.accumulate(session, lower, upper)
         finally:
             own.dispose()
         acc.compact()
