@@ -1,6 +1,7 @@
-"""The admin page's preview in the real server: gunicorn (embedded mode, gthread workers) spreads a
-site of more than one chunk over two forked processes from inside a request thread, and answers what
-one process computes (issue 15; docs/configuration.md, "On several cores"). SQLite and PostgreSQL."""
+"""The admin page's preview in the real server: gunicorn (embedded mode; gthread workers, whose
+children come from the fork server, and gevent workers, which fork) spreads a site of more than one
+chunk over two processes from inside a request, and answers what one process computes (issue 15;
+docs/configuration.md, "On several cores"). SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -66,8 +67,10 @@ def _store_history(engine: Engine) -> None:
     assert apply_pending(engine, ConfigResolver(None), worker="test", clock=lambda: ADMIN_NOW) == [(SITE, 1)]
 
 
-@pytest.fixture
-def server(db_url: str, engine: Engine, tmp_path: Path) -> Iterator[GunicornServer]:
+@pytest.fixture(params=["gthread", "gevent"])
+def server(
+    db_url: str, engine: Engine, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[GunicornServer]:
     _store_history(engine)
     running = GunicornServer(
         db_url,
@@ -76,6 +79,7 @@ def server(db_url: str, engine: Engine, tmp_path: Path) -> Iterator[GunicornServ
         BATON_ADMIN_TOKEN=ADMIN_TOKEN,
         BATON_NOW=ADMIN_NOW.isoformat(),
         BATON_PREVIEW_WORKERS="2",
+        BATON_WORKER_CLASS=request.param,
     ).start()
     try:
         yield running
