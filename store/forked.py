@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -32,7 +33,8 @@ T = TypeVar("T")
 
 
 class ForkedTaskError(RuntimeError):
-    """A task failed in its child process (the message carries the child's error and traceback)."""
+    """A task failed in its child process, or the child ended without a result (the message says which
+    child and carries its traceback)."""
 
 
 def usable_cores() -> int:
@@ -57,8 +59,9 @@ def run_forked(
 ) -> list[T]:
     """The tasks' results, in order: the first runs in this process while each other one runs in a
     child process (`method`: "fork" or "forkserver", default `start_method()`; `preload`: modules the
-    fork server imports when it starts). A child's exception is raised here as `ForkedTaskError`; if
-    this process's own task fails, the children are stopped."""
+    fork server imports when it starts). A child's exception is raised here as itself (its cause, a
+    `ForkedTaskError`, says which child and holds the child's traceback), or as a `ForkedTaskError` when
+    it cannot be pickled; if this process's own task fails, the children are stopped."""
     method = method or start_method()
     if len(tasks) <= 1 or method is None:
         return [task() for task in tasks]
@@ -89,7 +92,11 @@ def _child(task: Callable[[], Any], sending: Connection) -> None:
     try:
         outcome: tuple[str, Any] = ("ok", task())
     except BaseException as error:  # everything goes back to the parent, which raises it
-        outcome = ("error", f"{type(error).__name__}: {error}\n{traceback.format_exc()}")
+        where = traceback.format_exc()
+        try:
+            outcome = ("raise", (pickle.dumps(error), where))
+        except Exception:  # an exception that cannot travel: its text does
+            outcome = ("error", f"{type(error).__name__}: {error}\n{where}")
     sending.send(outcome)
     sending.close()
 
@@ -102,6 +109,11 @@ def _receive(child: Any, receiving: Connection, index: int) -> Any:
         raise ForkedTaskError(
             f"task {index} ended without a result (process {child.pid}): {_how(child.exitcode)}"
         ) from None
+    if kind == "raise":  # the child's own exception, so callers handle it as if raised here
+        pickled, where = value
+        raise pickle.loads(pickled) from ForkedTaskError(
+            f"task {index} failed in process {child.pid}:\n{where}"
+        )
     if kind == "error":
         raise ForkedTaskError(f"task {index} failed in process {child.pid}: {value}")
     return value

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -13,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from baton.store.forked import ForkedTaskError, run_forked, start_method
 
@@ -62,9 +65,41 @@ def test_a_forked_child_inherits_its_inputs_without_pickling_them() -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_a_childs_exception_is_raised_here_with_its_message(method: str) -> None:
-    with pytest.raises(ForkedTaskError, match=r"task 1 failed .*ValueError: the chunk could not be read"):
+def test_a_childs_exception_is_raised_here_as_itself_with_its_message(method: str) -> None:
+    with pytest.raises(ValueError, match=r"^the chunk could not be read$") as raised:
         run_forked([partial(named_pid, "a"), fails], method=method)
+    cause = raised.value.__cause__
+    assert isinstance(cause, ForkedTaskError)
+    assert re.search(r"task 1 failed .*\n.*ValueError: the chunk could not be read", str(cause), re.S)
+    assert "in fails\n" in str(cause)  # the child's traceback
+
+
+def database_gone() -> int:
+    raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("unable to open database file"))
+
+
+class Unpicklable(Exception):
+    def __init__(self) -> None:
+        super().__init__("holds a lock")
+        self.lock = threading.Lock()
+
+
+def unpicklable() -> int:
+    raise Unpicklable()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_childs_database_error_reaches_the_handlers_of_database_errors(method: str) -> None:
+    """The CLI and the HTTP layer turn OperationalError into "database unavailable" (exit 3 / 503)."""
+    with pytest.raises(OperationalError, match="unable to open database file") as raised:
+        run_forked([partial(named_pid, "a"), database_gone], method=method)
+    assert isinstance(raised.value.orig, sqlite3.OperationalError)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_an_exception_that_cannot_travel_comes_as_its_text(method: str) -> None:
+    with pytest.raises(ForkedTaskError, match=r"task 1 failed .*Unpicklable: holds a lock"):
+        run_forked([partial(named_pid, "a"), unpicklable], method=method)
 
 
 @pytest.mark.parametrize("method", METHODS)
