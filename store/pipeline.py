@@ -18,8 +18,9 @@ stores the requests and marks the deliveries in a second transaction, which read
 derivation's input (`_LogVersion`: counts and highest ids of the insert-only transitions and verdicts,
 the issue facts, the status categories) and re-derives under the lock only a site whose log another
 writer changed in between. On SQLite the write lock is the whole database's, so the receivers'
-acknowledgements no longer wait for a derivation. A delivery is `done` only once its requests are stored; one recorded but not finished (a
-crash between the two) is derived from all the issues it touches when it is processed again. If
+acknowledgements no longer wait for a derivation. A delivery is `done` only once its requests are
+stored; one recorded but not finished (a crash between the two) is derived from all the issues it
+touches when it is processed again. If
 processing fails, each delivery is processed again on its own, so failures stay isolated per delivery
 (the culprit's rolled-back work is replaced by its error, committed). `process_pending` opens
 its own session. `ingest_extractions`, `rederive_issues` and `rederive_site(commit=False)` only add to

@@ -87,7 +87,7 @@ def run_preview(
     keep the requests alive in [since, until) as `baton score --since/--until` do. Reads only.
     `use_stored`: take the kept processes' requests from storage (default: when they were derived under
     `live`, `stored_under`); False derives everything from the log. Both give the same result.
-    `workers`: processes to spread the site's issues over (default: one per usable core, `preview_workers`);
+    `workers`: processes to spread the site's issues over (default: `preview_workers`, one per core);
     the result does not depend on it."""
     categories = load_status_categories(session, site)
     plan = engine.derivation_plan(live, draft)
@@ -104,11 +104,13 @@ def run_preview(
         bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
         tasks: list[Callable[[], PreviewAccumulator]] = [partial(part.accumulate, session, *bounds[0])]
         tasks += [partial(part.in_own_session, url, lo, hi) for lo, hi in bounds[1:]]
-        acc, *later = run_forked(tasks, preload=_PRELOAD)
+        method = start_method()
+        acc, *later = run_forked(tasks, method=method, preload=_PRELOAD)
         for other in later:
             acc.merge(other)
-        if start_method() == "fork":  # the child inherits the frames to score; nothing is pickled
-            after, before = run_forked([partial(acc.scores, "after"), partial(acc.scores, "before")])
+        if method == "fork":  # the child inherits the frames to score; nothing is pickled
+            scoring = [partial(acc.scores, "after"), partial(acc.scores, "before")]
+            after, before = run_forked(scoring, method=method)
             result = acc.result(before_scores=before, after_scores=after)
         else:
             result = acc.result()
@@ -126,12 +128,15 @@ def run_preview(
 
 
 def preview_workers(session: Session) -> int:
-    """Processes a preview spreads a site over by default: one per usable core (at most `MAX_WORKERS`);
-    one when the database is in this process's memory or no child process can be started. (A site is
-    never cut into runs of fewer than `MIN_RUN` issues, or than a chunk: `split_ids`.)"""
-    if _database_url(session) is None or start_method() is None:
-        return 1
-    return min(usable_cores(), MAX_WORKERS)
+    """Processes a preview of the session's database spreads a site over by default: `default_workers`,
+    one when the database is in this process's memory. (A site is never cut into runs of fewer than
+    `MIN_RUN` issues, or than a chunk: `split_ids`.)"""
+    return 1 if _database_url(session) is None else default_workers()
+
+
+def default_workers() -> int:
+    """One process per usable core, at most `MAX_WORKERS`; one when no child process can be started."""
+    return min(usable_cores(), MAX_WORKERS) if start_method() else 1
 
 
 def _database_url(session: Session) -> str | None:
@@ -275,4 +280,4 @@ def _from_storage(
     return _joined([kept, before]), _joined([carried, after]), ids
 
 
-__all__ = ["MAX_WORKERS", "Preview", "preview_workers", "run_preview", "stored_under"]
+__all__ = ["MAX_WORKERS", "Preview", "default_workers", "preview_workers", "run_preview", "stored_under"]

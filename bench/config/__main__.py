@@ -248,10 +248,9 @@ def bench_preview(
         f"    stored {requests:,} requests derived under the live configuration (rederive_staged): "
         f"{applied.wall:.1f} s wall, {applied.cpu:.1f} s CPU (not timed below)"
     )
-    from baton.store.forked import start_method, usable_cores
-    from baton.store.preview import MAX_WORKERS
+    from baton.store.preview import default_workers
 
-    cores = min(usable_cores(), MAX_WORKERS) if start_method() else 1
+    cores = default_workers()
     for use_stored, workers, label in (
         (True, 1, "before from the stored requests, 1 process"),
         (True, cores, f"before from the stored requests, {cores} processes (the default here)"),
