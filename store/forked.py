@@ -7,8 +7,11 @@ do not run them side by side; processes do (`start_method`):
   start at once (nothing is imported again) and inherit the task's inputs, so only each result is
   pickled back through a pipe;
 - where other threads run (a gthread server's request threads), forking would copy the locks they hold
-  at that instant, an import lock among them, and a child could wait for it forever. The children are
-  then forked from multiprocessing's fork server, a process of one thread started on first use and kept
+  at that instant, an import lock among them, and a child could wait for it forever. Where gevent has
+  patched the process (a gevent server worker), a forked child would inherit the worker's greenlets and
+  run them at its first wait for I/O: gunicorn's own loop among them, which sees a new parent process
+  and exits the child before its task is done. The children are then forked from multiprocessing's
+  fork server, a process of one thread started on first use and kept
   (the modules named in `preload` are imported there once): each task is pickled to its child.
 
 A task must open its own database connection: one inherited from the parent is never used in a
@@ -45,13 +48,24 @@ def usable_cores() -> int:
 
 
 def start_method() -> str | None:
-    """How `run_forked` starts its children in this process now: "fork" on Linux with one thread, else
-    "forkserver" (macOS's own libraries are not safe to use in a forked child either); None where the
-    system has neither (the tasks then run here, one after another)."""
+    """How `run_forked` starts its children in this process now: "fork" on Linux with one thread and
+    no gevent, else "forkserver" (macOS's own libraries are not safe to use in a forked child either);
+    None where the system has neither (the tasks then run here, one after another)."""
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and sys.platform == "linux" and threading.active_count() == 1:
+    if (
+        "fork" in methods
+        and sys.platform == "linux"
+        and threading.active_count() == 1
+        and not _gevent_patched()
+    ):
         return "fork"
     return "forkserver" if "forkserver" in methods else None
+
+
+def _gevent_patched() -> bool:
+    """Whether gevent has patched this process (gevent itself is never imported here to find out)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_anything_patched())
 
 
 def run_forked(
@@ -61,7 +75,7 @@ def run_forked(
     child process (`method`: "fork" or "forkserver", default `start_method()`; `preload`: modules the
     fork server imports when it starts). A child's exception is raised here as itself (its cause, a
     `ForkedTaskError`, says which child and holds the child's traceback), or as a `ForkedTaskError` when
-    it cannot be pickled; if this process's own task fails, the children are stopped."""
+    it cannot be pickled or is not an `Exception` (a child's `SystemExit` does not end this process); if this process's own task fails, the children are stopped."""
     method = method or start_method()
     if len(tasks) <= 1 or method is None:
         return [task() for task in tasks]
@@ -91,12 +105,16 @@ def run_forked(
 def _child(task: Callable[[], Any], sending: Connection) -> None:
     try:
         outcome: tuple[str, Any] = ("ok", task())
-    except BaseException as error:  # everything goes back to the parent, which raises it
+    except BaseException as error:  # everything goes back to the parent
         where = traceback.format_exc()
-        try:
-            outcome = ("raise", (pickle.dumps(error), where))
-        except Exception:  # an exception that cannot travel: its text does
-            outcome = ("error", f"{type(error).__name__}: {error}\n{where}")
+        text = ("error", f"{type(error).__name__}: {error}\n{where}")
+        if not isinstance(error, Exception):  # SystemExit raised again there would end the parent
+            outcome = text
+        else:
+            try:
+                outcome = ("raise", (pickle.dumps(error), where))
+            except Exception:  # an exception that cannot travel: its text does
+                outcome = text
     sending.send(outcome)
     sending.close()
 

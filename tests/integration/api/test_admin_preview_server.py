@@ -1,5 +1,5 @@
-"""The admin page's preview in the real server: gunicorn (embedded mode; gthread workers, whose
-children come from the fork server, and gevent workers, which fork) spreads a site of more than one
+"""The admin page's preview in the real server: gunicorn (embedded mode; gthread and gevent workers,
+whose children both come from the fork server) spreads a site of more than one
 chunk over two processes from inside a request, and answers what one process computes (issue 15;
 docs/configuration.md, "On several cores"). SQLite and PostgreSQL."""
 
@@ -96,7 +96,8 @@ def test_the_servers_preview_in_two_processes_equals_one_process(
         json={"yaml": DRAFT},
         timeout=120,
     )
-    assert answer.status_code == 200, answer.text
+    log = server.tmp / f"gunicorn-{server.port}.log"
+    assert answer.status_code == 200, f"{answer.text}\n{log.read_text()[-6000:]}"
     served = answer.json()
     assert served.pop("site") == SITE
 
@@ -112,6 +113,5 @@ def test_the_servers_preview_in_two_processes_equals_one_process(
     assert served == preview_record(alone)
     assert served["issues"] == ISSUES and served["changed_total"] > 0 and served["handoffs_unmapped"]
 
-    log = (server.tmp / f"gunicorn-{server.port}.log").read_text()
-    previewed = [line for line in log.splitlines() if "previewed a draft configuration" in line]
+    previewed = [line for line in log.read_text().splitlines() if "previewed a draft configuration" in line]
     assert len(previewed) == 1 and '"processes": 2' in previewed[0], previewed

@@ -32,6 +32,10 @@ def fails() -> int:
     raise ValueError("the chunk could not be read")
 
 
+def exits() -> int:
+    sys.exit(0)
+
+
 def dies() -> int:
     os._exit(3)
 
@@ -103,6 +107,12 @@ def test_an_exception_that_cannot_travel_comes_as_its_text(method: str) -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
+def test_a_childs_system_exit_is_reported_and_does_not_end_this_process(method: str) -> None:
+    with pytest.raises(ForkedTaskError, match=r"task 1 failed in process \d+: SystemExit: 0"):
+        run_forked([os.getpid, exits], method=method)
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_a_child_that_dies_is_reported_with_its_exit_code(method: str) -> None:
     with pytest.raises(ForkedTaskError, match=r"task 1 ended without a result .*exit code 3"):
         run_forked([partial(named_pid, "a"), dies], method=method)
@@ -151,6 +161,59 @@ def test_children_are_forked_only_while_this_process_has_one_thread() -> None:
         other.join()
     if threading.active_count() == 1 and sys.platform == "linux":  # pytest-xdist runs helper threads
         assert start_method() == "fork"
+
+
+GEVENT_WORKER = """
+from gevent import monkey
+
+monkey.patch_all()
+import os, sys, time
+
+import gevent
+
+from baton.store.forked import run_forked, start_method
+from tests.integration.store.test_forked import waits_for_io
+
+worker = os.getpid()
+
+
+def watches_its_parent():  # what gunicorn's gevent worker loop does, once a second
+    while True:
+        if os.getpid() != worker:
+            sys.exit(0)
+        gevent.sleep(0.01)
+
+
+gevent.spawn(watches_its_parent)
+gevent.sleep(0)
+print(start_method(), run_forked([os.getpid, waits_for_io]) != [worker, worker], flush=True)
+"""
+
+
+def waits_for_io() -> int:
+    time.sleep(0.3)  # under gevent, a wait that runs the hub's other greenlets
+    return os.getpid()
+
+
+def test_a_gevent_worker_starts_children_from_the_fork_server() -> None:
+    """A child forked from a gevent worker would run the worker's greenlets at its first wait for I/O;
+    gunicorn's loop, seeing a new parent, ends it (exit code 0, no result) before its task is done."""
+    import subprocess
+
+    pytest.importorskip("gevent")
+    if "forkserver" not in METHODS:
+        pytest.skip("no fork server here")
+    repo = Path(__file__).resolve().parents[3]
+    ran = subprocess.run(
+        [sys.executable, "-c", GEVENT_WORKER],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.stdout.split() == ["forkserver", "True"]
 
 
 def test_one_task_runs_here_without_a_child() -> None:
