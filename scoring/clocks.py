@@ -113,17 +113,23 @@ def goals_for(
     return table[inverse, 0], table[inverse, 1], table[inverse, 2]
 
 
+_STATES: ObjArray = np.array(["none", "met", "breached", "at_risk", "running"], dtype=object)
+"""Clock states by code (`_state`): each row refers to one of these five strings rather than to a copy
+of its own, so grouping by state and handing a frame to another process stay cheap."""
+_NONE, _MET, _BREACHED, _AT_RISK, _RUNNING = range(len(_STATES))
+
+
 def _state(
     elapsed: FloatArray, goal: FloatArray, ratio: FloatArray, running: npt.NDArray[np.bool_]
 ) -> ObjArray:
     has_goal = ~np.isnan(goal)
     # a stopped clock that took exactly its goal met it; a running clock that has used all of it is
     # breached from that instant (its due time), not "at risk with nothing left"
-    stopped = np.where(elapsed > goal, "breached", "met")
+    stopped = np.where(elapsed > goal, _BREACHED, _MET)
     at_risk = elapsed >= ratio * goal
-    live = np.where(elapsed >= goal, "breached", np.where(at_risk, "at_risk", "running"))
-    out = np.where(has_goal, np.where(running, live, stopped), "none")
-    return np.asarray(out, dtype=object)
+    live = np.where(elapsed >= goal, _BREACHED, np.where(at_risk, _AT_RISK, _RUNNING))
+    code = np.where(has_goal, np.where(running, live, stopped), _NONE)
+    return _STATES[code]
 
 
 def _seconds(column: pd.Series) -> FloatArray:

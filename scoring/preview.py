@@ -423,12 +423,6 @@ def _with_match_key(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categorical columns (`PreviewAccumulator.compact`) back to text, as the rest of the frames are."""
-    kinds = {c: object for c in frame if isinstance(frame[c].dtype, pd.CategoricalDtype)}
-    return frame.astype(kinds) if kinds else frame
-
-
 class PreviewAccumulator:
     """Feed it the two derivations of each chunk of issues (`add`); `result()` is the `Preview`."""
 
@@ -566,21 +560,19 @@ class PreviewAccumulator:
         self.requests_after += later.requests_after
 
     def compact(self) -> None:
-        """Ready to hand to another process: each side's chunks joined into one frame, its text columns
-        as categories (a few distinct values: pickled once each, not once per request), turned back into
-        text when scored."""
+        """Ready to hand to another process: each side's chunks joined into one frame. (Its text columns
+        refer to a few shared strings, the clock states' and the stored labels'
+        (`baton.store.requests.shared_labels`): pickle writes each string once and refers to it after.)"""
         for parts in (self._before, self._after):
-            if parts:
-                joined = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-                text = [c for c in joined if pd.api.types.is_string_dtype(joined[c].dtype)]
-                parts[:] = [joined.astype(dict.fromkeys(text, "category"))]
+            if len(parts) > 1:
+                parts[:] = [pd.concat(parts, ignore_index=True)]
 
     def scores(self, side: Literal["before", "after"]) -> pd.DataFrame:
         """`scorecards(..., by="process")` of one side: `before` under the live configuration, `after`
         under the draft (the two are independent, so they may be computed apart)."""
         parts, config = (self._before, self.live) if side == "before" else (self._after, self.draft)
         frame = (
-            pd.concat([_as_text(p) for p in parts], ignore_index=True)
+            pd.concat(parts, ignore_index=True)
             if parts
             else pd.DataFrame({c: pd.Series([], dtype=object) for c in SCORE_INPUT_COLUMNS})
         )

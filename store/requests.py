@@ -40,6 +40,21 @@ FLOAT_COLUMNS: tuple[str, ...] = (
     "rating",
 )
 BOOL_COLUMNS: tuple[str, ...] = ("rejected", "paused")
+LABEL_COLUMNS: tuple[str, ...] = (
+    "process",
+    "provider",
+    "requester",
+    "kind",
+    "outcome",
+    "issue_type",
+    "priority",
+    "from_status",
+    "to_status",
+    "customer",
+    "verdict",
+)
+"""Text columns of few distinct values (names of teams, processes, kinds, statuses...): a bulk read
+makes each row refer to one string per distinct value (`shared_labels`)."""
 
 
 def _datetime_or_none(value: Any) -> datetime | None:
@@ -286,9 +301,21 @@ def load_requests_between(
             data[name] = pd.Series(np.asarray(values, dtype=bool), copy=False)
         elif name == "seq":
             data[name] = pd.Series(np.asarray(values, dtype=np.int64), copy=False)
+        elif name in LABEL_COLUMNS:
+            data[name] = pd.Series(shared_labels(values), dtype=object, copy=False)
         else:
             data[name] = pd.Series(values, dtype=object, copy=False)
     return pd.DataFrame(data, columns=list(columns))
+
+
+def shared_labels(values: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
+    """`values` (text or None) with every row referring to one string per distinct value: the driver
+    makes a new string for every row, and a frame of shared strings groups faster and is pickled to
+    another process as one copy of each value (a preview's runs, `baton.store.forked`)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    by_code = np.empty(len(uniques) + 1, dtype=object)  # the last entry, None, for code -1 (missing)
+    by_code[: len(uniques)] = np.asarray(uniques, dtype=object)
+    return by_code[codes]
 
 
 def requests_frame(rows: list[tuple[Any, ...]], site_id: str) -> pd.DataFrame:

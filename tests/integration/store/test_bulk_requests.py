@@ -19,7 +19,13 @@ from baton.scoring.model import REQUEST_COLUMNS
 from baton.scoring.simulate import simulate_frames, status_categories
 from baton.store.inbox import ensure_site
 from baton.store.models import RequestRow
-from baton.store.requests import frame_to_rows, insert_requests, load_requests_frame
+from baton.store.requests import (
+    LABEL_COLUMNS,
+    frame_to_rows,
+    insert_requests,
+    load_requests_between,
+    load_requests_frame,
+)
 from baton.store.sqlutil import driver_rows
 
 pytestmark = pytest.mark.postgres
@@ -92,3 +98,25 @@ def test_the_bulk_writer_takes_an_empty_frame(session: Session) -> None:
     assert insert_requests(session, "requests", "bulk", _requests().iloc[0:0]) == 0
     session.commit()
     assert _stored(session, "bulk") == []
+
+
+def test_the_range_reader_reads_what_the_frame_reader_reads_with_one_string_per_label(
+    session: Session,
+) -> None:
+    """`load_requests_between` (the preview's read) gives `load_requests_frame`'s values, and each label
+    column (teams, kinds, statuses...) refers to one string per distinct value: the driver makes one
+    per row, and a preview pickles these frames between processes."""
+    frame = _requests()
+    ensure_site(session, "bulk")
+    insert_requests(session, "requests", "bulk", frame)
+    session.commit()
+    whole = load_requests_frame(session, "bulk").drop(columns="site_id")
+    ids = sorted(whole["issue_id"].unique())
+    columns = [c for c in REQUEST_COLUMNS if c != "site_id"]
+    ranged = load_requests_between(session, "bulk", ids[0], ids[-1], columns)
+    pd.testing.assert_frame_equal(ranged, whole)
+    for name in LABEL_COLUMNS:
+        values = [v for v in ranged[name].tolist() if isinstance(v, str)]
+        assert len({id(v) for v in values}) == len(set(values)), name
+    assert ranged["verdict"].iloc[2] is None and ranged["verdict"].iloc[0] == "accepted"
+    assert len([v for v in ranged["provider"] if isinstance(v, str)]) == len(ranged)

@@ -80,3 +80,17 @@ def test_compact_keeps_the_values_and_shrinks_what_travels() -> None:
     acc.compact()
     assert len(pickle.dumps(acc)) < size
     pd.testing.assert_frame_equal(acc.scores("before"), before)
+
+
+def test_what_travels_refers_to_one_string_per_label() -> None:
+    """Pickle writes a string once and refers to it after: a side's text columns (teams, kinds, clock
+    states) must not hold a copy of their value per request, or the trip back costs a string each."""
+    acc = _fed(_accumulator(500), _chunks(10))
+    acc.compact()
+    for side in (acc._before, acc._after):
+        (frame,) = side
+        for name in frame.columns:
+            if frame[name].dtype == object or pd.api.types.is_string_dtype(frame[name].dtype):
+                values = [v for v in frame[name].tolist() if isinstance(v, str)]
+                assert len(values) > 100, name
+                assert len({id(v) for v in values}) == len(set(values)), name
