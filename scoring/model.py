@@ -141,6 +141,10 @@ TRANSITION_COLUMNS: tuple[str, ...] = (
 )
 """Columns of the transitions frame the engine derives requests from (one row per transition)."""
 
+DERIVED_FROM_COLUMNS: tuple[str, ...] = tuple(c for c in TRANSITION_COLUMNS if c != "author")
+"""What derivation reads of a transitions frame: bulk reads for it (re-derivation, preview) leave out
+the rest (who made a transition sets no clock and opens no request)."""
+
 ISSUE_COLUMNS: tuple[str, ...] = ("issue_id", "issue_key", "project", "issue_type", "priority")
 """Columns of the issues frame (one row per issue)."""
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from baton.scoring.model import ISSUE_COLUMNS, TRANSITION_COLUMNS, Verdict
+from baton.scoring.model import DERIVED_FROM_COLUMNS, ISSUE_COLUMNS, Verdict
 from baton.store.models import IssueRow, TransitionRow
 from baton.store.sqlutil import chunks, dialect_name, driver_rows
 from baton.store.verdicts import load_verdicts_between
@@ -68,14 +68,14 @@ def utc_instants(values: np.ndarray[Any, np.dtype[np.object_]], sqlite: bool) ->
 
 
 def _transitions_frame(rows: Sequence[tuple[Any, ...]], sqlite: bool) -> pd.DataFrame:
-    """TRANSITION_COLUMNS from the driver's rows; `at` as datetime64[ns, UTC]."""
-    columns = object_columns(rows, len(TRANSITION_COLUMNS))
+    """DERIVED_FROM_COLUMNS from the driver's rows; `at` as datetime64[ns, UTC]."""
+    columns = object_columns(rows, len(DERIVED_FROM_COLUMNS))
     data: dict[str, Any] = {
         name: pd.Series(values, dtype=object, copy=False)
-        for name, values in zip(TRANSITION_COLUMNS, columns, strict=True)
+        for name, values in zip(DERIVED_FROM_COLUMNS, columns, strict=True)
     }
-    data["at"] = utc_instants(columns[TRANSITION_COLUMNS.index("at")], sqlite)
-    return pd.DataFrame(data, columns=list(TRANSITION_COLUMNS))
+    data["at"] = utc_instants(columns[DERIVED_FROM_COLUMNS.index("at")], sqlite)
+    return pd.DataFrame(data, columns=list(DERIVED_FROM_COLUMNS))
 
 
 def _issues_frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
@@ -91,7 +91,7 @@ def _issues_frame(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
 
 _IDS = f"SELECT issue_id FROM {IssueRow.__tablename__} WHERE site_id = ?"
 _TRANSITIONS = (
-    f"SELECT {', '.join(TRANSITION_COLUMNS)} FROM {TransitionRow.__tablename__} "
+    f"SELECT {', '.join(DERIVED_FROM_COLUMNS)} FROM {TransitionRow.__tablename__} "
     "WHERE site_id = ? AND issue_id >= ? AND issue_id <= ? ORDER BY issue_id"
 )
 _COUNT = f"SELECT count(*) FROM {TransitionRow.__tablename__} WHERE site_id = ? AND issue_id >= ? AND issue_id <= ?"
@@ -166,7 +166,7 @@ def issue_chunks(
 
 
 def transitions_of(session: Session, site_id: str, issue_ids: Sequence[str]) -> pd.DataFrame:
-    """The transitions of some issues (TRANSITION_COLUMNS), `CHUNK` ids per query."""
+    """The transitions of some issues (DERIVED_FROM_COLUMNS), `CHUNK` ids per query."""
     sqlite = dialect_name(session) == "sqlite"
     rows: list[tuple[Any, ...]] = []
     for batch in chunks(issue_ids):
@@ -174,7 +174,7 @@ def transitions_of(session: Session, site_id: str, issue_ids: Sequence[str]) -> 
         rows.extend(
             driver_rows(
                 session,
-                f"SELECT {', '.join(TRANSITION_COLUMNS)} FROM {TransitionRow.__tablename__} "
+                f"SELECT {', '.join(DERIVED_FROM_COLUMNS)} FROM {TransitionRow.__tablename__} "
                 f"WHERE site_id = ? AND issue_id IN ({marks})",
                 (site_id, *batch),
             )
