@@ -23,7 +23,8 @@ CLI and the API with `baton.webhooks.serialize.preview_record`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -43,6 +44,7 @@ from baton.store.db import create_engine_for
 from baton.store.forked import run_forked, start_method, usable_cores
 from baton.store.models import Site
 from baton.store.requests import load_requests_between
+from baton.store.sqlutil import dialect_name, driver_rows
 from baton.store.transitions import load_status_categories
 
 log = logging.getLogger("baton.store.preview")
@@ -177,6 +179,12 @@ class _Part:
             live_fingerprint=fingerprint(self.live),
             draft_fingerprint=fingerprint(self.draft),
         )
+        with _pages_mapped(session):
+            return self._accumulate(session, acc, lower, upper)
+
+    def _accumulate(
+        self, session: Session, acc: PreviewAccumulator, lower: str | None, upper: str | None
+    ) -> PreviewAccumulator:
         chunks = issue_chunks(
             session, self.site, self.chunk_size, transitions=not self.from_storage, after=lower, upto=upper
         )
@@ -205,6 +213,29 @@ class _Part:
             own.dispose()
         acc.compact()
         return acc
+
+
+MAPPED_BYTES = 1 << 30
+"""How much of a SQLite database a preview's reads map into memory (`_pages_mapped`)."""
+
+
+@contextmanager
+def _pages_mapped(session: Session) -> Iterator[None]:
+    """On SQLite, the session's connection reads the database through a memory map for the duration:
+    a preview reads each issue's rows wherever they were appended, a page per row, and reading a page
+    through the map saves a system call and a copy (7-13 % of the reads' time, bench/README.md). The
+    connection goes back to plain reads after, as every other one uses."""
+    if dialect_name(session) != "sqlite":
+        yield
+        return
+    driver_rows(session, f"PRAGMA mmap_size = {MAPPED_BYTES}")
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception):  # the run's own error is the one to report
+            driver_rows(session, "PRAGMA mmap_size = 0")
+        raise
+    driver_rows(session, "PRAGMA mmap_size = 0")
 
 
 def _changed_issues(chunk: IssueChunk, config: BatonConfig, plan: engine.DerivationPlan) -> list[str]:
