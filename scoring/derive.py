@@ -21,6 +21,8 @@ The hot path has no per-transition Python loop:
 
 Each stage takes and returns arrays aligned on one axis: the ordered log's rows (`_Log`, `_Statuses`,
 `_Rows`) or the requests (`_Spans` and what follows), so a stage's contract is its dataclass.
+`derive_each` derives one log under several configurations, running stages 1 and 2a once for those
+that put every issue in the same process.
 """
 
 from __future__ import annotations
@@ -841,14 +843,48 @@ def derive(
 ) -> pd.DataFrame:
     """Transitions (+ verdicts) -> requests (`REQUEST_COLUMNS`), through the stages of the module
     docstring."""
-    rules = rules_for(config)
-    if len(transitions) == 0 or len(issues) == 0 or not rules.processes:
-        return empty_requests()
-    facts = _issue_processes(issues, rules)
-    log = _ordered_log(transitions, facts)
-    if log is None:
-        return empty_requests()
-    statuses = _status_codes(transitions, log.rows)
+    return derive_each(transitions, issues, [config], status_categories, verdicts)[0]
+
+
+def derive_each(
+    transitions: pd.DataFrame,
+    issues: pd.DataFrame,
+    configs: Sequence[BatonConfig],
+    status_categories: Mapping[str, str] | None = None,
+    verdicts: Sequence[Verdict] = (),
+) -> list[pd.DataFrame]:
+    """`derive` of the same log under each configuration, in order. Stages 1 and 2a (ordering the log,
+    coding its statuses) depend on a configuration only through the process each issue is in: they
+    run once for configurations that put every issue in the same process (a preview's two sides)."""
+    derived: list[pd.DataFrame] = []
+    shared: tuple[IntArray, _Log | None, _Statuses | None] | None = None
+    for config in configs:
+        rules = rules_for(config)
+        if len(transitions) == 0 or len(issues) == 0 or not rules.processes:
+            derived.append(empty_requests())
+            continue
+        facts = _issue_processes(issues, rules)
+        if shared is None or not np.array_equal(shared[0], facts.process):
+            log = _ordered_log(transitions, facts)
+            shared = (facts.process, log, None if log is None else _status_codes(transitions, log.rows))
+        _process, log, statuses = shared
+        if log is None or statuses is None:
+            derived.append(empty_requests())
+            continue
+        derived.append(_derived(log, facts, statuses, rules, config, status_categories, verdicts))
+    return derived
+
+
+def _derived(
+    log: _Log,
+    facts: _Issues,
+    statuses: _Statuses,
+    rules: CompiledRules,
+    config: BatonConfig,
+    status_categories: Mapping[str, str] | None,
+    verdicts: Sequence[Verdict],
+) -> pd.DataFrame:
+    """Stages 2b-6 on an ordered log with its status codes."""
     rows = _row_actions(log, statuses, _status_tables(statuses, rules, status_categories))
     spans = _request_spans(log, rows)
     if spans is None:

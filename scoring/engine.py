@@ -47,6 +47,11 @@ def derive_requests(
     return _derive.derive(transitions, issues, config, status_categories, verdicts)
 
 
+derive_requests_each = _derive.derive_each
+"""`derive_requests` of the same inputs under each of several configurations, in order (a preview's live
+and draft): the stages that do not depend on the configuration run once where they can."""
+
+
 def judge_verdict(
     requests: pd.DataFrame, prior: Iterable[Verdict], verdict: Verdict, config: BatonConfig
 ) -> _verdicts.Judgement:

@@ -252,13 +252,15 @@ def _derive_some(
     chunk: IssueChunk,
     transitions: pd.DataFrame,
     ids: list[str],
-    config: BatonConfig,
+    configs: list[BatonConfig],
     categories: Mapping[str, str],
-) -> pd.DataFrame:
+) -> list[pd.DataFrame]:
+    """The requests of some of the chunk's issues, derived from `transitions` under each configuration."""
     wanted = set(ids)
     issues = chunk.issues[chunk.issues["issue_id"].isin(wanted).to_numpy()]
     verdicts = [v for v in chunk.verdicts if str(v.issue_id) in wanted]
-    return engine.derive_requests(transitions, issues, config, categories, verdicts)[_COLUMNS]
+    derived = engine.derive_requests_each(transitions, issues, configs, categories, verdicts)
+    return [frame[_COLUMNS] for frame in derived]
 
 
 def _joined(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -284,7 +286,8 @@ def _from_log(
     if not ids:
         return before, carried, ids
     transitions = chunk.transitions[chunk.transitions["issue_id"].isin(set(ids)).to_numpy()]
-    return before, _joined([carried, _derive_some(chunk, transitions, ids, draft, categories)]), ids
+    (after,) = _derive_some(chunk, transitions, ids, [draft], categories)
+    return before, _joined([carried, after]), ids
 
 
 def _from_storage(
@@ -306,8 +309,7 @@ def _from_storage(
     if not ids:
         return kept, carried, ids
     transitions = transitions_of(session, site, ids)
-    before = _derive_some(chunk, transitions, ids, live, categories)
-    after = _derive_some(chunk, transitions, ids, draft, categories)
+    before, after = _derive_some(chunk, transitions, ids, [live, draft], categories)
     return _joined([kept, before]), _joined([carried, after]), ids
 
 
