@@ -11,8 +11,8 @@ do not run them side by side; processes do (`start_method`):
   patched the process (a gevent server worker), a forked child would inherit the worker's greenlets and
   run them at its first wait for I/O: gunicorn's own loop among them, which sees a new parent process
   and exits the child before its task is done. The children are then forked from multiprocessing's
-  fork server, a process of one thread started on first use and kept
-  (the modules named in `preload` are imported there once): each task is pickled to its child.
+  fork server, a process of one thread started on first use and kept (the modules named in `preload`
+  are imported there once): each task is pickled to its child.
 
 A task must open its own database connection: one inherited from the parent is never used in a
 child. Where neither way is available or one task is all there is, the tasks run one after another in
@@ -74,8 +74,9 @@ def run_forked(
     """The tasks' results, in order: the first runs in this process while each other one runs in a
     child process (`method`: "fork" or "forkserver", default `start_method()`; `preload`: modules the
     fork server imports when it starts). A child's exception is raised here as itself (its cause, a
-    `ForkedTaskError`, says which child and holds the child's traceback), or as a `ForkedTaskError` when
-    it cannot be pickled or is not an `Exception` (a child's `SystemExit` does not end this process); if this process's own task fails, the children are stopped."""
+    `ForkedTaskError`, says which child and holds the child's traceback), or as a `ForkedTaskError`
+    when it cannot be pickled or is not an `Exception` (a child's `SystemExit` does not end this
+    process); if this process's own task fails, the children are stopped."""
     method = method or start_method()
     if len(tasks) <= 1 or method is None:
         return [task() for task in tasks]

@@ -16,8 +16,9 @@ Both sides go to the pure `baton.scoring.engine.preview_accumulator`, which comp
 issues. The site's issues are cut into runs (`baton.store.chunked.split_ids`), one per process
 (`preview_workers`: one per core): each run is accumulated in a child process on a connection of its
 own (`baton.store.forked.run_forked`) and the accumulators are merged in issue order. The `after` rows
-are what `baton score --by process` prints once the draft is published and applied (tests/integration/store/test_config_versions.py checks it, both ways). Shape the result for the
-CLI and the API with `baton.webhooks.serialize.preview_record`.
+are what `baton score --by process` prints once the draft is published and applied
+(tests/integration/store/test_config_versions.py checks it, both ways). Shape the result for the CLI
+and the API with `baton.webhooks.serialize.preview_record`.
 """
 
 from __future__ import annotations
